@@ -1,0 +1,171 @@
+"""Reading and writing images, manifests and output files.
+
+Images are SimpleITK images in LPS physical space (as ITK, NRRD, NIfTI and DICOM define it). Every
+reader turns a missing or unreadable file into a `ModicInputError` naming the file; every writer
+writes to a temporary file in the target folder and renames it, so a crash never leaves a torn file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import SimpleITK as sitk
+
+from modic.errors import ModicInputError
+
+IMAGE_SUFFIXES = (".nrrd", ".nhdr", ".nii", ".nii.gz", ".mha", ".mhd")
+
+
+def read_image(path: str | os.PathLike, what: str = "image") -> sitk.Image:
+    """Read one image file (NRRD, NIfTI, MetaImage) or a DICOM folder holding exactly one series."""
+    p = Path(path)
+    if not p.exists():
+        raise ModicInputError(f"{what} not found: {p} — check the path (relative paths resolve "
+                              "against the manifest's folder)")
+    if p.is_dir():
+        return read_dicom_series(p, what=what)
+    try:
+        return sitk.ReadImage(str(p))
+    except RuntimeError as exc:
+        first = str(exc).strip().splitlines()[-1] if str(exc).strip() else "unknown error"
+        raise ModicInputError(f"cannot read {what} {p}: {first[:200]} — is it a valid NRRD/NIfTI/DICOM "
+                              "file?") from None
+
+
+def list_dicom_series(folder: str | os.PathLike) -> dict[str, list[str]]:
+    """Map each DICOM series instance UID under `folder` (recursively) to its sorted file names."""
+    folder = Path(folder)
+    series: dict[str, list[str]] = {}
+    dirs = [folder] + [d for d in sorted(folder.rglob("*")) if d.is_dir()]
+    for d in dirs:
+        for uid in sitk.ImageSeriesReader.GetGDCMSeriesIDs(str(d)) or ():
+            files = sitk.ImageSeriesReader.GetGDCMSeriesFileNames(str(d), uid)
+            series.setdefault(uid, []).extend(files)
+    return series
+
+
+def read_dicom_series(folder: str | os.PathLike, series_uid: str | None = None,
+                      what: str = "image") -> sitk.Image:
+    """Read one DICOM series from a folder; with several series, `series_uid` must choose one."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise ModicInputError(f"{what} DICOM folder not found: {folder}")
+    series = list_dicom_series(folder)
+    if not series:
+        raise ModicInputError(f"no DICOM series found in {folder} — point to a folder of .dcm files")
+    if series_uid is None:
+        if len(series) > 1:
+            uids = ", ".join(sorted(series))
+            raise ModicInputError(f"{folder} holds {len(series)} DICOM series ({uids}) — choose one "
+                                  "with series_uid / --series-uid")
+        series_uid = next(iter(series))
+    if series_uid not in series:
+        raise ModicInputError(f"series {series_uid} is not in {folder}; found: {', '.join(sorted(series))}")
+    reader = sitk.ImageSeriesReader()
+    reader.SetFileNames(series[series_uid])
+    try:
+        return reader.Execute()
+    except RuntimeError as exc:
+        raise ModicInputError(f"cannot read DICOM series {series_uid} in {folder}: "
+                              f"{str(exc).strip().splitlines()[-1][:200]}") from None
+
+
+def write_image(image: sitk.Image, path: str | os.PathLike, compress: bool = True) -> Path:
+    """Write an image atomically (temp file in the same folder, then rename)."""
+    path = Path(path)
+    suffix = "".join(path.suffixes[-2:]) if path.name.endswith(".nii.gz") else path.suffix
+    with atomic_path(path, suffix=suffix) as tmp:
+        sitk.WriteImage(image, str(tmp), compress)
+    return path
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike, suffix: str = "") -> Iterator[Path]:
+    """Yield a temporary path next to `path`; on success rename it onto `path`, else delete it."""
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix or ".tmp", dir=path.parent)
+    except OSError as exc:
+        raise ModicInputError(f"cannot write to {path.parent}: {exc.strerror} — choose a writable "
+                              "output location") from None
+    os.close(fd)
+    tmp_path = Path(tmp)
+    try:
+        yield tmp_path
+        os.replace(tmp_path, path)
+    except BaseException:
+        tmp_path.unlink(missing_ok=True)
+        raise
+
+
+def write_text(path: str | os.PathLike, text: str) -> Path:
+    """Write text atomically."""
+    with atomic_path(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+    return Path(path)
+
+
+def write_csv(df, path: str | os.PathLike, **kwargs) -> Path:
+    """Write a pandas DataFrame as CSV atomically."""
+    with atomic_path(path, suffix=".csv") as tmp:
+        df.to_csv(tmp, **kwargs)
+    return Path(path)
+
+
+@contextlib.contextmanager
+def atomic_directory(path: str | os.PathLike) -> Iterator[Path]:
+    """Build a whole output folder in a hidden sibling and move it into place only when complete.
+
+    An existing folder at `path` is replaced only after the new one is finished.
+    """
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.partial-", dir=path.parent))
+    except OSError as exc:
+        raise ModicInputError(f"cannot create output folder {path}: {exc.strerror} — choose a writable "
+                              "location") from None
+    try:
+        yield tmp
+        if path.exists():
+            if path.is_file() or any(path.iterdir()):
+                old = path.with_name(f".{path.name}.old-{os.getpid()}")
+                os.replace(path, old)
+                os.replace(tmp, path)
+                shutil.rmtree(old, ignore_errors=True)
+                return
+            path.rmdir()
+        os.replace(tmp, path)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def file_sha256(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
+    """SHA-256 of a file's bytes (hex); for a DICOM folder, of its sorted file contents."""
+    p = Path(path)
+    h = hashlib.sha256()
+    files = sorted(f for f in p.rglob("*") if f.is_file()) if p.is_dir() else [p]
+    for f in files:
+        with open(f, "rb") as fh:
+            while block := fh.read(chunk):
+                h.update(block)
+    return h.hexdigest()
+
+
+def check_writable_dir(path: str | os.PathLike) -> Path:
+    """Make sure `path` can be created/written; raise ModicInputError otherwise (nothing is left)."""
+    p = Path(path)
+    probe = p
+    while not probe.exists():
+        probe = probe.parent
+    if not probe.is_dir() or not os.access(probe, os.W_OK | os.X_OK):
+        raise ModicInputError(f"output folder {p} is not writable — choose another --out")
+    return p
