@@ -113,7 +113,8 @@ def serial_table(cohort_template, tmp_path_factory) -> pd.DataFrame:
 
 def read_table(path: os.PathLike) -> pd.DataFrame:
     """Read a feature table with exact float round-trip."""
-    return pd.read_csv(path, dtype={"case_id": str}, float_precision="round_trip")
+    extra = {} if int(pd.__version__.split(".")[0]) >= 3 else {"float_precision": "round_trip"}
+    return pd.read_csv(path, dtype={"case_id": str}, **extra)
 
 
 def subprocess_env() -> dict[str, str]:

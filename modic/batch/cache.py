@@ -80,6 +80,15 @@ class CaseCache:
         text = json.dumps(entry, default=_jsonable, allow_nan=True)
         return write_text(self.path(case_id), text)
 
+    def remove_stale_temp(self) -> int:
+        """Delete temporary files left by a killed run (`.<entry>.json.*.tmp`); return how many."""
+        if not self.folder.is_dir():
+            return 0
+        stale = [p for p in self.folder.glob(".*.tmp") if p.is_file()]
+        for p in stale:
+            p.unlink(missing_ok=True)
+        return len(stale)
+
     def entries(self) -> list[Path]:
         """All entry files currently in the folder."""
         return sorted(self.folder.glob("*.json")) if self.folder.is_dir() else []

@@ -134,6 +134,7 @@ def run_cohort(manifest: str | os.PathLike, out_csv: str | os.PathLike,
     cache = CaseCache(paths["cache"])
     if clear_cache:
         cache.clear()
+    cache.remove_stale_temp()
     result = BatchResult(out_csv=paths["out"], errors_csv=paths["errors"],
                          diagnostics_csv=paths["diagnostics"], diagnostics_json=paths["diagnostics_json"],
                          cache_dir=paths["cache"], n_cases=len(rows))

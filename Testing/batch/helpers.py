@@ -1,0 +1,33 @@
+"""Helpers shared by the batch tests: run `modic extract --manifest ...` in-process or as a subprocess."""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import sys
+
+from conftest import ROOT
+
+
+def has_extract_command() -> bool:
+    """True once the lead's `modic/commands/extract.py` exists."""
+    return (ROOT / "modic" / "commands" / "extract.py").is_file()
+
+
+def run_cli(args: list[str]) -> int:
+    """`modic extract <args>` in this process; return the exit code."""
+    if has_extract_command():
+        from modic.cli import main
+
+        return main(["extract", *args])
+    from modic.batch import add_batch_arguments, run_from_args
+
+    parser = add_batch_arguments(argparse.ArgumentParser(prog="modic extract"))
+    return run_from_args(parser.parse_args(args))
+
+
+def cli_command(args: list[str]) -> list[str]:
+    """argv for `python -m modic.cli extract <args>` (or the batch module until extract exists)."""
+    if has_extract_command() and importlib.util.find_spec("modic") is not None:
+        return [sys.executable, "-m", "modic.cli", "extract", *args]
+    return [sys.executable, "-m", "modic.batch", *args]
