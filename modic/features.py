@@ -150,7 +150,9 @@ def plan_tasks(params: Mapping, sequences: list[str], jobs: int) -> list[tuple[s
             merged.append((s, [t]))
         for i in range(0, len(cheap), 3):
             merged.append((s, cheap[i:i + 3]))
-    return merged if len(merged) < len(items) else items
+    tasks = merged if len(merged) < len(items) else items
+    rank = {t: i for i, t in enumerate(types)}
+    return sorted(tasks, key=lambda task: (sequences.index(task[0]), min(rank[t] for t in task[1])))
 
 
 def _task_params(params: Mapping, image_types: list[str]) -> dict:

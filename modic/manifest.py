@@ -101,5 +101,13 @@ def load_case_masks(row: pd.Series, images: dict[str, sitk.Image]) -> dict[str, 
         else:
             raise ModicInputError(f"case {case}: no mask for {seq} — add column {MASK_COLUMNS[seq]} or "
                                   "'mask', or segment with --segment and a seed_lps column")
-        masks[seq] = resample_like(mask, image, is_label=True)
+        resampled = resample_like(mask, image, is_label=True)
+        if _has_voxels(mask) and not _has_voxels(resampled):
+            raise ModicInputError(f"case {case}: the lesion mask lies outside the {seq} image — check that "
+                                  "mask and image belong to the same study (origin/direction)")
+        masks[seq] = resampled
     return masks
+
+
+def _has_voxels(image: sitk.Image) -> bool:
+    return bool(sitk.GetArrayViewFromImage(image).any())
