@@ -1,0 +1,148 @@
+"""Model files: a fitted classifier plus everything needed to use and audit it, in one skops file.
+
+Format (``modic-model/1``): ``skops.io.dump`` of a dict
+``{"format": "modic-model/1", "estimator": <fitted Pipeline>, "metadata_json": "<JSON text>"}``.
+The metadata lives inside the same file (no sidecar that could get separated) and holds the feature
+list, class labels, versions (modic, scikit-learn, numpy, python, skops), the training summary and the
+``synthetic`` flag. Loading uses an explicit list of trusted types (`TRUSTED_TYPES`); a file that needs
+any other type is refused — never "trust everything".
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from modic.errors import ModicInputError
+from modic.io import atomic_path
+
+FORMAT = "modic-model/1"
+# Types skops does not trust by default but our classifier pipeline needs (from
+# skops.io.get_untrusted_types on a saved SimpleImputer + StandardScaler + CalibratedClassifierCV(SVC)).
+TRUSTED_TYPES: tuple[str, ...] = (
+    "numpy.dtype",
+    "sklearn.calibration._CalibratedClassifier",
+    "sklearn.calibration._SigmoidCalibration",
+)
+
+
+def versions() -> dict[str, str]:
+    """Versions recorded in model files and reports."""
+    import scipy
+    import sklearn
+    import skops
+
+    from modic import __version__
+
+    return {"modic": __version__, "sklearn": sklearn.__version__, "numpy": np.__version__,
+            "scipy": scipy.__version__, "pandas": pd.__version__, "skops": skops.__version__,
+            "python": platform.python_version()}
+
+
+def _jsonable(o):
+    if isinstance(o, dict):
+        return {str(k): _jsonable(v) for k, v in o.items()}
+    if isinstance(o, (list, tuple)):
+        return [_jsonable(v) for v in o]
+    if isinstance(o, np.generic):
+        return o.item()
+    if isinstance(o, np.ndarray):
+        return _jsonable(o.tolist())
+    if isinstance(o, float) and o != o:
+        return None
+    return o
+
+
+@dataclass
+class ModicModel:
+    """A loaded model: `predict(table)` → predicted_type and p_type1..3 per row."""
+
+    estimator: object
+    feature_names: list[str]
+    classes_: list[int]
+    metadata: dict = field(default_factory=dict)
+    path: str | None = None
+
+    @property
+    def synthetic(self) -> bool:
+        return bool(self.metadata.get("synthetic", False))
+
+    def check_table(self, table: pd.DataFrame) -> None:
+        missing = [f for f in self.feature_names if f not in table.columns]
+        if missing:
+            shown = ", ".join(missing[:10])
+            raise ModicInputError(f"feature table lacks {len(missing)} of the model's {len(self.feature_names)} "
+                                  f"feature columns: {shown}{' …' if len(missing) > 10 else ''} — extract "
+                                  "features with the same sequences and parameter file as the training data")
+
+    def predict(self, table: pd.DataFrame) -> pd.DataFrame:
+        """Predict Modic type for every row; index kept (case_id if the table has that column)."""
+        if "case_id" in table.columns:
+            table = table.set_index(table["case_id"].astype(str))
+        self.check_table(table)
+        X = table[self.feature_names].apply(pd.to_numeric, errors="coerce").astype(float)
+        bad = X.isna().any(axis=1)
+        if bad.any():
+            cases = ", ".join(map(str, X.index[bad][:5]))
+            cols = ", ".join(X.columns[X.isna().any()][:5])
+            raise ModicInputError(f"missing or non-numeric values for case(s) {cases} in column(s) {cols} — "
+                                  "re-extract those features")
+        proba = self.estimator.predict_proba(X)
+        classes = [int(c) for c in self.estimator.classes_]
+        out = pd.DataFrame(index=X.index)
+        out["predicted_type"] = np.asarray(classes)[np.argmax(proba, axis=1)]
+        for c in (1, 2, 3):
+            out[f"p_type{c}"] = proba[:, classes.index(c)] if c in classes else 0.0
+        return out
+
+
+def save_model(path: str | os.PathLike, estimator, feature_names, summary: dict,
+               synthetic: bool = False) -> Path:
+    """Write a fitted estimator with its feature list, classes, versions and `summary` atomically."""
+    import skops.io as sio
+
+    path = Path(path)
+    classes = [int(c) for c in getattr(estimator, "classes_", [])]
+    n_in = getattr(estimator, "n_features_in_", None)
+    if n_in is not None and n_in != len(feature_names):
+        raise ValueError(f"estimator expects {n_in} features but {len(feature_names)} names were given")
+    meta = {"format": FORMAT, "feature_names": list(map(str, feature_names)), "classes": classes,
+            "versions": versions(), "summary": _jsonable(summary),
+            "synthetic": bool(synthetic or summary.get("synthetic", False))}
+    payload = {"format": FORMAT, "estimator": estimator, "metadata_json": json.dumps(_jsonable(meta))}
+    with atomic_path(path, suffix=".skops") as tmp:
+        sio.dump(payload, tmp)
+    return path
+
+
+def load_model(path: str | os.PathLike) -> ModicModel:
+    """Load a model file; refuses files that need types outside `TRUSTED_TYPES`."""
+    import skops.io as sio
+
+    p = Path(path)
+    if not p.is_file():
+        raise ModicInputError(f"model file not found: {p} — train one with `modic stats`")
+    try:
+        untrusted = sio.get_untrusted_types(file=p)
+    except Exception as exc:  # zip/JSON errors from a damaged file
+        raise ModicInputError(f"cannot read model file {p}: {type(exc).__name__}: {str(exc)[:120]} — is it a "
+                              "modic .skops model?") from None
+    unexpected = sorted(set(untrusted) - set(TRUSTED_TYPES))
+    if unexpected:
+        raise ModicInputError(f"model file {p} contains untrusted type(s) {', '.join(unexpected[:5])} — "
+                              "refusing to load it; use a model written by `modic stats`")
+    try:
+        payload = sio.load(p, trusted=[t for t in untrusted])
+    except Exception as exc:
+        raise ModicInputError(f"cannot load model file {p}: {type(exc).__name__}: {str(exc)[:120]}") from None
+    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
+        raise ModicInputError(f"{p} is not a modic model file (expected format {FORMAT})")
+    meta = json.loads(payload["metadata_json"])
+    return ModicModel(estimator=payload["estimator"], feature_names=list(meta["feature_names"]),
+                      classes_=list(meta["classes"]), metadata=meta, path=str(p))
