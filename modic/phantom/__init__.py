@@ -1,0 +1,29 @@
+"""Synthetic lumbar spine MRI cohort with Modic lesions (`modic phantom`).
+
+No public lumbar MRI with Modic masks exists, so this generator is the project's test data. A continuous
+physical model (LPS mm) of L1–S1 with a band-like Modic lesion along one or both endplates of a disc is
+sampled on each sequence's own 2D-sagittal grid (T1, T2, FS), with slice partial volume, bias field,
+Rician noise and scanner gain/offset. Everything is a pure function of (seed, case index).
+
+Public API: `make_case`, `generate_cohort`, `default_counts`, `case_spec`, `cohort_specs`,
+`make_lesion_mask` (fast mask-only path), `shape_features`, `PhantomCase`, `ANATOMY_LABELS`.
+"""
+
+from modic.phantom.cohort import GENERATOR_VERSION, generate_cohort
+from modic.phantom.model import ANATOMY_LABELS, DISC_NAMES
+from modic.phantom.spec import CaseSpec, case_spec, cohort_specs, default_counts, resolve_counts
+from modic.phantom.synth import (
+    PhantomCase,
+    clinical_record,
+    make_case,
+    make_lesion_mask,
+    scores_from_shape,
+    shape_features,
+    synthesize,
+)
+
+__all__ = [
+    "ANATOMY_LABELS", "DISC_NAMES", "GENERATOR_VERSION", "CaseSpec", "PhantomCase", "case_spec",
+    "clinical_record", "cohort_specs", "default_counts", "generate_cohort", "make_case",
+    "make_lesion_mask", "resolve_counts", "scores_from_shape", "shape_features", "synthesize",
+]

@@ -1,0 +1,339 @@
+"""Continuous physical model of a lumbar spine with a Modic lesion.
+
+Everything here is evaluated at arbitrary points; image grids only decide *where* the model is sampled.
+Coordinates:
+
+* LPS millimetres: the scanner/patient space of SimpleITK images.
+* anatomical frame: LPS axes translated to `Anatomy.origin_lps` (x = patient left, y = posterior,
+  z = superior), no rotation.
+* spine frame (x, y, s): the anatomical frame bent along the lumbar lordosis, a circular arc of radius
+  `Anatomy.radius` whose centre lies posterior to the spine. `s` is arc length (superior positive),
+  `y` the AP offset from the vertebral-body centre line (posterior positive), `x` lateral (left
+  positive). In this frame vertebral bodies and discs are straight stacked slabs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy import ndimage
+
+# Anatomy label map values (written as anatomy.nrrd on the T1 grid).
+ANATOMY_LABELS: dict[int, str] = {
+    0: "background (air)",
+    1: "L1 vertebral body marrow",
+    2: "L2 vertebral body marrow",
+    3: "L3 vertebral body marrow",
+    4: "L4 vertebral body marrow",
+    5: "L5 vertebral body marrow",
+    6: "S1 vertebral body marrow",
+    7: "cortical bone / endplate",
+    8: "disc annulus",
+    9: "disc nucleus",
+    10: "CSF / spinal canal",
+    11: "paraspinal and psoas muscle",
+    12: "subcutaneous fat",
+    13: "other bone marrow (posterior elements, T12, sacrum below S1)",
+    14: "prevertebral soft tissue",
+}
+MARROW_LABELS = (1, 2, 3, 4, 5, 6)
+LEVEL_NAMES = ("S1", "L5", "L4", "L3", "L2", "L1", "T12")  # vertebra index k = 0..6 (inferior first)
+DISC_NAMES = ("L5-S1", "L4-L5", "L3-L4", "L2-L3", "L1-L2", "T12-L1")  # disc j between vertebrae j, j+1
+# anatomy label of vertebra k; index 0 is k = -1 (sacrum below S1)
+_VERT_LABEL = np.array([13, 6, 5, 4, 3, 2, 1, 13], dtype=np.uint8)
+SEQ_INDEX = {"T1": 0, "T2": 1, "FS": 2}
+
+# Tissue signal (arbitrary units, before gain/offset/bias/noise) per label and sequence T1, T2, FS.
+TISSUE_SIGNAL = np.array([
+    [0.0, 0.0, 0.0],        # 0 air
+    [450, 300, 80],         # 1-6 marrow: T1 bright-ish, T2 intermediate, FS dark
+    [450, 300, 80], [450, 300, 80], [450, 300, 80], [450, 300, 80], [450, 300, 80],
+    [60, 45, 35],           # 7 cortex: dark everywhere
+    [190, 110, 90],         # 8 annulus
+    [230, 650, 520],        # 9 nucleus (T2/FS replaced per disc by Pfirrmann grade)
+    [110, 900, 760],        # 10 CSF: T1 dark, T2/FS bright
+    [260, 170, 120],        # 11 muscle
+    [720, 560, 55],         # 12 fat: T1/T2 bright, FS dark
+    [420, 280, 75],         # 13 other marrow
+    [300, 260, 200],        # 14 prevertebral soft tissue
+], dtype=np.float32)
+# Nucleus T2 / FS signal by Pfirrmann grade 1..5 (grade 1 bright, 5 dark).
+NUCLEUS_T2 = np.array([760, 620, 430, 250, 140], dtype=np.float32)
+NUCLEUS_FS = np.array([620, 500, 340, 200, 110], dtype=np.float32)
+# Modic lesion signal relative to normal marrow, type 1..3 × (T1, T2, FS).
+LESION_FACTOR = np.array([
+    [0.52, 1.55, 2.9],   # I: oedema — T1 low, T2 high, FS high
+    [1.38, 1.12, 0.55],  # II: fat — T1 high, T2 iso/slightly high, FS low
+    [0.42, 0.50, 0.55],  # III: sclerosis — T1 low, T2 low, FS low
+], dtype=np.float32)
+# Lesion texture per type: correlated-noise grain (mm) and relative amplitude.
+TEXTURE_GRAIN = {1: 1.6, 2: 3.2, 3: 1.0}
+TEXTURE_AMP = {1: 0.16, 2: 0.20, 3: 0.10}
+
+
+@dataclass
+class Anatomy:
+    """Per-case anatomy in the spine frame (all mm)."""
+
+    origin_lps: np.ndarray          # anatomical frame origin (LPS)
+    radius: float                   # lordosis arc radius
+    disc_mid: np.ndarray            # (6,) s of disc mid-planes, ascending (L5-S1 … T12-L1)
+    disc_half: np.ndarray           # (6,) disc half-heights
+    half_w: np.ndarray              # (8,) vertebral body half-width (LR), index k+1 for k = -1..6
+    half_d: np.ndarray              # (8,) vertebral body half-depth (AP)
+    endplate: float                 # endplate/cortex thickness
+    concavity: float                # endplate concavity (disc is thicker centrally by 2×this)
+    canal_front: float              # y of the anterior canal wall
+    canal_ap: float                 # canal AP diameter
+    canal_half_w: float             # canal half-width
+    skin_y: float                   # y of the posterior skin surface
+    fat: float                      # subcutaneous fat thickness
+    disc_grade: np.ndarray          # (6,) Pfirrmann grade 1..5 per disc
+    marrow_factor: np.ndarray       # (8,) per-vertebra marrow signal factor
+
+
+@dataclass
+class LesionSide:
+    """One band-like lesion along one endplate, in the spine frame (mm)."""
+
+    sign: int                       # +1: endplate of the vertebra above the disc, -1: below
+    cx: float
+    cy: float
+    ax: float                       # footprint semi-axis, lateral
+    ay: float                       # footprint semi-axis, AP
+    thick: float                    # band thickness (depth into the marrow) at the centre
+    taper: float                    # thickness at the footprint edge relative to the centre
+    rag: float                      # footprint border raggedness (noise amplitude)
+    thick_var: float                # relative thickness modulation
+    holes: float                    # hole threshold (noise SD units; larger = fewer holes)
+    noise_seed: int
+    pexp: float = 2.0               # footprint superellipse exponent (2 = ellipse, larger = boxier)
+
+
+@dataclass
+class Lesion:
+    """A Modic lesion at disc `disc` (index into DISC_NAMES)."""
+
+    disc: int
+    sides: list[LesionSide]
+    modic_type: int                 # dominant type 1..3
+    second_type: int | None = None  # mixed lesions: type of the secondary sub-region
+    split_y: float = 0.0            # secondary region: (y - split_y) * split_dir > 0
+    split_dir: float = 1.0
+    texture_seed: int = 0
+    _cache: dict = field(default_factory=dict, repr=False, compare=False)
+
+
+# ----------------------------------------------------------------------------------------- frames
+
+
+def lps_to_spine(anat: Anatomy, pts_lps: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """LPS points (..., 3) → spine-frame x, y, s (float32 arrays)."""
+    d = pts_lps.astype(np.float32, copy=False) - anat.origin_lps.astype(np.float32)
+    r = np.float32(anat.radius)
+    ry = r - d[..., 1]
+    s = r * np.arctan2(d[..., 2], ry)
+    y = r - np.hypot(ry, d[..., 2])
+    return d[..., 0], y, s
+
+
+def spine_to_lps(anat: Anatomy, x, y, s) -> np.ndarray:
+    """Spine-frame coordinates → LPS points (..., 3) (float64)."""
+    x, y, s = (np.asarray(v, dtype=float) for v in (x, y, s))
+    phi = s / anat.radius
+    rho = anat.radius - y
+    yy = anat.radius - rho * np.cos(phi)
+    zz = rho * np.sin(phi)
+    return np.stack(np.broadcast_arrays(x, yy, zz), axis=-1) + anat.origin_lps
+
+
+# --------------------------------------------------------------------------------------- anatomy
+
+
+def _nearest_disc(anat: Anatomy, s: np.ndarray) -> np.ndarray:
+    mid = anat.disc_mid.astype(np.float32)
+    hi = np.clip(np.searchsorted(mid, s), 0, len(mid) - 1)
+    lo = np.clip(hi - 1, 0, len(mid) - 1)
+    return np.where(np.abs(s - mid[lo]) < np.abs(s - mid[hi]), lo, hi)
+
+
+def _disc_radius(anat: Anatomy, j: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Normalised in-plane radius of the disc cross-section (1 on the disc border)."""
+    a = 0.5 * (anat.half_w[j + 1] + anat.half_w[j + 2]).astype(np.float32) + 1.0
+    b = 0.5 * (anat.half_d[j + 1] + anat.half_d[j + 2]).astype(np.float32) + 1.0
+    return np.sqrt((x / a) ** 2 + (y / b) ** 2)
+
+
+def disc_half_local(anat: Anatomy, j: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Local disc half-height (mm): the disc is biconvex because the endplates are concave."""
+    rd = _disc_radius(anat, j, x, y)
+    return anat.disc_half[j].astype(np.float32) + np.float32(anat.concavity) * np.clip(1 - rd * rd, 0, 1)
+
+
+def anatomy_labels(anat: Anatomy, x: np.ndarray, y: np.ndarray, s: np.ndarray):
+    """Anatomy label (uint8), nearest disc index j and vertebra index k at spine-frame points."""
+    j = _nearest_disc(anat, s)
+    ds = s - anat.disc_mid.astype(np.float32)[j]
+    k = np.where(ds > 0, j + 1, j)
+    hd = disc_half_local(anat, j, x, y)
+    s1_bottom = anat.disc_mid[0] - anat.disc_half[0] - 30.0
+    k = np.where((k == 0) & (s < s1_bottom), -1, k)
+    a = anat.half_w.astype(np.float32)[k + 1]
+    b = anat.half_d.astype(np.float32)[k + 1]
+    ax_, ay_ = np.abs(x) / a, np.abs(y) / b
+    rv = ax_ ** 2.5 + ay_ ** 2.5
+    depth = np.abs(ds) - hd                     # distance from the endplate into the body
+    in_disc = depth < 0
+    lab = np.zeros(x.shape, dtype=np.uint8)
+
+    # posterior soft tissue: muscle, fat layer, air behind the skin
+    lab[:] = 14
+    post = y > 0
+    lab[post] = 11
+    lateral = (np.abs(x) > a + 1.5) & (y > -b)   # psoas beside the bodies
+    lab[lateral] = 11
+    lab[y > anat.skin_y - anat.fat] = 12
+    lab[y > anat.skin_y] = 0
+
+    # canal and posterior elements
+    cw, cf, cap = anat.canal_half_w, anat.canal_front, anat.canal_ap
+    cy = cf + cap / 2
+    canal = (x / cw) ** 2 + ((y - cy) / (cap / 2)) ** 2 < 1
+    # vertebra centre along s for posterior elements
+    mids = anat.disc_mid.astype(np.float32)
+    top = np.where(k >= 0, np.where(k < 6, mids[np.clip(k, 0, 5)], mids[5] + 30), mids[0] - 30)
+    bot = np.where(k >= 1, mids[np.clip(k - 1, 0, 5)], mids[0] - 60)
+    sc = 0.5 * (top + bot)
+    rel = s - sc
+    back = cf + cap
+    ped = (np.abs(x) > cw - 1) & (np.abs(x) < cw + 8) & (y > cf - 3) & (y < back) & (rel > -4) & (rel < 9)
+    lamina = (y >= back - 1) & (y < back + 7) & (np.abs(x) < cw + 8) & (rel > -13) & (rel < 5)
+    spine_dy = y - back
+    spinous = ((y >= back) & (y < back + 38) & (np.abs(x) < 3.5) & (rel < 4 - 0.3 * spine_dy)
+               & (rel > -12 - 0.3 * spine_dy))
+    lab[ped | lamina | spinous] = 13
+    lab[canal] = 10
+
+    # vertebral bodies and discs
+    body = (rv < 1) & ~in_disc
+    rim = 2.5 * anat.endplate / np.minimum(a, b)
+    cortex = body & ((depth < anat.endplate) | (rv > 1 - rim))
+    lab[body] = _VERT_LABEL[k[body] + 1]
+    lab[cortex] = 7
+    rd = _disc_radius(anat, j, x, y)
+    disc = in_disc & (rd < 1)
+    lab[disc] = 8
+    jd = j[disc]
+    ad = 0.5 * (anat.half_w[jd + 1] + anat.half_w[jd + 2]).astype(np.float32)
+    bd = 0.5 * (anat.half_d[jd + 1] + anat.half_d[jd + 2]).astype(np.float32)
+    g = anat.disc_grade[jd].astype(np.float32)
+    nsize = 0.62 - 0.05 * g
+    nuc = ((x[disc] / (nsize * ad)) ** 2 + ((y[disc] - 0.12 * bd) / (nsize * bd)) ** 2
+           + (ds[disc] / (0.8 * hd[disc])) ** 2) < 1
+    sub = lab[disc]
+    sub[nuc] = 9
+    lab[disc] = sub
+    return lab, j, k
+
+
+def tissue_signal(anat: Anatomy, lab: np.ndarray, j: np.ndarray, k: np.ndarray) -> np.ndarray:
+    """Noise-free signal (N, 3) for T1, T2, FS from labels (nucleus by disc grade, marrow by level)."""
+    sig = TISSUE_SIGNAL[lab]
+    nuc = lab == 9
+    if nuc.any():
+        g = anat.disc_grade[j[nuc]] - 1
+        sig[nuc, 1] = NUCLEUS_T2[g]
+        sig[nuc, 2] = NUCLEUS_FS[g]
+    mar = lab <= 6
+    mar &= lab >= 1
+    if mar.any():
+        sig[mar] *= anat.marrow_factor.astype(np.float32)[k[mar] + 1, None]
+    return sig
+
+
+# ---------------------------------------------------------------------------------------- lesion
+
+
+def _smooth_noise(rng: np.random.Generator, shape: tuple[int, ...], sigma: float) -> np.ndarray:
+    n = ndimage.gaussian_filter(rng.standard_normal(shape).astype(np.float32), sigma, mode="wrap")
+    return (n - n.mean()) / (n.std() + 1e-6)
+
+
+_LAT = 1.0  # lesion-shape noise lattice step (mm)
+_XY0 = -32.0  # lattice origin for x and y (mm)
+
+
+def _side_fields(side: LesionSide) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(side.noise_seed)
+    border = _smooth_noise(rng, (65, 65), 3.0)          # footprint raggedness, ~3 mm grain
+    thick = _smooth_noise(rng, (65, 65), 4.0)           # thickness modulation
+    holes = _smooth_noise(rng, (65, 65, 36), 1.6)       # 3-D holes / islands
+    return border, thick, holes
+
+
+def _sample(field_: np.ndarray, coords: list[np.ndarray]) -> np.ndarray:
+    idx = [(c - o) / _LAT for c, o in zip(coords, (_XY0, _XY0, 0.0)[: len(coords)], strict=True)]
+    return ndimage.map_coordinates(field_, idx, order=1, mode="nearest")
+
+
+def lesion_region(anat: Anatomy, les: Lesion, x: np.ndarray, y: np.ndarray, s: np.ndarray,
+                  ) -> np.ndarray:
+    """Lesion sub-region at spine-frame points: 0 outside, 1 dominant type, 2 secondary (mixed)."""
+    shape = x.shape
+    x, y, s = x.ravel(), y.ravel(), s.ravel()
+    out = np.zeros(x.shape, dtype=np.uint8)
+    if x.size == 0:
+        return out.reshape(shape)
+    j = np.full(x.shape, les.disc)
+    ds = s - np.float32(anat.disc_mid[les.disc])
+    hd = disc_half_local(anat, j, x, y)
+    for side in les.sides:
+        key = ("fields", side.noise_seed)
+        if key not in les._cache:
+            les._cache[key] = _side_fields(side)
+        border, thick, holes = les._cache[key]
+        h = side.sign * ds - hd - anat.endplate          # depth below the endplate cortex (mm)
+        cand = (h >= 0) & (h < side.thick * (1 + 2 * side.thick_var) + 1)
+        if not cand.any():
+            continue
+        xc, yc, hc = x[cand], y[cand], h[cand]
+        pe = np.float32(side.pexp)
+        q = (np.abs((xc - side.cx) / side.ax) ** pe + np.abs((yc - side.cy) / side.ay) ** pe) ** (1 / pe)
+        q = q + side.rag * _sample(border, [xc, yc])
+        prof = side.taper + (1 - side.taper) * np.sqrt(np.clip(1 - q * q, 0, 1))
+        t = side.thick * prof * (1 + side.thick_var * _sample(thick, [xc, yc]))
+        inside = (q < 1) & (hc < t)
+        if side.holes < 5:
+            inside &= _sample(holes, [xc, yc, np.clip(hc, 0, 34)]) < side.holes
+        out[np.flatnonzero(cand)[inside]] = 1
+    if les.second_type is not None:
+        sec = (out == 1) & ((y - les.split_y) * les.split_dir > 0)
+        out[sec] = 2
+    return out.reshape(shape)
+
+
+def lesion_texture(les: Lesion, x: np.ndarray, y: np.ndarray, s_rel: np.ndarray, modic_type: int,
+                   ) -> np.ndarray:
+    """Zero-mean, unit-SD correlated noise with type-specific grain (spine frame, `s_rel` = s minus the
+    lesion disc's mid-plane, mm)."""
+    key = ("texture", modic_type)
+    if key not in les._cache:
+        rng = np.random.default_rng([les.texture_seed, modic_type])
+        step = TEXTURE_GRAIN[modic_type] / 2
+        n = int(np.ceil(90 / step)) + 1
+        les._cache[key] = (_smooth_noise(rng, (n, n, n), 1.2), step)
+    field_, step = les._cache[key]
+    idx = [(c + 45.0) / step for c in (x, y, s_rel)]
+    return ndimage.map_coordinates(field_, idx, order=1, mode="wrap")
+
+
+def lesion_bbox_spine(anat: Anatomy, les: Lesion) -> tuple[np.ndarray, np.ndarray]:
+    """Spine-frame bounding box (lo, hi) of (x, y, s) that contains the whole lesion (mm)."""
+    j = les.disc
+    hw = float(max(anat.half_w[j + 1], anat.half_w[j + 2])) + 2
+    hdp = float(max(anat.half_d[j + 1], anat.half_d[j + 2])) + 2
+    tmax = max(sd.thick * (1 + 2 * sd.thick_var) + 1 for sd in les.sides)
+    reach = anat.disc_half[j] + anat.concavity + anat.endplate + tmax + 2
+    m = anat.disc_mid[j]
+    return np.array([-hw, -hdp, m - reach]), np.array([hw, hdp, m + reach])

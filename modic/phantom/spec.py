@@ -1,0 +1,330 @@
+"""Random case parameters: the whole cohort is a pure function of (seed, case index).
+
+`case_spec(index, seed, modic_type, ...)` draws every random quantity of one case (anatomy, lesion
+shape, acquisition grids, scanner effects, clinical data) from `numpy.random.default_rng([seed, index])`,
+so cases can be generated independently and in any order.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from modic.errors import ModicInputError
+from modic.geometry import sagittal_direction
+from modic.phantom.model import DISC_NAMES, Anatomy, Lesion, LesionSide, spine_to_lps
+
+PAPER_COUNTS = (41, 84, 29)          # type I, II, III (all 154 cases)
+PAPER_SCORED = (7, 22, 1)            # prospective cases with ODI/VAS, by type
+PAPER_SEX_M = {False: (88, 124), True: (7, 30)}   # (male, n) for unscored / scored groups
+PAPER_AGE = {False: (58.4, 5.1), True: (56.8, 6.6)}
+TYPE_NAMES = {1: "I", 2: "II", 3: "III"}
+TYPE_NUMBERS = {"I": 1, "II": 2, "III": 3, "1": 1, "2": 2, "3": 3}
+LEVEL_P = {1: 0.50, 0: 0.36, 2: 0.10, 3: 0.04}    # disc index (DISC_NAMES) → probability
+PFIRRMANN_P = (0.03, 0.12, 0.35, 0.35, 0.15)
+
+# Per-type lesion-shape distributions (mm), calibrated against the paper's Table 1 on the T2 grid
+# (see Testing/core/test_phantom.py::test_table1_*). Values: (mean, sd).
+SHAPE_PARAMS: dict[int, dict[str, tuple[float, float]]] = {
+    1: {"ax": (12.5, 1.5), "ay": (17.5, 1.5), "thick": (7.5, 1.5), "rag": (0.08, 0.02), "holes": (2.5, 0.3),
+        "p_both": (0.85, 0.0), "taper": (0.6, 0.08), "thick_var": (0.12, 0.04), "pexp": (2.6, 0.3)},
+    2: {"ax": (12.5, 1.5), "ay": (20.0, 2.0), "thick": (6.0, 1.2), "rag": (0.20, 0.04), "holes": (1.3, 0.3),
+        "p_both": (0.85, 0.0), "taper": (0.45, 0.08), "thick_var": (0.25, 0.06), "pexp": (3.0, 0.4)},
+    3: {"ax": (13.5, 1.8), "ay": (18.0, 2.0), "thick": (9.0, 2.0), "rag": (0.08, 0.02), "holes": (2.3, 0.3),
+        "p_both": (0.85, 0.0), "taper": (0.6, 0.08), "thick_var": (0.12, 0.04), "pexp": (2.6, 0.3)},
+}
+
+
+@dataclass
+class GridSpec:
+    """One acquisition grid (LPS): size (i, j, k), spacing (mm), origin (mm), direction (row-major)."""
+
+    size: tuple[int, int, int]
+    spacing: tuple[float, float, float]
+    origin: tuple[float, float, float]
+    direction: tuple[float, ...]
+    thickness: float                  # slice thickness (mm), ≤ slice spacing
+
+    def matrix(self) -> np.ndarray:
+        return np.asarray(self.direction, dtype=float).reshape(3, 3)
+
+    def index_to_lps(self, idx: np.ndarray) -> np.ndarray:
+        """Continuous index (..., 3) → LPS (..., 3)."""
+        return (np.asarray(idx, float) * self.spacing) @ self.matrix().T + self.origin
+
+    def lps_to_index(self, pts: np.ndarray) -> np.ndarray:
+        """LPS (..., 3) → continuous index (..., 3)."""
+        return ((np.asarray(pts, float) - self.origin) @ self.matrix()) / self.spacing
+
+
+@dataclass
+class CaseSpec:
+    """Everything random about one case."""
+
+    case_id: str
+    index: int
+    seed: int
+    modic_type: int
+    true_type: str
+    scored: bool
+    anatomy: Anatomy
+    lesion: Lesion
+    grids: dict[str, GridSpec]
+    acquisition: dict[str, dict[str, float]]   # per sequence: snr, gain, offset
+    bias: np.ndarray                            # (3, 10) bias-field polynomial coefficients
+    clinical: dict = field(default_factory=dict)
+    level: str = ""
+    endplate: str = ""
+
+
+def default_counts() -> tuple[int, int, int]:
+    """The paper's cohort: type I, II, III = 41, 84, 29."""
+    return PAPER_COUNTS
+
+
+def apportion(total: int, weights, caps=None) -> list[int]:
+    """Split `total` into integers proportional to `weights` (largest remainder; ties → lower index),
+    never exceeding `caps`; what a capped group cannot take goes to the others proportionally."""
+    w = np.asarray(weights, dtype=float)
+    caps = np.full(len(w), np.inf) if caps is None else np.asarray(caps, dtype=float)
+    if total > caps.sum():
+        raise ModicInputError(f"cannot place {total} cases into groups of at most {caps.astype(int).tolist()}")
+    out = np.zeros(len(w), dtype=int)
+    free = np.ones(len(w), dtype=bool)
+    remaining = total
+    while remaining > 0:
+        ww = np.where(free, w, 0.0)
+        if ww.sum() <= 0:
+            ww = free.astype(float)
+        raw = remaining * ww / ww.sum()
+        add = np.floor(raw).astype(int)
+        order = sorted(range(len(w)), key=lambda i: (-(raw[i] - add[i]), i))
+        for i in order[: remaining - add.sum()]:
+            add[i] += 1
+        new = np.minimum(out + add, caps).astype(int)
+        remaining -= int((new - out).sum())
+        free &= new < caps
+        out = new
+    return out.tolist()
+
+
+def resolve_counts(n_cases: int | None = None, counts=None, with_scores: int | None = None,
+                   ) -> tuple[list[int], list[int]]:
+    """Per-type case counts and per-type scored counts.
+
+    Rules: no arguments → the paper's 41/84/29 with 7/22/1 scored. `n_cases` alone scales 41/84/29 to
+    `n_cases` (largest remainder) and the scored total to round(30 · n_cases / 154). `counts` sets the
+    type counts exactly (and wins over `n_cases`, which must then agree). `with_scores` N distributes N
+    scored cases over the types proportionally to 7/22/1 (largest remainder), capped by each type's
+    count, overflow going to the other types.
+    """
+    if counts is not None:
+        try:
+            counts = [int(c) for c in counts]
+        except (TypeError, ValueError):
+            raise ModicInputError(f"--counts must be three integers I,II,III, got {counts!r}") from None
+        if len(counts) != 3:
+            raise ModicInputError(f"--counts must be three integers I,II,III, got {len(counts)} values")
+        if min(counts) < 0:
+            raise ModicInputError(f"--counts must not be negative, got {counts}")
+        if sum(counts) == 0:
+            raise ModicInputError("--counts adds up to 0 cases — ask for at least one case")
+        if n_cases is not None and int(n_cases) != sum(counts):
+            raise ModicInputError(f"--cases {n_cases} disagrees with --counts (sum {sum(counts)})")
+        n = sum(counts)
+    else:
+        n = sum(PAPER_COUNTS) if n_cases is None else int(n_cases)
+        if n <= 0:
+            raise ModicInputError(f"--cases must be at least 1, got {n_cases}")
+        counts = apportion(n, PAPER_COUNTS)
+    if with_scores is None:
+        with_scores = int(round(sum(PAPER_SCORED) * n / sum(PAPER_COUNTS)))
+    with_scores = int(with_scores)
+    if with_scores < 0 or with_scores > n:
+        raise ModicInputError(f"--with-scores must be between 0 and the number of cases ({n}), "
+                              f"got {with_scores}")
+    scored = apportion(with_scores, PAPER_SCORED, caps=counts)
+    return counts, scored
+
+
+def parse_type(modic_type) -> tuple[int, int | None, str]:
+    """1/2/3 or 'I', 'II', 'III', 'I/II', 'II/III' → (dominant, secondary or None, true_type).
+
+    For a mixed string the first named type is the dominant one.
+    """
+    text = str(modic_type).strip().upper()
+    parts = [p for p in text.replace("TYPE", "").split("/") if p.strip()]
+    try:
+        nums = [TYPE_NUMBERS[p.strip()] for p in parts]
+    except KeyError:
+        nums = []
+    if len(nums) not in (1, 2) or (len(nums) == 2 and abs(nums[0] - nums[1]) != 1):
+        raise ModicInputError(f"Modic type must be 1, 2, 3, 'I', 'II', 'III', 'I/II' or 'II/III', "
+                              f"got {modic_type!r}")
+    second = nums[1] if len(nums) == 2 else None
+    true = TYPE_NAMES[nums[0]] if second is None else "/".join(TYPE_NAMES[t] for t in sorted(nums))
+    return nums[0], second, true
+
+
+def _n(rng, ms, lo=None, hi=None):
+    v = rng.normal(ms[0], ms[1])
+    return float(np.clip(v, lo if lo is not None else -np.inf, hi if hi is not None else np.inf))
+
+
+def _anatomy(rng: np.random.Generator, grade: int, disc: int) -> Anatomy:
+    # vertebra index k = -1..6 stored at k+1; S1 … L1 get slightly smaller towards L1
+    scale = rng.uniform(0.93, 1.07)
+    half_w = scale * np.array([24, 24.5, 24, 23, 22, 21, 20.5, 20]) + rng.normal(0, 0.4, 8)
+    half_d = scale * np.array([20, 20.5, 20.5, 20, 19.5, 19, 18.5, 18]) + rng.normal(0, 0.4, 8)
+    heights = scale * np.array([27.5, 27.5, 27, 27, 26.5, 26.5, 26]) + rng.normal(0, 0.6, 7)  # S1..T12
+    disc_h = np.array([9.5, 11.0, 10.5, 10.0, 9.0, 8.0]) * rng.uniform(0.92, 1.08) + rng.normal(0, 0.3, 6)
+    grades = np.clip(rng.integers(1, 4, 6) + np.array([1, 1, 0, 0, 0, 0]), 1, 5)
+    grades[disc] = grade
+    disc_h = disc_h * (1.0 - 0.05 * (grades - 2).clip(0))
+    disc_h[disc] *= rng.uniform(0.65, 0.85)          # the Modic disc is degenerated and narrowed
+    mids = np.zeros(6)
+    for j in range(1, 6):
+        mids[j] = mids[j - 1] + disc_h[j - 1] / 2 + heights[j] + disc_h[j] / 2
+    mids -= mids[2]                      # s = 0 at the L3-L4 disc
+    canal_front = float(np.max(half_d)) + rng.uniform(1.0, 2.5)
+    canal_ap = rng.uniform(14, 19)
+    skin = canal_front + canal_ap + rng.uniform(45, 60)
+    return Anatomy(
+        origin_lps=np.array([rng.uniform(-8, 8), rng.uniform(10, 40), rng.uniform(-260, -140)]),
+        radius=float(rng.uniform(380, 560)),
+        disc_mid=mids, disc_half=disc_h / 2, half_w=half_w, half_d=half_d,
+        endplate=float(rng.uniform(0.9, 1.3)), concavity=float(rng.uniform(0.8, 1.8)),
+        canal_front=float(canal_front), canal_ap=float(canal_ap), canal_half_w=float(rng.uniform(10, 12)),
+        skin_y=float(skin + rng.uniform(10, 30)), fat=float(rng.uniform(10, 28)),
+        disc_grade=grades.astype(int), marrow_factor=rng.uniform(0.94, 1.06, 8),
+    )
+
+
+def _lesion(rng: np.random.Generator, anat: Anatomy, disc: int, dom: int, second: int | None,
+            ) -> tuple[Lesion, str]:
+    p = SHAPE_PARAMS[dom]
+    both = rng.uniform() < p["p_both"][0]
+    signs = [1, -1] if both else [int(rng.choice([1, -1]))]
+    base = {key: _n(rng, p[key]) for key in ("ax", "ay", "thick", "rag", "holes", "taper", "thick_var", "pexp")}
+    cx0, cy0 = rng.normal(0, 1.5), rng.normal(-1.0, 2.0)
+    sides = []
+    for sign in signs:
+        k = disc + 1 if sign > 0 else disc
+        lim_w, lim_d = anat.half_w[k + 1] - 1.5, anat.half_d[k + 1] - 1.5
+        single = 1.0 if both else 1.45     # a single band is deeper, as in the paper's ROIs
+        sides.append(LesionSide(
+            sign=sign, cx=float(cx0 + rng.normal(0, 1.0)), cy=float(cy0 + rng.normal(0, 1.0)),
+            ax=float(np.clip(base["ax"] * rng.uniform(0.95, 1.05), 6, lim_w + 3)),
+            ay=float(np.clip(base["ay"] * rng.uniform(0.95, 1.05), 6, lim_d + 3)),
+            pexp=float(np.clip(base["pexp"], 2.0, 6.0)),
+            thick=float(np.clip(base["thick"] * single * rng.uniform(0.85, 1.15), 2.5, 16)),
+            taper=float(np.clip(base["taper"], 0.15, 0.9)), rag=float(np.clip(base["rag"], 0.0, 0.5)),
+            thick_var=float(np.clip(base["thick_var"], 0.0, 0.45)), holes=float(base["holes"]),
+            noise_seed=int(rng.integers(2**31))))
+    endplate = "both" if both else ("upper" if signs[0] > 0 else "lower")
+    les = Lesion(disc=disc, sides=sides, modic_type=dom, second_type=second,
+                 split_y=float(cy0 + rng.uniform(0.2, 0.45) * base["ay"]), split_dir=float(rng.choice([-1, 1])),
+                 texture_seed=int(rng.integers(2**31)))
+    if second is not None:   # secondary region on the smaller side of the split
+        les.split_y = float(cy0 + les.split_dir * rng.uniform(0.15, 0.35) * base["ay"])
+    return les, endplate
+
+
+def _grid(rng: np.random.Generator, anat: Anatomy, center_spine, spacing: float, thickness: float,
+          gap: float, fov_ap: float, fov_si: float, n_slices: int, tilt_deg: float) -> GridSpec:
+    n_ap = max(256, int(2 * round(fov_ap / spacing / 2)))
+    n_si = max(256, int(2 * round(fov_si / spacing / 2)))
+    sag = np.asarray(sagittal_direction()).reshape(3, 3)
+    t = np.deg2rad(tilt_deg)
+    rot = np.array([[1, 0, 0], [0, np.cos(t), -np.sin(t)], [0, np.sin(t), np.cos(t)]])
+    d = rot @ sag
+    sp = (float(spacing), float(spacing), float(thickness * (1 + gap)))
+    size = (n_ap, n_si, int(n_slices))
+    center = spine_to_lps(anat, *center_spine)
+    origin = center - d @ ((np.array(size) - 1) / 2 * sp)
+    return GridSpec(size=size, spacing=sp, origin=tuple(float(v) for v in origin),
+                    direction=tuple(float(v) for v in d.ravel()), thickness=float(thickness))
+
+
+def case_spec(index: int, seed: int, modic_type, scored: bool = False, mixed: bool = False,
+              sex: str | None = None, case_id: str | None = None, tilt_max_deg: float = 4.0,
+              fs_differs: bool | None = None) -> CaseSpec:
+    """Draw every random parameter of case `index` of the cohort with master `seed`.
+
+    `modic_type`: 1/2/3 or 'I'…'II/III' (a mixed string forces a mixed lesion). With `mixed` the case
+    gets a mixed lesion with probability 0.35 (secondary = a neighbouring type). `sex` None → drawn
+    from the paper's group proportion.
+    """
+    dom, second, true_type = parse_type(modic_type)
+    rng = np.random.default_rng([int(seed), int(index), 7])
+    if second is None and mixed and rng.uniform() < 0.35:
+        second = 2 if dom != 2 else int(rng.choice([1, 3]))
+        true_type = "/".join(TYPE_NAMES[t] for t in sorted((dom, second)))
+    else:
+        rng.uniform()
+    grade = int(rng.choice(np.arange(1, 6), p=PFIRRMANN_P))
+    disc = int(rng.choice(list(LEVEL_P), p=list(LEVEL_P.values())))
+    anat = _anatomy(rng, grade, disc)
+    les, endplate = _lesion(rng, anat, disc, dom, second)
+
+    # acquisition geometry: T1/T2 share a grid; in ~1/3 of cases the FS (STIR) grid differs
+    sp = round(float(rng.uniform(0.6, 0.8)), 4)
+    thick = round(float(rng.uniform(3.0, 4.0)), 2)
+    gap = float(rng.choice([0.0, 0.1]))
+    fov_ap, fov_si = rng.uniform(185, 215), rng.uniform(230, 260)
+    n_sl = max(11, int(round(rng.uniform(46, 54) / (thick * (1 + gap)))))
+    center = (rng.uniform(-2, 2), rng.uniform(8, 20), anat.disc_mid[1] + rng.uniform(0, 25))
+    tilt = rng.uniform(-tilt_max_deg, tilt_max_deg)
+    g12 = _grid(rng, anat, center, sp, thick, gap, fov_ap, fov_si, n_sl, tilt)
+    differs = rng.uniform() < 1 / 3 if fs_differs is None else fs_differs
+    if differs:
+        sp_fs = round(float(rng.uniform(0.7, 0.8)), 4)
+        th_fs = round(float(rng.uniform(3.5, 4.0)), 2)
+        n_fs = max(11, int(round(rng.uniform(44, 50) / th_fs)))
+        c_fs = (center[0] + rng.uniform(-1.5, 1.5), center[1] + rng.uniform(-4, 4), center[2] + rng.uniform(-4, 4))
+        gfs = _grid(rng, anat, c_fs, sp_fs, th_fs, 0.0, fov_ap * rng.uniform(0.95, 1.05),
+                    fov_si * rng.uniform(0.95, 1.05), n_fs, tilt + rng.uniform(-1, 1))
+    else:
+        gfs = g12
+    acq = {s: {"snr": float(rng.uniform(18, 40)), "gain": float(rng.uniform(0.6, 1.6)),
+               "offset": float(rng.uniform(0, 60))} for s in ("T1", "T2", "FS")}
+    bias = rng.normal(0, 1, (3, 10)) * np.array([0, .10, .16, .06, .05, .05, .05, .03, .03, .03])
+    bias[:, 2] += 0.12                     # posterior (spine coil) brighter
+
+    group = bool(scored)
+    mean_age, sd_age = PAPER_AGE[group]
+    age = int(np.clip(round(rng.normal(mean_age, sd_age)), 18, 71))
+    m, n = PAPER_SEX_M[group]
+    drawn_sex = "M" if rng.uniform() < m / n else "F"
+    clinical = {"age": age, "sex": sex or drawn_sex, "pfirrmann": grade,
+                "odi_noise": float(rng.normal()), "vas_noise": float(rng.normal())}
+    return CaseSpec(case_id=case_id or f"phantom_{index + 1:03d}", index=int(index), seed=int(seed),
+                    modic_type=dom, true_type=true_type, scored=bool(scored), anatomy=anat, lesion=les,
+                    grids={"T1": g12, "T2": g12, "FS": gfs}, acquisition=acq, bias=bias, clinical=clinical,
+                    level=DISC_NAMES[disc], endplate=endplate)
+
+
+def cohort_specs(seed: int = 0, n_cases: int | None = None, counts=None, with_scores: int | None = None,
+                 mixed: bool = False) -> list[CaseSpec]:
+    """All case specs of a cohort. Type, scored flag and sex are allocated exactly (paper proportions,
+    largest remainder) and shuffled with `seed`; everything else comes from case_spec(index, seed)."""
+    counts, scored = resolve_counts(n_cases, counts, with_scores)
+    rng = np.random.default_rng([int(seed), 999_983])
+    plan = []
+    for t in (1, 2, 3):
+        plan += [(t, True)] * scored[t - 1] + [(t, False)] * (counts[t - 1] - scored[t - 1])
+    sexes: dict[int, str] = {}
+    for group in (True, False):
+        idx = [i for i, (_, s) in enumerate(plan) if s == group]
+        m, n = PAPER_SEX_M[group]
+        n_m = int(round(len(idx) * m / n))
+        labels = ["M"] * n_m + ["F"] * (len(idx) - n_m)
+        rng.shuffle(labels)
+        sexes.update(zip(idx, labels, strict=True))
+    order = rng.permutation(len(plan))
+    specs = []
+    for i, p in enumerate(order):
+        t, sc = plan[p]
+        specs.append(case_spec(i, seed, t, scored=sc, mixed=mixed, sex=sexes[int(p)]))
+    return specs

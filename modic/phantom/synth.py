@@ -1,0 +1,297 @@
+"""Sampling the continuous model on acquisition grids: images, lesion masks, anatomy, seed point."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+import numpy as np
+import SimpleITK as sitk
+from scipy import ndimage
+
+from modic.phantom.model import (
+    _VERT_LABEL,
+    LESION_FACTOR,
+    SEQ_INDEX,
+    TEXTURE_AMP,
+    anatomy_labels,
+    lesion_bbox_spine,
+    lesion_region,
+    lesion_texture,
+    lps_to_spine,
+    spine_to_lps,
+    tissue_signal,
+)
+from modic.phantom.spec import CaseSpec, GridSpec, case_spec
+
+SUBSAMPLES = (-1 / 3, 0.0, 1 / 3)  # positions across the slice thickness (fraction of thickness)
+SHAPE_KEYS = ("Elongation", "Flatness", "LeastAxisLength", "MajorAxisLength", "Maximum2DDiameterColumn",
+              "Maximum2DDiameterRow", "Maximum2DDiameterSlice", "Maximum3DDiameter", "MeshVolume",
+              "MinorAxisLength", "Sphericity", "SurfaceArea", "SurfaceVolumeRatio", "VoxelVolume")
+
+
+@dataclass
+class PhantomCase:
+    """One synthetic case. Images float32 (integer-valued, like scanner data), masks uint8 (lesion = 1)
+    on each sequence's own grid, anatomy labels on the T1 grid, seed point in LPS mm."""
+
+    case_id: str
+    images: dict[str, sitk.Image]
+    masks: dict[str, sitk.Image]
+    anatomy: sitk.Image
+    seed_lps: tuple[float, float, float]
+    modic_type: int
+    true_type: str
+    clinical: dict
+    meta: dict = field(default_factory=dict)
+    spec: CaseSpec | None = field(default=None, repr=False)
+
+
+def _empty(grid: GridSpec, pixel=sitk.sitkUInt8) -> sitk.Image:
+    img = sitk.Image([int(v) for v in grid.size], pixel)
+    img.SetSpacing(grid.spacing)
+    img.SetOrigin(grid.origin)
+    img.SetDirection(grid.direction)
+    return img
+
+
+def _to_image(arr_ijk: np.ndarray, grid: GridSpec) -> sitk.Image:
+    img = sitk.GetImageFromArray(np.ascontiguousarray(arr_ijk.transpose(2, 1, 0)))
+    img.SetSpacing(grid.spacing)
+    img.SetOrigin(grid.origin)
+    img.SetDirection(grid.direction)
+    return img
+
+
+def _points(grid: GridSpec, lo=(0, 0, 0), hi=None, offset: float = 0.0) -> np.ndarray:
+    """LPS points (ni, nj, nk, 3) float32 of the voxel centres in [lo, hi), shifted by `offset` slice
+    spacings along the slice axis."""
+    hi = grid.size if hi is None else hi
+    m = grid.matrix() * np.asarray(grid.spacing)     # columns: index step vectors (mm)
+    ii, jj, kk = (np.arange(a, b, dtype=np.float32) for a, b in zip(lo, hi, strict=True))
+    o = np.asarray(grid.origin, np.float32) + m[:, 2].astype(np.float32) * np.float32(offset)
+    m = m.astype(np.float32)
+    return (o + ii[:, None, None, None] * m[:, 0] + jj[None, :, None, None] * m[:, 1]
+            + kk[None, None, :, None] * m[:, 2])
+
+
+def lesion_box(spec: CaseSpec, grid: GridSpec, pad_mm: float = 4.0) -> tuple[tuple, tuple]:
+    """Index range [lo, hi) of `grid` that contains the lesion."""
+    lo, hi = lesion_bbox_spine(spec.anatomy, spec.lesion)
+    corners = np.array([[a, b, c] for a in (lo[0], hi[0]) for b in (lo[1], hi[1]) for c in (lo[2], hi[2])])
+    pts = spine_to_lps(spec.anatomy, corners[:, 0], corners[:, 1], corners[:, 2])
+    idx = grid.lps_to_index(pts)
+    pad = pad_mm / np.asarray(grid.spacing)
+    a = np.clip(np.floor(idx.min(0) - pad), 0, grid.size).astype(int)
+    b = np.clip(np.ceil(idx.max(0) + pad) + 1, 0, grid.size).astype(int)
+    return tuple(a.tolist()), tuple(b.tolist())
+
+
+def _lesion_on_box(spec: CaseSpec, pts: np.ndarray) -> tuple[np.ndarray, tuple]:
+    x, y, s = lps_to_spine(spec.anatomy, pts)
+    lab, _, k = anatomy_labels(spec.anatomy, x, y, s)
+    reg = lesion_region(spec.anatomy, spec.lesion, x, y, s)
+    j = spec.lesion.disc
+    allowed = (lab == _VERT_LABEL[j + 1 + 1]) | (lab == _VERT_LABEL[j + 1])   # marrow of either vertebra
+    reg[~allowed] = 0
+    return reg, (x, y, s)
+
+
+def make_lesion_mask(spec: CaseSpec, sequence: str = "T2") -> sitk.Image:
+    """Fast path: the lesion mask (uint8, 1 = lesion) on one sequence's grid, without images."""
+    grid = spec.grids[sequence]
+    lo, hi = lesion_box(spec, grid)
+    reg, _ = _lesion_on_box(spec, _points(grid, lo, hi))
+    full = np.zeros(grid.size, np.uint8)
+    full[lo[0]:hi[0], lo[1]:hi[1], lo[2]:hi[2]] = reg > 0
+    return _to_image(full, grid)
+
+
+def _bias(spec: CaseSpec, seq: str, pts: np.ndarray) -> np.ndarray:
+    c = spec.bias[SEQ_INDEX[seq]]
+    d = (pts - spec.anatomy.origin_lps.astype(np.float32)) / np.float32(150.0)
+    x, y, z = d[..., 0], d[..., 1], d[..., 2]
+    e = c[1] * x + c[2] * y + c[3] * z + c[4] * x * x + c[5] * y * y + c[6] * z * z + c[7] * x * y
+    e = e + c[8] * y * z + c[9] * x * z
+    return np.exp(e).astype(np.float32)
+
+
+def _render_grid(spec: CaseSpec, grid: GridSpec, seqs: list[str]):
+    """Noise-free partial-volume signal per sequence, anatomy labels and lesion region (centre
+    sample) on one grid. Arrays are (i, j, k)."""
+    anat, les = spec.anatomy, spec.lesion
+    lo, hi = lesion_box(spec, grid)
+    box = tuple(slice(a, b) for a, b in zip(lo, hi, strict=True))
+    sums = {s: np.zeros(grid.size, np.float32) for s in seqs}
+    frac = grid.thickness / grid.spacing[2]
+    cols = [SEQ_INDEX[s] for s in seqs]
+    labels = region = None
+    for off in SUBSAMPLES:
+        pts = _points(grid, offset=off * frac)
+        x, y, s = lps_to_spine(anat, pts)
+        lab, j, k = anatomy_labels(anat, x, y, s)
+        sig = tissue_signal(anat, lab.ravel(), j.ravel(), k.ravel()).reshape(*lab.shape, 3)
+        # lesion inside its bounding box
+        bx, by, bs, blab = x[box], y[box], s[box], lab[box]
+        reg = lesion_region(anat, les, bx, by, bs)
+        allowed = (blab == _VERT_LABEL[les.disc + 2]) | (blab == _VERT_LABEL[les.disc + 1])
+        reg[~allowed] = 0
+        if reg.any():
+            bsig = sig[box]
+            s_rel = bs - np.float32(anat.disc_mid[les.disc])
+            for code, t in ((1, les.modic_type), (2, les.second_type)):
+                sel = reg == code
+                if t is None or not sel.any():
+                    continue
+                tex = lesion_texture(les, bx[sel], by[sel], s_rel[sel], t)
+                fac = LESION_FACTOR[t - 1][None, :] * (1 + TEXTURE_AMP[t] * tex[:, None])
+                bsig[sel] = bsig[sel] * fac
+            sig[box] = bsig
+        for seq, c in zip(seqs, cols, strict=True):
+            sums[seq] += sig[..., c]
+        if off == 0.0:
+            labels = lab
+            region = np.zeros(grid.size, np.uint8)
+            region[box] = reg
+    n = np.float32(len(SUBSAMPLES))
+    return {s: v / n for s, v in sums.items()}, labels, region
+
+
+def _acquire(spec: CaseSpec, seq: str, signal: np.ndarray, grid: GridSpec, rng: np.random.Generator,
+             ) -> np.ndarray:
+    """Bias field → Rician noise → scanner gain/offset → integer values (float32)."""
+    acq = spec.acquisition[seq]
+    ref = {"T1": 450.0, "T2": 500.0, "FS": 400.0}[seq]
+    sigma = np.float32(ref / acq["snr"])
+    sig = signal * _bias(spec, seq, _points(grid))
+    re = sig + sigma * rng.standard_normal(sig.shape, dtype=np.float32)
+    im = sigma * rng.standard_normal(sig.shape, dtype=np.float32)
+    mag = np.hypot(re, im)
+    out = np.rint(np.float32(acq["gain"]) * mag + np.float32(acq["offset"]))
+    return np.clip(out, 0, 32000).astype(np.float32)
+
+
+def choose_seed(spec: CaseSpec, masks: dict[str, sitk.Image]) -> tuple[float, float, float]:
+    """A point (LPS mm) deep inside the lesion — largest distance to its border in the continuous
+    model — whose nearest voxel is lesion on every grid."""
+    anat, les = spec.anatomy, spec.lesion
+    lo, hi = lesion_bbox_spine(anat, les)
+    step = 0.5
+    axes = [np.arange(a, b, step, dtype=np.float32) for a, b in zip(lo, hi, strict=True)]
+    gx, gy, gs = np.meshgrid(*axes, indexing="ij")
+    pts = spine_to_lps(anat, gx, gy, gs).astype(np.float32)
+    reg, _ = _lesion_on_box(spec, pts)
+    dist = ndimage.distance_transform_edt(reg > 0, sampling=step)
+    order = np.argsort(dist.ravel())[::-1]
+    grids = {}
+    for m in masks.values():
+        key = id(m)
+        if key not in grids:
+            grids[key] = (m, sitk.GetArrayViewFromImage(m))
+    for flat in order[:5000]:
+        if dist.flat[flat] <= 0:
+            break
+        p = tuple(float(v) for v in pts.reshape(-1, 3)[flat])
+        ok = True
+        for m, arr in grids.values():
+            idx = m.TransformPhysicalPointToIndex(p)
+            if not all(0 <= i < n for i, n in zip(idx, m.GetSize(), strict=True)) or arr[idx[::-1]] != 1:
+                ok = False
+                break
+        if ok:
+            return p
+    raise RuntimeError(f"{spec.case_id}: no lesion voxel common to all grids")
+
+
+def shape_features(mask: sitk.Image) -> dict[str, float]:
+    """PyRadiomics 3-D shape features (default settings, label 1) of a lesion mask."""
+    from radiomics import imageoperations, shape
+
+    logging.getLogger("radiomics").setLevel(logging.ERROR)
+    image = sitk.Cast(mask, sitk.sitkFloat32)
+    bb, _ = imageoperations.checkMask(image, mask, label=1)
+    if bb is None:
+        raise ValueError("empty lesion mask")
+    img_c, mask_c = imageoperations.cropToTumorMask(image, mask, bb)
+    feat = shape.RadiomicsShape(img_c, mask_c, label=1)
+    feat.enableAllFeatures()
+    out = {k: float(v) for k, v in feat.execute().items()}
+    out["MajorLeastAxisRatio"] = out["MajorAxisLength"] / out["LeastAxisLength"]
+    return out
+
+
+# ODI model: ODI rises with ragged, flat, elongated lesions (paper: r ≈ +0.39 Major/Least,
+# +0.51 SurfaceVolumeRatio, −0.50 Sphericity, −0.39 Flatness). Reference mean/SD from Table 1.
+_ODI_TERMS = (("SurfaceVolumeRatio", 0.55, 0.12, 1.0), ("Sphericity", 0.42, 0.05, -1.0),
+              ("MajorLeastAxisRatio", 1.70, 0.35, 0.6), ("Flatness", 0.60, 0.125, -0.6))
+
+
+def scores_from_shape(spec: CaseSpec, feats: dict[str, float]) -> tuple[float, float]:
+    """(ODI %, VAS cm) of a scored case from its T2-mask shape features plus case noise.
+
+    ODI = 38 + 11·c + 13·noise (c = standardised shape composite), rounded to an even number as a
+    10-item questionnaire gives, clipped to 0–100; VAS = 0.09·ODI + 0.9·noise, 0–10, one decimal.
+    """
+    c = sum(w * (feats[k] - m) / sd for k, m, sd, w in _ODI_TERMS) / 2.6
+    odi = 38 + 11 * c + 13 * spec.clinical["odi_noise"]
+    odi = float(np.clip(2 * round(odi / 2), 0, 100))
+    vas = float(np.clip(round(0.09 * odi + 0.9 * spec.clinical["vas_noise"] + 0.6, 1), 0, 10))
+    return odi, vas
+
+
+def clinical_record(spec: CaseSpec, t2_mask: sitk.Image | None = None) -> dict:
+    """Clinical columns of a case; ODI/VAS only for scored cases (None otherwise)."""
+    rec = {k: spec.clinical[k] for k in ("age", "sex", "pfirrmann")}
+    rec["odi"] = rec["vas"] = None
+    if spec.scored:
+        mask = t2_mask if t2_mask is not None else make_lesion_mask(spec, "T2")
+        rec["odi"], rec["vas"] = scores_from_shape(spec, shape_features(mask))
+    return rec
+
+
+def synthesize(spec: CaseSpec) -> PhantomCase:
+    """Render all three sequences, masks and anatomy of a case spec."""
+    g12, gfs = spec.grids["T1"], spec.grids["FS"]
+    shared = gfs is g12
+    sig, labels, region = _render_grid(spec, g12, ["T1", "T2", "FS"] if shared else ["T1", "T2"])
+    if not shared:
+        sig_fs, _, region_fs = _render_grid(spec, gfs, ["FS"])
+        sig["FS"] = sig_fs["FS"]
+    else:
+        region_fs = region
+    rng = np.random.default_rng([spec.seed, spec.index, 11])
+    images = {}
+    for seq in ("T1", "T2", "FS"):
+        grid = spec.grids[seq]
+        images[seq] = _to_image(_acquire(spec, seq, sig[seq], grid, rng), grid)
+    m12 = _to_image((region > 0).astype(np.uint8), g12)
+    mfs = m12 if shared else _to_image((region_fs > 0).astype(np.uint8), gfs)
+    masks = {"T1": m12, "T2": m12, "FS": mfs}
+    anatomy = _to_image(labels, g12)
+    seed_lps = choose_seed(spec, masks)
+    masks = {"T1": m12, "T2": sitk.Image(m12), "FS": mfs if not shared else sitk.Image(m12)}
+    meta = {
+        "grids": {s: {"size": list(g.size), "spacing": list(g.spacing), "origin": list(g.origin),
+                      "direction": list(g.direction), "slice_thickness": g.thickness}
+                  for s, g in spec.grids.items()},
+        "fs_grid_differs": not shared,
+        "acquisition": spec.acquisition,
+        "bias_coefficients": spec.bias.tolist(),
+        "level": spec.level, "endplate": spec.endplate,
+        "lordosis_radius_mm": spec.anatomy.radius,
+        "disc_pfirrmann": spec.anatomy.disc_grade.tolist(),
+    }
+    return PhantomCase(case_id=spec.case_id, images=images, masks=masks, anatomy=anatomy,
+                       seed_lps=seed_lps, modic_type=spec.modic_type, true_type=spec.true_type,
+                       clinical=clinical_record(spec, masks["T2"]), meta=meta, spec=spec)
+
+
+def make_case(case_id: str, modic_type: int | str, seed: int, **options) -> PhantomCase:
+    """Generate one synthetic lumbar MRI case.
+
+    `modic_type` 1/2/3 or 'I', 'II', 'III', 'I/II', 'II/III' (first named = dominant). Options are
+    passed to `case_spec`: index (default 0), scored, mixed, sex, tilt_max_deg, fs_differs.
+    """
+    index = int(options.pop("index", 0))
+    spec = case_spec(index, seed, modic_type, case_id=case_id, **options)
+    return synthesize(spec)
