@@ -1,0 +1,32 @@
+"""`modic classify`: apply a trained model file to a feature table (one or many rows)."""
+
+from __future__ import annotations
+
+import sys
+
+
+def add_parser(subparsers) -> None:
+    p = subparsers.add_parser("classify", help="predict Modic type from features with a model file",
+                              description=__doc__)
+    p.add_argument("--features", required=True, help="feature table CSV (case_id + feature columns)")
+    p.add_argument("--model", required=True, help="model file (.skops) written by `modic stats`")
+    p.add_argument("--out", help="write predictions to this CSV (default: print)")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from modic.io import write_csv
+    from modic.model_io import load_model
+    from modic.stats.cohort import read_features
+
+    model = load_model(args.model)
+    table, _ = read_features(args.features)
+    pred = model.predict(table)
+    if model.synthetic:
+        sys.stderr.write("note: this model was trained on synthetic (phantom) data — not for clinical use\n")
+    if args.out:
+        write_csv(pred, args.out, float_format="%.6f")
+        print(f"{len(pred)} prediction(s) → {args.out}")
+    else:
+        print(pred.to_csv(float_format="%.4f"), end="")
+    return 0
