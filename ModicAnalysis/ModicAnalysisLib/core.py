@@ -34,6 +34,7 @@ class CaseAnalysis:
     masks: dict[str, sitk.Image] = field(default_factory=dict)
     features: dict[str, float] = field(default_factory=dict)
     signalType: str | None = None
+    signalCode: int | None = None
     signalRatios: dict[str, float] = field(default_factory=dict)
     predictedType: str | None = None
     probabilities: dict[str, float] = field(default_factory=dict)
@@ -83,16 +84,32 @@ def _typeString(value: Any) -> str | None:
     return text or None
 
 
-def _signal(raw: Any) -> tuple[str | None, dict[str, float]]:
+_ROMAN = {"I": 1, "II": 2, "III": 3}
+
+
+def typeCode(kind: Any) -> int | None:
+    """Dominant Modic type 1/2/3 of "I", "II/III", "2", 2 ...; None when unknown."""
+    text = _typeString(kind)
+    if text is None:
+        return None
+    first = text.split("/")[0].strip().upper()
+    if first in _ROMAN:
+        return _ROMAN[first]
+    try:
+        return int(float(first))
+    except ValueError:
+        return None
+
+
+def _signal(raw: Any) -> tuple[str | None, int | None, dict[str, float]]:
+    """(type text, dominant type code, signal ratios) of the core's SignalPattern."""
     if raw is None:
-        return None, {}
-    if isinstance(raw, Mapping):
-        kind = raw.get("modic_type", raw.get("type"))
-        ratios = raw.get("ratios", {})
-    else:
-        kind = getattr(raw, "modic_type", getattr(raw, "type", None))
-        ratios = getattr(raw, "ratios", {}) or {}
-    return _typeString(kind), {str(k): float(v) for k, v in dict(ratios).items()}
+        return None, None, {}
+    get = raw.get if isinstance(raw, Mapping) else (lambda key, default=None: getattr(raw, key, default))
+    kind = get("modic_type", get("type"))
+    code = get("modic_code") or typeCode(kind)
+    ratios = get("ratios", {}) or {}
+    return _typeString(kind), (int(code) if code else None), {str(k): float(v) for k, v in dict(ratios).items()}
 
 
 def _prediction(raw: Any) -> tuple[str | None, dict[str, float]]:
@@ -117,11 +134,11 @@ def fromCoreResult(result: Any, modelPath: str | None = None) -> CaseAnalysis:
     features = getattr(result, "features", {}) or {}
     if hasattr(features, "values") and not isinstance(features, Mapping):  # CaseFeatures
         features = features.values
-    signalType, ratios = _signal(getattr(result, "signal_pattern", None))
+    signalType, signalCode, ratios = _signal(getattr(result, "signal_pattern", None))
     predictedType, probabilities = _prediction(getattr(result, "prediction", None))
     return CaseAnalysis(masks=dict(getattr(result, "masks", {}) or {}),
                         features={str(k): float(v) for k, v in dict(features).items() if v is not None},
-                        signalType=signalType, signalRatios=ratios, predictedType=predictedType,
+                        signalType=signalType, signalCode=signalCode, signalRatios=ratios, predictedType=predictedType,
                         probabilities=probabilities, modelPath=modelPath, raw=result)
 
 
@@ -173,8 +190,8 @@ def classifyFeatures(features: Mapping[str, float], modelPath: str) -> tuple[str
 
 
 def signalPattern(images: Mapping[str, sitk.Image],
-                  masks: Mapping[str, sitk.Image]) -> tuple[str | None, dict[str, float]]:
-    """Rule-based Modic type from lesion / reference-marrow signal ratios."""
+                  masks: Mapping[str, sitk.Image]) -> tuple[str | None, int | None, dict[str, float]]:
+    """Rule-based Modic type (text, dominant code, ratios) from lesion / marrow signal ratios."""
     from modic import signal_pattern
 
     return _signal(signal_pattern.type_from_signal(dict(images), dict(masks)))

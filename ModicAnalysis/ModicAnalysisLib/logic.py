@@ -150,8 +150,8 @@ class ModicAnalysisCaseLogic:
         df = tables.tableNodeToDataFrame(tableNode)
         features = {c: float(df[c].iloc[0]) for c in df.columns if c != tables.CASE_COLUMN}
         masks = self.masksFromSegmentation(segmentationNode, nodes)
-        signalType, ratios = core.signalPattern(self.imagesFromVolumes(nodes), masks)
-        analysis = CaseAnalysis(masks=masks, features=features, signalType=signalType,
+        signalType, signalCode, ratios = core.signalPattern(self.imagesFromVolumes(nodes), masks)
+        analysis = CaseAnalysis(masks=masks, features=features, signalType=signalType, signalCode=signalCode,
                                 signalRatios=ratios, modelPath=modelPath)
         if modelPath:
             analysis.predictedType, analysis.probabilities = core.classifyFeatures(features, modelPath)

@@ -97,6 +97,7 @@ def analyzePhantomCase(scene, modicType: int = 1, seed: int = 7, params: str | M
             "numberOfFeatures": len(result.analysis.features),
             "numberOfColumns": table.GetNumberOfColumns(),
             "numberOfSegments": result.segmentationNode.GetSegmentation().GetNumberOfSegments(),
-            "signalType": result.analysis.signalType, "predictedType": result.analysis.predictedType,
+            "signalType": result.analysis.signalType, "signalCode": result.analysis.signalCode,
+            "predictedType": result.analysis.predictedType,
             "probabilities": result.analysis.probabilities, "trueType": phantom.modic_type,
             "result": result}
