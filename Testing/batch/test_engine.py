@@ -178,3 +178,16 @@ def test_dask_local_cluster_identical_to_serial(cohort_template, serial_table, t
                      scheduler="local", show_progress=False)
     assert res.exit_code == 0
     pd.testing.assert_frame_equal(read_table(out), serial_table, check_exact=True)
+
+
+def test_crashing_worker_costs_only_its_case(cohort_template, serial_table, tmp_path):
+    from helpers import crashing_extract
+
+    out = tmp_path / "features.csv"
+    res = run_cohort(cohort_template / "manifest.csv", out, params=cohort_template / "small.yaml", jobs=2,
+                     show_progress=False, case_function=crashing_extract)
+    assert res.exit_code == 3
+    assert [(f.case_id, f.step) for f in res.failures] == [("c02", "extract")]
+    assert "crashed" in res.failures[0].reason
+    expected = serial_table[serial_table["case_id"] != "c02"].reset_index(drop=True)
+    pd.testing.assert_frame_equal(read_table(out), expected, check_exact=True)

@@ -18,6 +18,7 @@ import socket
 import sys
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -344,19 +345,57 @@ def _run_serial(tasks: list[CaseTask], on_outcome: Callable[[dict], bool]) -> bo
 
 
 def _run_pool(tasks: list[CaseTask], n_workers: int, on_outcome: Callable[[dict], bool]) -> bool:
-    from concurrent.futures import ProcessPoolExecutor, as_completed
+    """Run tasks on a spawn-context process pool; a crashing worker (segfault, OOM kill) costs only
+    its own case: the cases that were running are re-run one by one in a fresh pool, and the one
+    that crashes again is recorded as failed."""
+    queue = deque(tasks)
+    while queue:
+        status, suspects = _pool_round(queue, n_workers, on_outcome)
+        if status == "cancelled":
+            return False
+        for task in suspects:
+            status, _ = _pool_round(deque([task]), 1, on_outcome)
+            if status == "cancelled":
+                return False
+            if status == "broken" and not on_outcome(_crash_outcome(
+                    task, "worker process crashed (segmentation fault or killed, e.g. out of memory)")):
+                return False
+    return True
 
-    ctx = multiprocessing.get_context("spawn")
-    ex = ProcessPoolExecutor(max_workers=n_workers, mp_context=ctx, initializer=_worker_init,
-                             initargs=(os.getpid(),))
+
+def _pool_round(queue: deque[CaseTask], n_workers: int, on_outcome: Callable[[dict], bool]
+                ) -> tuple[str, list[CaseTask]]:
+    """Feed `queue` to one pool, at most `n_workers` cases in flight (so the cases running when a
+    worker dies are known). Returns ("done" | "cancelled" | "broken", cases running at the crash)."""
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+    from concurrent.futures.process import BrokenProcessPool
+
+    ex = ProcessPoolExecutor(max_workers=n_workers, mp_context=multiprocessing.get_context("spawn"),
+                             initializer=_worker_init, initargs=(os.getpid(),))
+    running: dict[Any, CaseTask] = {}
     clean = False
     try:
-        futures = {ex.submit(process_case, t): t for t in tasks}
-        for fut in as_completed(futures):
-            if not on_outcome(_outcome_of(fut, futures[fut])):
-                return False
+        while queue or running:
+            while queue and len(running) < n_workers:
+                task = queue.popleft()
+                running[ex.submit(process_case, task)] = task
+            done, _ = wait(running, return_when=FIRST_COMPLETED)
+            broken = False
+            for fut in done:
+                try:
+                    outcome = fut.result()
+                except BrokenProcessPool:
+                    broken = True
+                    continue
+                except Exception as exc:  # noqa: BLE001 - e.g. a result that cannot be pickled
+                    outcome = _crash_outcome(running[fut], f"worker failed: {one_line_reason(exc)}")
+                del running[fut]
+                if not on_outcome(outcome):
+                    return "cancelled", []
+            if broken:
+                return "broken", list(running.values())
         clean = True
-        return True
+        return "done", []
     finally:
         if clean:
             ex.shutdown(wait=True)
@@ -402,13 +441,16 @@ def _run_dask(tasks: list[CaseTask], scheduler: str, jobs: int, on_outcome: Call
 
 
 def _outcome_of(fut: Any, task: CaseTask) -> dict[str, Any]:
-    """The result of a finished future; a crashed worker becomes a failed case."""
+    """The result of a finished Dask future; a lost worker becomes a failed case."""
     try:
         return fut.result()
-    except Exception as exc:  # noqa: BLE001 - worker died (out of memory?), pickling error, ...
-        return {"case_id": task.case_id, "key": task.key, "ok": False, "step": "extract",
-                "reason": f"worker process failed ({one_line_reason(exc)}) — out of memory?",
-                "values": None, "diagnostics": None, "seconds": 0.0}
+    except Exception as exc:  # noqa: BLE001 - worker died (KilledWorker), pickling error, ...
+        return _crash_outcome(task, f"worker process failed ({one_line_reason(exc)}) — crashed or out of memory?")
+
+
+def _crash_outcome(task: CaseTask, reason: str) -> dict[str, Any]:
+    return {"case_id": task.case_id, "key": task.key, "ok": False, "step": "extract", "reason": reason,
+            "values": None, "diagnostics": None, "seconds": 0.0}
 
 
 # ---------------------------------------------------------------- helpers
