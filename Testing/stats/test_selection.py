@@ -154,14 +154,20 @@ def test_radiomics_selector_small_cohort(small_cohort):
     assert sel.transform(c.features).shape == (len(c.features), counts["lasso"])
 
 
-def test_full_size_selection_recovers_planted_features():
+def test_full_size_pipeline_recovers_planted_features(tmp_path):
+    """154 cases × ~5,600 features through the whole `run_stats` (selection, nested CV, report)."""
+    from modic.stats.report import run_stats
+
     feats, man, info = make_cohort(n_null_per_seq=1840, n_informative_per_seq=4, seed=11)
-    assert feats.shape[1] - 1 >= 5580
-    c = load_cohort(feats, man)
+    assert feats.shape == (154, 5593 - 1)  # case_id + 5,591 features
     t0 = time.perf_counter()
-    sel = RadiomicsSelector(random_state=0).fit(c.features, c.types)
-    print(f"\nselection on {c.features.shape}: {time.perf_counter() - t0:.2f} s, counts {sel.counts_}")
+    res = run_stats(feats, man, tmp_path / "out", n_boot=200, seed=0)
+    took = time.perf_counter() - t0
+    print(f"\nrun_stats on 154 × {feats.shape[1] - 1}: {took:.1f} s; timings {res.summary['timings_s']}")
+    sel = res.selector
     chosen = set(sel.selected_features_)
     found = [f for f in info["informative"] if f in chosen or info["duplicates"][f] in chosen]
     assert len(found) >= 11, (found, sel.selected_features_)
     assert sel.counts_["screened"] < 0.2 * sel.counts_["input"]
+    assert res.summary["validation"]["nested_cv"]["metrics"]["balanced_accuracy"] > 0.6
+    assert (tmp_path / "out" / "report.html").is_file()

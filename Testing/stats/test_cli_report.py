@@ -1,0 +1,125 @@
+"""`modic stats` / `modic classify` end to end, and the bad-input acceptance cases."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from modic.cli import main
+from modic.errors import ModicInputError
+from modic.stats.report import run_stats
+
+FAST = ["--n-boot", "100", "--cv-folds", "3", "--cv-repeats", "1", "--quiet"]
+
+
+def _write(tmp_path, feats, man):
+    f, m = tmp_path / "features.csv", tmp_path / "manifest.csv"
+    feats.to_csv(f, index=False)
+    man.to_csv(m, index=False)
+    return f, m
+
+
+def _bad_cases(feats, man):
+    no_type = man.drop(columns="modic_type")
+    bad_type = man.copy()
+    bad_type.loc[3, "modic_type"] = 4
+    bad_odi = man.copy().astype({"odi": object})
+    bad_odi.loc[5, "odi"] = "severe"
+    dup_man = pd.concat([man, man.iloc[[0]]])
+    dup_feat = pd.concat([feats, feats.iloc[[1]]])
+    other = feats.assign(case_id=[f"x{i}" for i in range(len(feats))])
+    one_type3 = man[(man.modic_type != 3) | (man.index == man.index[man.modic_type == 3][0])]
+    return {
+        "missing modic_type": (feats, no_type, "no 'modic_type' column"),
+        "type outside 1-3": (feats, bad_type, "modic_type must be 1, 2 or 3"),
+        "non-numeric ODI": (feats, bad_odi, "column 'odi' must be numeric"),
+        "duplicate id in manifest": (feats, dup_man, "manifest .*duplicate case_id case000"),
+        "duplicate id in features": (dup_feat, man, "feature table .*duplicate case_id case001"),
+        "no common cases": (other, man, "no case_id in common"),
+        "type group < 2": (feats, one_type3, "too few cases per Modic type \\(type 3: 1"),
+    }
+
+
+@pytest.mark.parametrize("case", ["missing modic_type", "type outside 1-3", "non-numeric ODI",
+                                  "duplicate id in manifest", "duplicate id in features", "no common cases",
+                                  "type group < 2"])
+def test_bad_input_one_line_exit_2_nothing_written(case, tmp_path, small_cohort, capsys):
+    feats, man, _ = small_cohort
+    f_df, m_df, pattern = _bad_cases(feats, man)[case]
+    f, m = _write(tmp_path, f_df, m_df)
+    out = tmp_path / "out"
+    code = main(["stats", "--features", str(f), "--manifest", str(m), "--out", str(out), *FAST])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.count("\n") == 1 and err.startswith("modic stats: error:")
+    import re
+
+    assert re.search(pattern, err), err
+    assert not out.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["features.csv", "manifest.csv"]
+    with pytest.raises(ModicInputError, match=pattern):  # same text through the API
+        run_stats(f, m, out, n_boot=100)
+
+
+def test_full_run_and_classify(tmp_path, small_cohort, capsys):
+    feats, man, info = small_cohort
+    f, m = _write(tmp_path, feats, man)
+    out = tmp_path / "report"
+    code = main(["stats", "--features", str(f), "--manifest", str(m), "--out", str(out), "--fdr",
+                 "--synthetic", *FAST])
+    assert code == 0, capsys.readouterr().err
+    names = {p.name for p in out.iterdir()}
+    for stem in ("figure1_screening", "figure2_lasso_coefficients", "lasso_path", "correlation_heatmap",
+                 "confusion_matrix", "boxplots_shape", "table1"):
+        assert {f"{stem}.png", f"{stem}.svg"} <= names
+    assert {"tables.xlsx", "model.skops", "summary.json", "report.html", "dropped_features.csv",
+            "table1.csv", "table2_dunn.csv", "validation.csv", "correlations.csv"} <= names
+    s = json.loads((out / "summary.json").read_text())
+    assert s["cohort"]["per_type"] == {"1": 41, "2": 84, "3": 29}
+    c = s["selection"]["counts"]
+    assert c["input"] >= c["screened"] >= c["decorrelated"] >= c["lasso"] >= 5
+    assert s["synthetic"] is True
+    assert len(s["inputs"]["features"]["sha256"]) == 64
+    assert s["validation"]["nested_cv"]["metrics"]["accuracy"] > 0.6
+    lo, hi = s["validation"]["nested_cv"]["ci95"]["accuracy"]
+    assert lo <= s["validation"]["nested_cv"]["metrics"]["accuracy"] <= hi
+    assert any("type(s) 3 (n=1) dropped" in n for n in s["notes"])
+    dropped = pd.read_csv(out / "dropped_features.csv")
+    assert set(dropped.feature) == {"T1_original_firstorder_ConstantFeature", "FS_lbp-3D-k_glcm_AllNaN"}
+    t2 = pd.read_csv(out / "table2_dunn.csv")
+    assert (t2.p <= 1.0).all() and set(t2.feature) <= set(s["table1"]["significant"])
+    html = (out / "report.html").read_text()
+    assert "data:image/png;base64," in html and "synthetic" in html and "caret findCorrelation" in html
+    assert str(s["selection"]["counts"]["screened"]) in html
+    xl = pd.ExcelFile(out / "tables.xlsx")
+    assert {"table1", "table2_dunn", "table2_dunn_matrix", "screening", "validation"} <= set(xl.sheet_names)
+    # classify with the written model
+    pred_csv = tmp_path / "pred.csv"
+    assert main(["classify", "--features", str(f), "--model", str(out / "model.skops"),
+                 "--out", str(pred_csv)]) == 0
+    pred = pd.read_csv(pred_csv)
+    assert len(pred) == 154 and {"case_id", "predicted_type", "p_type1", "p_type2", "p_type3"} <= set(pred.columns)
+    assert np.allclose(pred[["p_type1", "p_type2", "p_type3"]].sum(axis=1), 1.0, atol=1e-5)
+    assert (pred.predicted_type.to_numpy() == man.modic_type.to_numpy()).mean() > 0.8
+    # a table lacking the model's features: one line, exit 2
+    capsys.readouterr()
+    thin = tmp_path / "thin.csv"
+    feats[["case_id", "T2_original_shape_Sphericity"]].to_csv(thin, index=False)
+    assert main(["classify", "--features", str(thin), "--model", str(out / "model.skops")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "feature table lacks" in err
+
+
+def test_api_options_and_mwu_logistic(tmp_path, small_cohort):
+    feats, man, _ = small_cohort
+    progress = []
+    res = run_stats(feats, man, tmp_path / "o", screen="mwu", lasso="logistic", correlation="pearson",
+                    n_boot=50, cv_folds=3, cv_repeats=1, seed=3, progress=progress.append)
+    assert res.summary["settings"]["screen"] == "mwu" and res.summary["inputs"]["features"]["sha256"] is None
+    assert res.selector.counts_["lasso"] >= 3
+    assert any(p.startswith("selection:") for p in progress)
+    assert "p_1_2" in res.tables["screening"].columns
+    with pytest.raises(ModicInputError, match="screen must be one of"):
+        run_stats(feats, man, tmp_path / "o2", screen="t-test")
+    assert not (tmp_path / "o2").exists()
