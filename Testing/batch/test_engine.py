@@ -191,3 +191,43 @@ def test_crashing_worker_costs_only_its_case(cohort_template, serial_table, tmp_
     assert "crashed" in res.failures[0].reason
     expected = serial_table[serial_table["case_id"] != "c02"].reset_index(drop=True)
     pd.testing.assert_frame_equal(read_table(out), expected, check_exact=True)
+
+
+def test_segment_path(cohort, monkeypatch):
+    """--segment: masks come from segment_lesion(images, seed_lps); its failures are step 'segment'."""
+    import sys
+    import types
+
+    import numpy as np
+
+    from modic.geometry import point_lps_to_index
+
+    def fake_segment_lesion(images, seed_lps):
+        masks = {}
+        for seq, img in images.items():
+            point_lps_to_index(img, seed_lps)  # raises ModicInputError outside the image
+            idx = np.stack(np.meshgrid(*[np.arange(n) for n in img.GetSize()], indexing="ij"), -1)
+            d = np.array(img.GetDirection()).reshape(3, 3)
+            pts = (idx * np.array(img.GetSpacing())) @ d.T + np.array(img.GetOrigin())
+            inside = (((pts - np.array(seed_lps)) / np.array([7.0, 6.0, 6.0])) ** 2).sum(-1) < 1
+            m = sitk.GetImageFromArray(inside.transpose(2, 1, 0).astype(np.uint8))
+            m.CopyInformation(img)
+            masks[seq] = m
+        return types.SimpleNamespace(masks=masks, info={"method": "fake sphere"})
+
+    monkeypatch.setitem(sys.modules, "modic.segment",
+                        types.SimpleNamespace(segment_lesion=fake_segment_lesion))
+    manifest = pd.read_csv(cohort / "manifest.csv", dtype=str).drop(columns="mask")
+    manifest.loc[1, "seed_lps"] = "500;500;500"
+    manifest.to_csv(cohort / "manifest.csv", index=False)
+    out = cohort / "features.csv"
+    res = run_cohort(cohort / "manifest.csv", out, params=cohort / "small.yaml", jobs=1, segment=True,
+                     show_progress=False)
+    assert res.exit_code == 3
+    assert [(f.case_id, f.step) for f in res.failures] == [("c01", "segment")]
+    assert "outside the image" in res.failures[0].reason
+    assert len(read_table(out)) == 5
+    diag = pd.read_csv(output_paths(out)["diagnostics"])
+    assert diag["segmentation_method"][0] == "fake sphere"
+    with pytest.raises(ModicInputError, match="no mask column"):
+        run_cohort(cohort / "manifest.csv", out, params=cohort / "small.yaml", jobs=1, show_progress=False)
