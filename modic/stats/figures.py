@@ -47,7 +47,7 @@ def screening_figure(results: pd.DataFrame, alpha: float = 0.05, title: str = "S
         m = (results["image_type"] == t).to_numpy()
         if m.any():
             ax.scatter(x[m], results["neg_log10_p"].to_numpy()[m], s=6, color=cmap(k % 10) if k < 10 else "grey",
-                       label=f"{t} ({int(m.sum())})", alpha=0.8, linewidths=0)
+                       label=f"{t} ({int(m.sum())})", alpha=0.8, linewidths=0, rasterized=True)
     ax.axhline(-np.log10(alpha), color="red", lw=1.2, label=f"p = {alpha}")
     ax.set_xlabel("feature index (T1, T2, FS; original and filtered images)")
     ax.set_ylabel("−log10 p")
@@ -88,7 +88,7 @@ def lasso_path_figure(lasso_step, X: np.ndarray, y: np.ndarray):
         from sklearn.linear_model import lasso_path
 
         al, coefs, _ = lasso_path(X, np.asarray(y, float), alphas=alphas)
-        a1.plot(np.log10(al), coefs.T, lw=0.7)
+        a1.plot(np.log10(al), coefs.T, lw=0.7, rasterized=True)
         a1.set_ylabel("coefficient")
     else:
         a1.text(0.5, 0.5, "path shown for LassoCV only", ha="center", transform=a1.transAxes)
