@@ -184,8 +184,9 @@ def make_cohort(folder: Path, n: int, quick: bool, seed: int = 0, use_phantom: b
         try:
             from modic.phantom import generate_cohort
 
-            m = Path(generate_cohort(folder, n_cases=n, seed=seed, fmt="nrrd", progress=False))
-            desc = f"modic.phantom.generate_cohort(n_cases={n}, seed={seed})"
+            kw = {} if n == 154 else {"n_cases": n}  # 154 = the default (paper's) cohort
+            m = Path(generate_cohort(folder, seed=seed, fmt="nrrd", progress=False, **kw))
+            desc = f"modic.phantom.generate_cohort({'' if n == 154 else f'n_cases={n}, '}seed={seed})"
             (folder / "source.txt").write_text(desc)
             return m, desc
         except Exception as exc:  # noqa: BLE001 - the phantom is being written; fall back
@@ -243,6 +244,7 @@ def bench_p1(manifest: Path, params: dict, repeats: int, quick: bool) -> dict[st
     images = load_case_images(row)
     masks = load_case_masks(row, images)
     segment = None
+    seg_error = "modic.segment not available: mask read from file"
     if has_module("modic.segment"):
         from modic.geometry import parse_point_lps
         from modic.segment import segment_lesion
@@ -251,6 +253,10 @@ def bench_p1(manifest: Path, params: dict, repeats: int, quick: bool) -> dict[st
 
         def segment():
             return segment_lesion(images, seed).masks
+
+        probe = _probe_segment(manifest)  # in a subprocess: a crash there must not end the benchmark
+        if probe:
+            seg_error, segment = f"segment_lesion failed on {row['case_id']} ({probe}): not timed", None
     classify, classify_note = _classifier()
 
     def bare():
@@ -297,12 +303,26 @@ def bench_p1(manifest: Path, params: dict, repeats: int, quick: bool) -> dict[st
             "overhead": median(rec["ratio"]) - 1.0, "parts": {k: median(v) for k, v in rec.items()
                                                              if v and k in ("load", "segment", "extract",
                                                                             "classify")},
-            "segment_note": "" if segment is not None else "modic.segment not available: mask read from file",
+            "segment_note": "" if segment is not None else seg_error,
             "classify_note": classify_note, "par": median(rec["par"]), "par_ratio": median(rec["par_ratio"]),
             "par_cold": par_cold, "values_equal_bare": same, "par_equal_serial": par_same,
             "features_per_seq": n_feat, "case": row["case_id"],
             "size": {s: images[s].GetSize() for s in images},
             "lesion_voxels": {s: int(sitk.GetArrayViewFromImage(masks[s]).sum()) for s in masks}}
+
+
+def _probe_segment(manifest: Path) -> str:
+    """Run segment_lesion on the first case in a subprocess; '' when it works, else why not."""
+    code = ("import sys; from modic.manifest import read_manifest, load_case_images; "
+            "from modic.geometry import parse_point_lps; from modic.segment import segment_lesion; "
+            "r = read_manifest(sys.argv[1]).iloc[0]; "
+            "segment_lesion(load_case_images(r), parse_point_lps(r['seed_lps']))")
+    proc = subprocess.run([sys.executable, "-c", code, str(manifest)], env=env(), capture_output=True,
+                          text=True, timeout=600)
+    if proc.returncode == 0:
+        return ""
+    last = [ln for ln in proc.stderr.strip().splitlines() if ln.strip()][-1:] or [""]
+    return f"exit code {proc.returncode}{' (crashed)' if proc.returncode < 0 else ''}: {last[0][:160]}"
 
 
 def _load(row):
@@ -396,8 +416,7 @@ def bench_p3(work: Path, params_path: Path, repeats: int, jobs: int) -> dict[str
     """`modic stats` on the 154-case default phantom cohort (features extracted once, cached)."""
     if not has_module("modic.phantom") or not (ROOT / "modic" / "commands" / "stats.py").is_file():
         return {"skipped": "modic.phantom or `modic stats` not available yet"}
-    folder = work / "cohort154"
-    manifest, desc = make_cohort(folder, 154, quick=False)
+    manifest, desc = make_cohort(work / "cohort154", 154, quick=False)
     features = work / "p3" / "features.csv"
     t_extract = run(modic_extract_argv(_ex_args(manifest, params_path, features, ["--jobs", str(jobs)])))
     times = []
@@ -554,7 +573,15 @@ def main(argv: list[str] | None = None) -> int:
     params = load_params(params_path)
     info = machine_info()
     res: dict[str, Any] = {"notes": []}
-    manifest, desc = make_cohort(work / f"cohort{n_cases}", n_cases, args.quick)
+    if args.quick:
+        manifest, desc = make_cohort(work / f"cohort{n_cases}", n_cases, args.quick)
+    else:  # the first n cases of the 154-case default phantom cohort (P3 uses all of it)
+        full, desc = make_cohort(work / "cohort154", 154, quick=False)
+        manifest = work / f"manifest{n_cases}.csv"
+        from modic.manifest import read_manifest
+
+        read_manifest(full).head(n_cases).to_csv(manifest, index=False)
+        desc = f"first {n_cases} of {desc}"
     res["cohort_desc"] = desc
     steps = [("P1", lambda: bench_p1(manifest, params, args.repeats, args.quick)),
              ("P2", lambda: bench_p2(manifest, params_path, work, args.repeats)),
