@@ -27,12 +27,15 @@ PFIRRMANN_P = (0.03, 0.12, 0.35, 0.35, 0.15)
 # Per-type lesion-shape distributions (mm), calibrated against the paper's Table 1 on the T2 grid
 # (see Testing/core/test_phantom.py::test_table1_*). Values: (mean, sd).
 SHAPE_PARAMS: dict[int, dict[str, tuple[float, float]]] = {
-    1: {"ax": (12.5, 1.5), "ay": (17.5, 1.5), "thick": (7.5, 1.5), "rag": (0.08, 0.02), "holes": (2.5, 0.3),
-        "p_both": (0.85, 0.0), "taper": (0.6, 0.08), "thick_var": (0.12, 0.04), "pexp": (2.6, 0.3)},
-    2: {"ax": (12.5, 1.5), "ay": (20.0, 2.0), "thick": (6.0, 1.2), "rag": (0.20, 0.04), "holes": (1.3, 0.3),
-        "p_both": (0.85, 0.0), "taper": (0.45, 0.08), "thick_var": (0.25, 0.06), "pexp": (3.0, 0.4)},
-    3: {"ax": (13.5, 1.8), "ay": (18.0, 2.0), "thick": (9.0, 2.0), "rag": (0.08, 0.02), "holes": (2.3, 0.3),
-        "p_both": (0.85, 0.0), "taper": (0.6, 0.08), "thick_var": (0.12, 0.04), "pexp": (2.6, 0.3)},
+    1: {"ax": (14.0, 1.0), "ay": (19.2, 1.5), "thick": (8.0, 1.0), "rag": (0.14, 0.02), "holes": (1.9, 0.2),
+        "p_both": (0.88, 0.0), "taper": (0.6, 0.08), "thick_var": (0.15, 0.04), "pexp": (2.6, 0.3),
+        "size": (1.0, 0.2), "stagger": (0.0, 1.0)},
+    2: {"ax": (14.0, 1.0), "ay": (18.5, 1.5), "thick": (7.9, 0.8), "rag": (0.20, 0.03), "holes": (1.6, 0.2),
+        "p_both": (0.88, 0.0), "taper": (0.45, 0.08), "thick_var": (0.22, 0.05), "pexp": (3.0, 0.4),
+        "size": (1.0, 0.2), "stagger": (9.5, 2.0)},
+    3: {"ax": (14.5, 1.0), "ay": (19.0, 1.5), "thick": (8.3, 1.2), "rag": (0.17, 0.02), "holes": (1.75, 0.2),
+        "p_both": (0.88, 0.0), "taper": (0.6, 0.08), "thick_var": (0.15, 0.04), "pexp": (2.6, 0.3),
+        "size": (1.0, 0.22), "stagger": (4.0, 1.5)},
 }
 
 
@@ -182,7 +185,7 @@ def _anatomy(rng: np.random.Generator, grade: int, disc: int) -> Anatomy:
     grades = np.clip(rng.integers(1, 4, 6) + np.array([1, 1, 0, 0, 0, 0]), 1, 5)
     grades[disc] = grade
     disc_h = disc_h * (1.0 - 0.05 * (grades - 2).clip(0))
-    disc_h[disc] *= rng.uniform(0.65, 0.85)          # the Modic disc is degenerated and narrowed
+    disc_h[disc] *= rng.uniform(0.55, 0.75)          # the Modic disc is degenerated and narrowed
     mids = np.zeros(6)
     for j in range(1, 6):
         mids[j] = mids[j - 1] + disc_h[j - 1] / 2 + heights[j] + disc_h[j] / 2
@@ -206,15 +209,20 @@ def _lesion(rng: np.random.Generator, anat: Anatomy, disc: int, dom: int, second
     p = SHAPE_PARAMS[dom]
     both = rng.uniform() < p["p_both"][0]
     signs = [1, -1] if both else [int(rng.choice([1, -1]))]
-    base = {key: _n(rng, p[key]) for key in ("ax", "ay", "thick", "rag", "holes", "taper", "thick_var", "pexp")}
+    base = {key: _n(rng, p[key]) for key in ("ax", "ay", "thick", "rag", "holes", "taper", "thick_var", "pexp", "size",
+                                                "stagger")}
+    base["size"] = float(np.clip(base["size"], 0.6, 1.5))
+    base["ax"] *= base["size"]
+    base["thick"] *= base["size"]
     cx0, cy0 = rng.normal(0, 1.5), rng.normal(-1.0, 2.0)
+    stagger = base["stagger"] * rng.choice([-0.5, 0.5]) if both else 0.0   # AP offset between the bands
     sides = []
     for sign in signs:
         k = disc + 1 if sign > 0 else disc
         lim_w, lim_d = anat.half_w[k + 1] - 1.5, anat.half_d[k + 1] - 1.5
         single = 1.0 if both else 1.45     # a single band is deeper, as in the paper's ROIs
         sides.append(LesionSide(
-            sign=sign, cx=float(cx0 + rng.normal(0, 1.0)), cy=float(cy0 + rng.normal(0, 1.0)),
+            sign=sign, cx=float(cx0 + rng.normal(0, 1.0)), cy=float(cy0 + sign * stagger + rng.normal(0, 1.0)),
             ax=float(np.clip(base["ax"] * rng.uniform(0.95, 1.05), 6, lim_w + 3)),
             ay=float(np.clip(base["ay"] * rng.uniform(0.95, 1.05), 6, lim_d + 3)),
             pexp=float(np.clip(base["pexp"], 2.0, 6.0)),
@@ -273,7 +281,7 @@ def case_spec(index: int, seed: int, modic_type, scored: bool = False, mixed: bo
     thick = round(float(rng.uniform(3.0, 4.0)), 2)
     gap = float(rng.choice([0.0, 0.1]))
     fov_ap, fov_si = rng.uniform(185, 215), rng.uniform(230, 260)
-    n_sl = max(11, int(round(rng.uniform(46, 54) / (thick * (1 + gap)))))
+    n_sl = max(11, int(np.ceil(rng.uniform(46, 54) / (thick * (1 + gap)))))
     center = (rng.uniform(-2, 2), rng.uniform(8, 20), anat.disc_mid[1] + rng.uniform(0, 25))
     tilt = rng.uniform(-tilt_max_deg, tilt_max_deg)
     g12 = _grid(rng, anat, center, sp, thick, gap, fov_ap, fov_si, n_sl, tilt)
@@ -281,7 +289,7 @@ def case_spec(index: int, seed: int, modic_type, scored: bool = False, mixed: bo
     if differs:
         sp_fs = round(float(rng.uniform(0.7, 0.8)), 4)
         th_fs = round(float(rng.uniform(3.5, 4.0)), 2)
-        n_fs = max(11, int(round(rng.uniform(44, 50) / th_fs)))
+        n_fs = max(11, int(np.ceil(rng.uniform(45, 50) / th_fs)))
         c_fs = (center[0] + rng.uniform(-1.5, 1.5), center[1] + rng.uniform(-4, 4), center[2] + rng.uniform(-4, 4))
         gfs = _grid(rng, anat, c_fs, sp_fs, th_fs, 0.0, fov_ap * rng.uniform(0.95, 1.05),
                     fov_si * rng.uniform(0.95, 1.05), n_fs, tilt + rng.uniform(-1, 1))

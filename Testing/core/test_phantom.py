@@ -1,0 +1,310 @@
+"""Tests of the synthetic lumbar MRI cohort generator (`modic.phantom`, `modic phantom`)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import SimpleITK as sitk
+from scipy import stats
+
+from modic.cli import main
+from modic.geometry import parse_point_lps, sagittal_direction, same_grid
+from modic.phantom import (
+    ANATOMY_LABELS,
+    cohort_specs,
+    default_counts,
+    make_case,
+    make_lesion_mask,
+    resolve_counts,
+    scores_from_shape,
+    shape_features,
+)
+
+# Paper Table 1 (T2 ROI): type I, II, III mean (SD)
+TABLE1 = {
+    "Elongation": ((.816, .112), (.736, .124), (.779, .111)),
+    "Flatness": ((.629, .137), (.575, .120), (.609, .119)),
+    "Sphericity": ((.438, .039), (.405, .053), (.424, .045)),
+    "SurfaceVolumeRatio": ((.520, .116), (.592, .124), (.515, .116)),
+    "MajorAxisLength": ((40.38, 6.27), (43.43, 8.40), (41.25, 7.50)),
+    "VoxelVolume": ((12416, 6515), (10705, 5581), (14521, 9206)),
+}
+PAPER_SIGNIFICANT = ("Elongation", "Flatness", "Sphericity", "SurfaceVolumeRatio", "MajorAxisLength",
+                     "MajorLeastAxisRatio", "Maximum2DDiameterSlice")
+PAPER_NOT_SIGNIFICANT = ("VoxelVolume", "MeshVolume", "SurfaceArea", "LeastAxisLength", "MinorAxisLength",
+                         "Maximum3DDiameter", "Maximum2DDiameterRow", "Maximum2DDiameterColumn")
+# expected lesion / normal-marrow signal ratio direction per type: T1, T2, FS (+1 high, -1 low, 0 iso/slight)
+CONTRAST = {1: (-1, +1, +1), 2: (+1, 0, -1), 3: (-1, -1, -1)}
+
+
+@pytest.fixture(scope="module")
+def default_shapes() -> pd.DataFrame:
+    """Shape features of the T2 lesion masks of the default cohort (seed 0), via the fast path."""
+    t0 = time.perf_counter()
+    rows = []
+    for spec in cohort_specs(seed=0):
+        f = shape_features(make_lesion_mask(spec, "T2"))
+        f.update(type=spec.modic_type, scored=spec.scored)
+        f["odi"], f["vas"] = scores_from_shape(spec, f) if spec.scored else (np.nan, np.nan)
+        rows.append(f)
+    df = pd.DataFrame(rows)
+    print(f"\nfast path: {len(df)} T2 lesion masks + shape features in {time.perf_counter() - t0:.1f} s")
+    return df
+
+
+@pytest.fixture(scope="module")
+def cases():
+    """Two full cases per Modic type (one of them with a different FS grid)."""
+    out = {}
+    for t in (1, 2, 3):
+        for i, differs in enumerate((False, True)):
+            t0 = time.perf_counter()
+            out[(t, i)] = make_case(f"t{t}_{i}", t, seed=5, index=10 * t + i, fs_differs=differs)
+            out[(t, i)].meta["seconds"] = time.perf_counter() - t0
+    return out
+
+
+def test_default_counts_and_rules():
+    assert default_counts() == (41, 84, 29)
+    assert resolve_counts() == ([41, 84, 29], [7, 22, 1])
+    counts, scored = resolve_counts(n_cases=20)
+    assert sum(counts) == 20 and counts == [5, 11, 4] and sum(scored) == 4
+    assert resolve_counts(counts=[3, 0, 2], with_scores=4) == ([3, 0, 2], [3, 0, 1])
+    specs = cohort_specs(seed=0)
+    types = [s.modic_type for s in specs]
+    assert [types.count(t) for t in (1, 2, 3)] == [41, 84, 29]
+    scored = [s for s in specs if s.scored]
+    assert [sum(s.modic_type == t for s in scored) for t in (1, 2, 3)] == [7, 22, 1]
+    sex_u = [s.clinical["sex"] for s in specs if not s.scored]
+    sex_s = [s.clinical["sex"] for s in scored]
+    assert (sex_u.count("M"), sex_u.count("F")) == (88, 36) and (sex_s.count("M"), sex_s.count("F")) == (7, 23)
+    ages = np.array([s.clinical["age"] for s in specs])
+    assert 55 < ages.mean() < 61 and 3.5 < ages.std() < 8 and ages.min() >= 18 and ages.max() <= 71
+    grades = np.array([s.clinical["pfirrmann"] for s in specs])
+    assert set(grades) <= {1, 2, 3, 4, 5} and np.isin(grades, (3, 4)).mean() > 0.55
+
+
+def test_geometry_of_grids():
+    specs = cohort_specs(seed=0)
+    sag = np.asarray(sagittal_direction()).reshape(3, 3)
+    for spec in specs:
+        for seq, g in spec.grids.items():
+            assert 0.6 <= g.spacing[0] == g.spacing[1] <= 0.8, (seq, g.spacing)
+            assert 3.0 <= g.thickness <= 4.0 and g.spacing[2] >= g.thickness
+            assert min(g.size[:2]) >= 256 and g.size[2] >= 11
+            d = g.matrix()
+            assert np.allclose(d @ d.T, np.eye(3), atol=1e-9) and np.linalg.det(d) > 0
+            assert np.allclose(d[:, 2], sag[:, 2], atol=1e-9)          # slice normal = patient right
+            angle = np.degrees(np.arccos(np.clip((np.trace(sag.T @ d) - 1) / 2, -1, 1)))
+            assert angle <= 5.0                                           # in-plane tilt ≤ 5°
+            assert np.linalg.norm(g.origin) > 10
+            assert g.size[2] * g.spacing[2] >= 44                         # covers the body width
+    differs = np.mean([spec.grids["FS"] is not spec.grids["T1"] for spec in specs])
+    assert 0.2 < differs < 0.45
+    levels = pd.Series([s.level for s in specs]).value_counts(normalize=True)
+    assert levels[["L4-L5", "L5-S1"]].sum() > 0.75
+
+
+def test_case_images_masks_anatomy(cases):
+    for (_t, i), c in cases.items():
+        assert set(c.images) == set(c.masks) == {"T1", "T2", "FS"}
+        for seq in ("T1", "T2", "FS"):
+            assert c.images[seq].GetPixelID() == sitk.sitkFloat32
+            assert c.masks[seq].GetPixelID() == sitk.sitkUInt8
+            assert same_grid(c.images[seq], c.masks[seq])
+            m = sitk.GetArrayViewFromImage(c.masks[seq])
+            assert set(np.unique(m)) == {0, 1} and m.sum() > 200
+        assert same_grid(c.images["T1"], c.images["T2"]) and same_grid(c.anatomy, c.images["T1"])
+        assert same_grid(c.images["FS"], c.images["T1"]) == (i == 0)
+        labels = set(np.unique(sitk.GetArrayViewFromImage(c.anatomy)).tolist())
+        assert labels <= set(ANATOMY_LABELS) and {7, 8, 9, 10, 11, 12} <= labels
+        assert len(labels & {1, 2, 3, 4, 5, 6}) >= 4
+        # lesion lies in the marrow of the vertebrae next to its disc
+        lab = sitk.GetArrayViewFromImage(c.anatomy)[sitk.GetArrayViewFromImage(c.masks["T1"]) > 0]
+        assert np.isin(lab, (1, 2, 3, 4, 5, 6)).all()
+        assert 0 <= c.modic_type - 1 < 3 and c.true_type in ("I", "II", "III")
+        assert c.meta["seconds"] < 6.0
+
+
+def test_seed_inside_lesion_on_every_grid(cases):
+    for c in cases.values():
+        for seq in ("T1", "T2", "FS"):
+            idx = c.masks[seq].TransformPhysicalPointToIndex(c.seed_lps)
+            assert c.masks[seq][idx] == 1, (c.case_id, seq)
+
+
+def _ratio(c, seq: str) -> float:
+    img, mask = c.images[seq], c.masks[seq]
+    anat = sitk.Resample(c.anatomy, img, sitk.Transform(), sitk.sitkNearestNeighbor, 0, sitk.sitkUInt8)
+    a = sitk.GetArrayViewFromImage(img)
+    m = sitk.GetArrayViewFromImage(mask) > 0
+    lab = sitk.GetArrayViewFromImage(anat)
+    levels = np.unique(lab[m])
+    near = sitk.GetArrayViewFromImage(sitk.BinaryDilate(mask, [25, 25, 3])) > 0
+    normal = np.isin(lab, levels) & near & ~(sitk.GetArrayViewFromImage(sitk.BinaryDilate(mask, [3, 3, 1])) > 0)
+    return float(a[m].mean() / a[normal].mean())
+
+
+def test_signal_contrast_per_type(cases):
+    print()
+    for (t, i), c in cases.items():
+        ratios = [_ratio(c, s) for s in ("T1", "T2", "FS")]
+        print(f"type {t} case {i}: lesion/marrow T1 {ratios[0]:.2f} T2 {ratios[1]:.2f} FS {ratios[2]:.2f}")
+        for r, expect, seq in zip(ratios, CONTRAST[t], ("T1", "T2", "FS"), strict=True):
+            if expect > 0:
+                assert r > 1.1, (t, seq, r)
+            elif expect < 0:
+                assert r < 0.9, (t, seq, r)
+            else:
+                assert 0.95 < r < 1.4, (t, seq, r)
+
+
+def test_lesion_texture_differs_by_type(cases):
+    """Type II texture is coarser than type III: neighbour correlation inside the lesion on T2."""
+    def corr(c):
+        a = sitk.GetArrayViewFromImage(c.images["T2"]).astype(float)
+        m = sitk.GetArrayViewFromImage(c.masks["T2"]) > 0
+        both = m[:, :, 1:] & m[:, :, :-1]
+        return np.corrcoef(a[:, :, 1:][both], a[:, :, :-1][both])[0, 1]
+    assert corr(cases[(2, 0)]) > corr(cases[(3, 0)])
+
+
+def test_determinism():
+    a = make_case("d", 2, seed=11, index=3)
+    b = make_case("d", 2, seed=11, index=3)
+    for seq in ("T1", "T2", "FS"):
+        assert np.array_equal(sitk.GetArrayViewFromImage(a.images[seq]), sitk.GetArrayViewFromImage(b.images[seq]))
+        assert np.array_equal(sitk.GetArrayViewFromImage(a.masks[seq]), sitk.GetArrayViewFromImage(b.masks[seq]))
+    assert a.seed_lps == b.seed_lps and a.clinical == b.clinical
+    c = make_case("d", 2, seed=12, index=3)
+    assert not np.array_equal(sitk.GetArrayViewFromImage(a.images["T2"]), sitk.GetArrayViewFromImage(c.images["T2"]))
+    # the fast path draws exactly the mask make_case draws
+    specs = cohort_specs(seed=3, n_cases=3)
+    from modic.phantom import synthesize
+    full = synthesize(specs[1])
+    assert np.array_equal(sitk.GetArrayViewFromImage(full.masks["T2"]),
+                          sitk.GetArrayViewFromImage(make_lesion_mask(specs[1], "T2")))
+    assert np.array_equal(sitk.GetArrayViewFromImage(full.masks["FS"]),
+                          sitk.GetArrayViewFromImage(make_lesion_mask(specs[1], "FS")))
+
+
+def test_table1_type_means_within_one_sd(default_shapes):
+    df = default_shapes
+    g = df.groupby("type")
+    print("\nfeature                      type I              type II             type III        KW p")
+    for col in [c for c in df.columns if c not in ("type", "scored", "odi", "vas")]:
+        p = stats.kruskal(*[df.loc[df.type == t, col] for t in (1, 2, 3)]).pvalue
+        cells = " ".join(f"{g[col].mean()[t]:9.3f} ({g[col].std()[t]:7.3f})" for t in (1, 2, 3))
+        print(f"{col:24s} {cells}  {p:.2g}")
+    for col, ref in TABLE1.items():
+        for t in (1, 2, 3):
+            mean, sd = ref[t - 1]
+            assert abs(g[col].mean()[t] - mean) < sd, (col, t, g[col].mean()[t], mean, sd)
+    for col, lo, hi in (("LeastAxisLength", 19, 31), ("MinorAxisLength", 27, 37),
+                        ("Maximum2DDiameterSlice", 35, 45), ("SurfaceArea", 3500, 7900)):
+        assert lo < df[col].mean() < hi, (col, df[col].mean())
+
+
+def test_kruskal_wallis_pattern(default_shapes):
+    df = default_shapes
+    p = {c: stats.kruskal(*[df.loc[df.type == t, c] for t in (1, 2, 3)]).pvalue
+         for c in PAPER_SIGNIFICANT + PAPER_NOT_SIGNIFICANT}
+    sig = [c for c in PAPER_SIGNIFICANT if p[c] < 0.05]
+    extra = [c for c in PAPER_NOT_SIGNIFICANT if p[c] < 0.05]
+    assert len(sig) >= 6, p
+    assert len(extra) <= 1, p
+    assert p["Flatness"] == pytest.approx(p["MajorLeastAxisRatio"])
+    m = df.groupby("type").mean()
+    assert m.loc[1, "Elongation"] > m.loc[3, "Elongation"] > m.loc[2, "Elongation"]
+    assert m.loc[1, "Sphericity"] > m.loc[2, "Sphericity"] and m.loc[2, "SurfaceVolumeRatio"] > m.loc[1, "SurfaceVolumeRatio"]
+
+
+def test_odi_correlates_with_shape(default_shapes):
+    df = default_shapes[default_shapes.scored]
+    assert len(df) == 30 and df.odi.between(0, 100).all() and df.vas.between(0, 10).all()
+    r = {c: stats.spearmanr(df.odi, df[c]).statistic
+         for c in ("MajorLeastAxisRatio", "SurfaceVolumeRatio", "Sphericity", "Flatness")}
+    print("\nODI Spearman r:", {k: round(v, 3) for k, v in r.items()})
+    assert r["MajorLeastAxisRatio"] > 0 and r["SurfaceVolumeRatio"] > 0.2
+    assert r["Sphericity"] < -0.2 and r["Flatness"] < 0
+    assert stats.spearmanr(df.odi, df.vas).statistic > 0.5
+
+
+@pytest.mark.parametrize("argv", [
+    ["--cases", "0"],
+    ["--counts", "1,2"],
+    ["--counts=-1,2,3"],
+    ["--counts", "a,b,c"],
+    ["--with-scores=-2"],
+])
+def test_bad_arguments(tmp_path, capsys, argv):
+    out = tmp_path / "cohort"
+    assert main(["phantom", "--out", str(out), "--no-progress", *argv]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("modic phantom: error:") and len(err.splitlines()) == 1
+    assert not out.exists() and list(tmp_path.iterdir()) == []
+
+
+def test_unwritable_out(tmp_path, capsys):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    assert main(["phantom", "--out", str(blocker / "cohort"), "--cases", "1", "--no-progress"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "error" in err
+
+
+def test_small_cohort_roundtrip(tmp_path, capsys):
+    out = tmp_path / "cohort"
+    t0 = time.perf_counter()
+    assert main(["phantom", "--out", str(out), "--cases", "4", "--seed", "2", "--with-scores", "2",
+                 "--no-progress"]) == 0
+    seconds = (time.perf_counter() - t0) / 4
+    df = pd.read_csv(out / "manifest.csv")
+    for col in ("case_id", "t1", "t2", "fs", "mask_t1", "mask_t2", "mask_fs", "label", "modic_type", "odi",
+                "vas", "age", "sex", "pfirrmann", "seed_lps", "level", "endplate", "true_type",
+                "gain_t1", "offset_t1"):
+        assert col in df.columns
+    assert len(df) == 4 and df.odi.notna().sum() == 2 and df.vas.notna().sum() == 2
+    assert set(df.modic_type) <= {1, 2, 3} and set(df.sex) <= {"M", "F"} and (df.label == 1).all()
+    assert df.endplate.isin(["upper", "lower", "both"]).all() and df.pfirrmann.between(1, 5).all()
+    size = sum(f.stat().st_size for f in out.rglob("*") if f.is_file())
+    per_case = size / 4
+    print(f"\n{seconds:.2f} s per case (incl. writing); {per_case / 1e6:.2f} MB per case → "
+          f"{per_case * 154 / 1e6:.0f} MB for 154 cases")
+    assert per_case * 154 < 1e9
+    assert (out / "phantom.json").is_file() and not list(tmp_path.glob(".cohort*"))
+    for _, row in df.iterrows():
+        seed = parse_point_lps(row.seed_lps)
+        for seq in ("t1", "t2", "fs"):
+            img = sitk.ReadImage(str(out / row[seq]))
+            mask = sitk.ReadImage(str(out / row[f"mask_{seq}"]))
+            assert same_grid(img, mask) and mask.GetPixelID() == sitk.sitkUInt8
+            assert mask[mask.TransformPhysicalPointToIndex(seed)] == 1
+    # same seed → same manifest and same bytes of images
+    out2 = tmp_path / "again"
+    assert main(["phantom", "--out", str(out2), "--cases", "4", "--seed", "2", "--with-scores", "2",
+                 "--format", "nifti", "--no-progress"]) == 0
+    df2 = pd.read_csv(out2 / "manifest.csv")
+    pd.testing.assert_frame_equal(df.drop(columns=[c for c in df if df[c].astype(str).str.contains("nrrd").any()]),
+                                  df2.drop(columns=[c for c in df2 if df2[c].astype(str).str.contains("nii").any()]))
+    a = sitk.GetArrayFromImage(sitk.ReadImage(str(out / df.t2[0])))
+    b = sitk.GetArrayFromImage(sitk.ReadImage(str(out2 / df2.t2[0])))
+    assert np.array_equal(a, b)
+    capsys.readouterr()
+
+
+def test_help_has_examples(capsys):
+    with pytest.raises(SystemExit):
+        main(["phantom", "--help"])
+    assert "examples:" in capsys.readouterr().out
+
+
+def test_figure(tmp_path, cases):
+    from modic.figures import plot_phantom_case
+
+    p = plot_phantom_case(cases[(1, 1)], tmp_path / "case.png")
+    assert p.stat().st_size > 20_000 and Path(p).read_bytes()[:4] == b"\x89PNG"
