@@ -42,12 +42,13 @@ def checkResultNodes(scene) -> dict:
             "numberOfSeries": chart.GetNumberOfPlotSeriesNodes(), "modelPushed": pushed}
 
 
-def runPhantomCohort(scene, folder, nCases: int = 18, jobs: int = 1, seed: int = 0) -> dict:
-    """Generate a phantom cohort, extract (cancelling once, then resuming), run the statistics."""
+def runPhantomCohort(scene, folder, perType: int = 6, jobs: int = 1, seed: int = 0) -> dict:
+    """Generate a phantom cohort (`perType` cases of each type), extract (cancelling once, then
+    resuming) and run the statistics with small resampling settings."""
     from modic.phantom import generate_cohort
 
     folder = Path(folder)
-    manifest = generate_cohort(folder / "cohort", n_cases=nCases, seed=seed)
+    manifest = generate_cohort(folder / "cohort", counts=(perType, perType, perType), seed=seed)
     featuresCsv = folder / "features.csv"
     logic = ModicCohortStatsLogicCore(scene)
     params = quickParams()
@@ -61,7 +62,7 @@ def runPhantomCohort(scene, folder, nCases: int = 18, jobs: int = 1, seed: int =
     batch = logic.runExtraction(manifest, featuresCsv, params=params, jobs=jobs,
                                 progress=lambda done, total, message: True)
     outputs = logic.runStatistics(featuresCsv, manifest, folder / "report", seed=seed, n_boot=50,
-                                  cv_repeats=1)
+                                  cv_folds=3, cv_repeats=1)
     table1 = outputs.tableNodes.get("Table 1")
     logic.pushModelToAnalysis(outputs.modelPath)
     return {"numberOfCases": batch.n_cases, "numberOfOk": batch.n_ok, "cancelled": batch.cancelled,
