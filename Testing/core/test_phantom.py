@@ -220,7 +220,8 @@ def test_kruskal_wallis_pattern(default_shapes):
     assert p["Flatness"] == pytest.approx(p["MajorLeastAxisRatio"])
     m = df.groupby("type").mean()
     assert m.loc[1, "Elongation"] > m.loc[3, "Elongation"] > m.loc[2, "Elongation"]
-    assert m.loc[1, "Sphericity"] > m.loc[2, "Sphericity"] and m.loc[2, "SurfaceVolumeRatio"] > m.loc[1, "SurfaceVolumeRatio"]
+    assert m.loc[1, "Sphericity"] > m.loc[2, "Sphericity"]
+    assert m.loc[2, "SurfaceVolumeRatio"] > m.loc[1, "SurfaceVolumeRatio"]
 
 
 def test_odi_correlates_with_shape(default_shapes):
