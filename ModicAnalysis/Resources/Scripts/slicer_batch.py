@@ -4,13 +4,14 @@ Analyse one case (three volumes + a lesion point) and write its feature table, o
 from a manifest:
 
     Slicer --no-splash --no-main-window --python-script slicer_batch.py -- \\
-        case --t1 T1.nrrd --t2 T2.nrrd --fs FS.nrrd --seed-lps "4.3;12.9;-183.9" --out case.csv
+        case --t1 T1.nrrd --t2 T2.nrrd --fs FS.nrrd --seed-lps="4.3;12.9;-183.9" --out case.csv
 
     Slicer --no-splash --no-main-window --python-script slicer_batch.py -- \\
         cohort --manifest manifest.csv --out features.csv [--jobs 2] [--stats report/]
 
 The seed point is in LPS millimetres (as ITK-SNAP, SimpleITK and the `modic` CLI write it); use
---seed-ras for a point copied from Slicer's views. The script exits with 0 on success, 2 on bad
+--seed-ras for a point copied from Slicer's views; write `--seed-lps="-4.3;..."` (with `=`) when the
+first coordinate is negative. The script exits with 0 on success, 2 on bad
 input, 3 when some cohort cases failed or the run was cancelled.
 
 Everything below `main()` uses only MRML nodes and the modules' headless logic, so the functions run

@@ -31,7 +31,7 @@ class ModicAnalysisBatchTest(unittest.TestCase):
                 write_image(image, paths[seq])
             out = os.path.join(folder, "features.csv")
             code = slicer_batch.main(["case", "--t1", paths["T1"], "--t2", paths["T2"], "--fs", paths["FS"],
-                                      "--seed-lps", format_point(case.seed_lps), "--case-id", "batch",
+                                      f"--seed-lps={format_point(case.seed_lps)}", "--case-id", "batch",
                                       "--out", out])
             self.assertEqual(code, 0)
             with open(out) as handle:
