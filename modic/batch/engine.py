@@ -140,6 +140,7 @@ def run_cohort(manifest: str | os.PathLike, out_csv: str | os.PathLike,
                          diagnostics_csv=paths["diagnostics"], diagnostics_json=paths["diagnostics_json"],
                          cache_dir=paths["cache"], n_cases=len(rows))
 
+    inputs_of = {r["case_id"]: h for r, h in zip(rows, hashes, strict=True)}
     entries: dict[str, dict[str, Any]] = {}
     tasks: list[CaseTask] = []
     fn_name = None if case_function is None else f"{case_function.__module__}.{case_function.__qualname__}"
@@ -172,7 +173,7 @@ def run_cohort(manifest: str | os.PathLike, out_csv: str | os.PathLike,
         cid = outcome["case_id"]
         if outcome["ok"]:
             info = {k: outcome[k] for k in ("seconds", "peak_rss_mb", "pid", "host")}
-            info["inputs"] = next(h for r, h in zip(rows, hashes, strict=True) if r["case_id"] == cid)
+            info["inputs"] = inputs_of[cid]
             if outcome["key"] is not None:
                 cache.store(cid, outcome["key"], outcome["values"], outcome["diagnostics"], info)
             entries[cid] = {"values": outcome["values"], "diagnostics": outcome["diagnostics"],
@@ -186,6 +187,7 @@ def run_cohort(manifest: str | os.PathLike, out_csv: str | os.PathLike,
 
     try:
         if keep_going and tasks:
+            prog.begin()
             n_workers = min(jobs, len(tasks))
             if scheduler:
                 keep_going = _run_dask(tasks, scheduler, jobs, on_outcome)

@@ -25,11 +25,16 @@ class Progress:
         self._t0 = time.perf_counter()
         self._computed = 0
         self._show = bool(show)
-        if self._show and _isatty(self.stream):
+        self._tty = self._show and _isatty(self.stream)
+
+    def begin(self) -> None:
+        """Start timing the cases computed in this run (and the tqdm bar, cached cases as its start)."""
+        self._t0 = time.perf_counter()
+        if self._tty and self._bar is None:
             from tqdm import tqdm
 
-            self._bar = tqdm(total=total, unit="case", file=self.stream, dynamic_ncols=True,
-                             desc="modic extract")
+            self._bar = tqdm(total=self.total, initial=self.done, unit="case", file=self.stream,
+                             dynamic_ncols=True, desc="modic extract")
 
     def message(self, text: str) -> bool:
         """Report a message without finishing a case."""
@@ -39,16 +44,13 @@ class Progress:
     def skip(self, n: int, text: str) -> bool:
         """Count `n` cases taken from the cache."""
         self.done += n
-        if self._bar is not None:
-            self._bar.update(n)
-            self._bar.write(text, file=self.stream)
-        elif self._show:
-            self.stream.write(f"[modic extract] {text}\n")
-            self.stream.flush()
+        self._log(text)
         return self._notify(text)
 
     def update(self, text: str) -> bool:
         """Count one case computed in this run (successful or failed)."""
+        if self._tty and self._bar is None:
+            self.begin()
         self.done += 1
         self._computed += 1
         if self._bar is not None:
@@ -73,6 +75,9 @@ class Progress:
     def _log(self, text: str) -> None:
         if self._bar is not None:
             self._bar.write(text, file=self.stream)
+        elif self._tty:
+            self.stream.write(f"modic extract: {text}\n")
+            self.stream.flush()
         elif self._show:
             self.stream.write(f"[modic extract] {text}\n")
             self.stream.flush()
