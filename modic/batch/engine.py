@@ -316,6 +316,20 @@ def peak_rss_mb() -> float:
     return round(rss / (1024 * 1024 if sys.platform == "darwin" else 1024), 1)
 
 
+def spawn_context() -> multiprocessing.context.BaseContext:
+    """The spawn start method; inside 3D Slicer (whose executable is not a Python interpreter) the
+    workers are started with the `PythonSlicer` launcher next to it."""
+    ctx = multiprocessing.get_context("spawn")
+    exe = Path(sys.executable)
+    if "python" not in exe.name.lower():
+        for cand in (exe.with_name("PythonSlicer"), exe.with_name("PythonSlicer.exe"),
+                     exe.parent.parent / "bin" / "PythonSlicer"):
+            if cand.is_file():
+                ctx.set_executable(str(cand))
+                break
+    return ctx
+
+
 def _single_thread() -> None:
     import SimpleITK as sitk
 
@@ -372,7 +386,7 @@ def _pool_round(queue: deque[CaseTask], n_workers: int, on_outcome: Callable[[di
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
     from concurrent.futures.process import BrokenProcessPool
 
-    ex = ProcessPoolExecutor(max_workers=n_workers, mp_context=multiprocessing.get_context("spawn"),
+    ex = ProcessPoolExecutor(max_workers=n_workers, mp_context=spawn_context(),
                              initializer=_worker_init, initargs=(os.getpid(),))
     running: dict[Any, CaseTask] = {}
     clean = False
