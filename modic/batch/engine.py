@@ -154,7 +154,7 @@ def run_cohort(manifest: str | os.PathLike, out_csv: str | os.PathLike,
                             "seed_lps": row.get("seed_lps") if segment else None, "function": fn_name})
         entry = cache.load(cid, key)
         if entry is not None:
-            entry["info"]["from_cache"] = True
+            entry.setdefault("info", {})["from_cache"] = True
             entries[cid] = entry
         else:
             tasks.append(CaseTask(case_id=cid, row=row, params=params_dict, key=key, segment=segment,
