@@ -134,6 +134,9 @@ def atomic_directory(path: str | os.PathLike) -> Iterator[Path]:
                               "location") from None
     try:
         yield tmp
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o777 & ~umask)  # mkdtemp creates 0700; give the folder the usual permissions
         if path.exists():
             if path.is_file() or any(path.iterdir()):
                 old = path.with_name(f".{path.name}.old-{os.getpid()}")

@@ -146,3 +146,8 @@ def load_model(path: str | os.PathLike) -> ModicModel:
     meta = json.loads(payload["metadata_json"])
     return ModicModel(estimator=payload["estimator"], feature_names=list(meta["feature_names"]),
                       classes_=list(meta["classes"]), metadata=meta, path=str(p))
+
+
+def demo_model_path() -> Path:
+    """The shipped synthetic demo model (trained on phantom data by `modic demo`; not a clinical model)."""
+    return Path(__file__).resolve().parent / "resources" / "demo_model.skops"

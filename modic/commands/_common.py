@@ -1,0 +1,76 @@
+"""Arguments shared by the per-case subcommands (images, seed, reference, masks)."""
+
+from __future__ import annotations
+
+import argparse
+
+import SimpleITK as sitk
+
+from modic.errors import ModicInputError
+from modic.geometry import parse_point_lps
+from modic.io import read_image
+
+SEQ_ARGS = {"T1": "t1", "T2": "t2", "FS": "fs"}
+
+
+def add_image_arguments(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("images (any non-empty subset; NRRD, NIfTI, MetaImage or a DICOM folder)")
+    g.add_argument("--t1", metavar="PATH", help="T1-weighted image")
+    g.add_argument("--t2", metavar="PATH", help="T2-weighted image")
+    g.add_argument("--fs", metavar="PATH", help="fat-suppressed (STIR / T2-FS) image")
+
+
+def add_point_arguments(p: argparse.ArgumentParser, seed_required: bool = False) -> None:
+    p.add_argument("--seed-lps", metavar="X;Y;Z", required=seed_required,
+                   help="a point inside the lesion, LPS mm (write --seed-lps=\"-4.1;38.5;-165\" if it starts with -)")
+    p.add_argument("--reference-lps", metavar="X;Y;Z",
+                   help="a point in normal vertebral marrow, LPS mm (normalisation and typing reference)")
+    p.add_argument("--roi-lps", metavar="X;Y;Z;X;Y;Z", help="optional search box: two opposite corners, LPS mm")
+
+
+def add_mask_arguments(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("lesion mask (instead of a seed)")
+    g.add_argument("--mask", metavar="PATH",
+                   help="label map (.nrrd/.nii.gz, e.g. ITK-SNAP) or Slicer .seg.nrrd, resampled onto each sequence")
+    g.add_argument("--mask-t1", metavar="PATH", help="mask on the T1 grid")
+    g.add_argument("--mask-t2", metavar="PATH", help="mask on the T2 grid")
+    g.add_argument("--mask-fs", metavar="PATH", help="mask on the FS grid")
+    g.add_argument("--label", type=int, default=1, help="lesion label value in the label map (default 1)")
+    g.add_argument("--segment-name", metavar="NAME", help="segment name in a .seg.nrrd file")
+
+
+def load_images(args: argparse.Namespace) -> dict[str, sitk.Image]:
+    images = {seq: read_image(getattr(args, a), what=f"{seq} image")
+              for seq, a in SEQ_ARGS.items() if getattr(args, a, None)}
+    if not images:
+        raise ModicInputError("no image given — pass at least one of --t1, --t2, --fs")
+    return images
+
+
+def load_masks(args: argparse.Namespace, images: dict[str, sitk.Image]) -> dict[str, sitk.Image] | None:
+    """Masks on each sequence's grid from --mask / --mask-<seq>, or None when none was given."""
+    from modic.segment import import_mask
+
+    own = {seq: getattr(args, f"mask_{a}", None) for seq, a in SEQ_ARGS.items()}
+    if not args.mask and not any(own.values()):
+        return None
+    masks = {}
+    for seq, image in images.items():
+        path = own.get(seq) or args.mask
+        if not path:
+            raise ModicInputError(f"no mask for {seq} — pass --mask or --mask-{SEQ_ARGS[seq]}")
+        masks[seq] = import_mask(path, image, label=args.label, segment=args.segment_name)
+    return masks
+
+
+def point(text: str | None, what: str):
+    return None if text is None else parse_point_lps(text, what=what)
+
+
+def roi(text: str | None):
+    if text is None:
+        return None
+    parts = [p for p in text.replace(",", ";").split(";") if p.strip()]
+    if len(parts) != 6:
+        raise ModicInputError(f"--roi-lps needs six numbers 'x;y;z;x;y;z' (two LPS corners), got {text!r}")
+    return [parse_point_lps(";".join(parts[:3]), "--roi-lps"), parse_point_lps(";".join(parts[3:]), "--roi-lps")]
