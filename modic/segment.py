@@ -110,7 +110,7 @@ def segment_lesion(images: Mapping[str, sitk.Image], seed_lps: Sequence[float],
         marrow = _auto_marrow_stats(feats, crop_ref, local_seed, seed_ball)
     core, mu, cov = _grow(feats, seed_ball, multiplier, iterations, marrow)
     candidates = _lesion_like(feats, mu, cov, multiplier, marrow)
-    dist = sitk.GetArrayViewFromImage(_distance_from_point(crop_ref, seed_lps))
+    dist = sitk.GetArrayFromImage(_distance_from_point(crop_ref, seed_lps))
     candidates &= dist <= max_extent_mm
     mask = sitk.GetImageFromArray(candidates.astype(np.uint8))
     mask.CopyInformation(crop_ref)
