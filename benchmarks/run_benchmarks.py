@@ -383,8 +383,10 @@ def bench_p2(manifest: Path, params_path: Path, work: Path, repeats: int) -> dic
             "pyr_compared": compared, "per_case_1w": med["modic 1 worker"] / n}
 
 
-def _ex_args(manifest: Path, params: Path, out: Path, extra: list[str]) -> list[str]:
-    return ["--manifest", str(manifest), "--out", str(out), "--params", str(params), "--no-progress", *extra]
+def _ex_args(manifest: Path, params: Path, out: Path, extra: list[str], normalization: str = "none") -> list[str]:
+    """`modic extract --manifest` arguments; normalisation off by default so values equal PyRadiomics'."""
+    return ["--manifest", str(manifest), "--out", str(out), "--params", str(params), "--no-progress",
+            "--normalization", normalization, *extra]
 
 
 def _pyradiomics_argv(lst: Path, params: Path, out: Path) -> list[str]:
@@ -421,7 +423,8 @@ def bench_p3(work: Path, params_path: Path, repeats: int, jobs: int) -> dict[str
         return {"skipped": "modic.phantom or `modic stats` not available yet"}
     manifest, desc = make_cohort(work / "cohort154", 154, quick=False)
     features = work / "p3" / "features.csv"
-    t_extract = run(modic_extract_argv(_ex_args(manifest, params_path, features, ["--jobs", str(jobs)])))
+    t_extract = run(modic_extract_argv(_ex_args(manifest, params_path, features, ["--jobs", str(jobs)],
+                                                normalization="zscore-reference")))
     times = []
     for r in range(repeats):
         out = work / "p3" / f"stats-{r}"

@@ -106,7 +106,7 @@ def serial_table(cohort_template, tmp_path_factory) -> pd.DataFrame:
 
     out = tmp_path_factory.mktemp("serial") / "features.csv"
     res = run_cohort(cohort_template / "manifest.csv", out, params=cohort_template / "small.yaml", jobs=1,
-                     show_progress=False)
+                     show_progress=False, normalization="none")
     assert res.exit_code == 0
     return read_table(out)
 

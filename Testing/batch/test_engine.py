@@ -4,6 +4,7 @@ error isolation, exit codes, parallel paths (process pool, Dask LocalCluster) id
 from __future__ import annotations
 
 import json
+from functools import partial
 
 import pandas as pd
 import pytest
@@ -11,10 +12,14 @@ import SimpleITK as sitk
 from conftest import make_case, read_table
 from helpers import run_cli
 
-from modic.batch import CaseCache, output_paths, run_cohort
+from modic.batch import CaseCache, output_paths
+from modic.batch import run_cohort as _run_cohort
 from modic.errors import ModicInputError
 from modic.features import extract_case
 from modic.manifest import load_case_images, load_case_masks, read_manifest
+
+# raw intensities, so values equal extract_case / PyRadiomics; the default normalisation is tested below
+run_cohort = partial(_run_cohort, normalization="none")
 
 
 def test_serial_table_matches_extract_case(cohort_template, serial_table):
@@ -125,7 +130,7 @@ def test_error_isolation(cohort, serial_table, capsys):
     out = cohort / "features.csv"
 
     code = run_cli(["--manifest", str(cohort / "manifest.csv"), "--out", str(out), "--params",
-                    str(cohort / "small.yaml"), "--jobs", "1", "--no-progress"])
+                    str(cohort / "small.yaml"), "--jobs", "1", "--no-progress", "--normalization", "none"])
     assert code == 3
     assert "2 failed" in capsys.readouterr().err
     errors = pd.read_csv(output_paths(out)["errors"])
@@ -141,7 +146,7 @@ def test_error_isolation(cohort, serial_table, capsys):
     manifest = manifest[manifest["case_id"] != "empty"]
     manifest.to_csv(cohort / "manifest.csv", index=False)
     code = run_cli(["--manifest", str(cohort / "manifest.csv"), "--out", str(out), "--params",
-                    str(cohort / "small.yaml"), "--jobs", "1", "--no-progress"])
+                    str(cohort / "small.yaml"), "--jobs", "1", "--no-progress", "--normalization", "none"])
     assert code == 0
     assert pd.read_csv(output_paths(out)["errors"]).empty
     assert len(read_table(out)) == 7
@@ -231,3 +236,21 @@ def test_segment_path(cohort, monkeypatch):
     assert diag["segmentation_method"][0] == "fake sphere"
     with pytest.raises(ModicInputError, match="no mask column"):
         run_cohort(cohort / "manifest.csv", out, params=cohort / "small.yaml", jobs=1, show_progress=False)
+
+
+def test_default_normalization_matches_pipeline(cohort_template, tmp_path):
+    """Without --normalization the batch normalises like `analyze_case` (here: zscore-image fallback)."""
+    from modic.pipeline import analyze_case
+
+    out = tmp_path / "features.csv"
+    res = _run_cohort(cohort_template / "manifest.csv", out, params=cohort_template / "small.yaml", jobs=1,
+                      show_progress=False)
+    assert res.exit_code == 0
+    row = read_manifest(cohort_template / "manifest.csv").iloc[1]
+    images = load_case_images(row)
+    ref = analyze_case(images, masks=load_case_masks(row, images), params=str(cohort_template / "small.yaml"),
+                       case_id=row["case_id"])
+    got = read_table(out).set_index("case_id").loc[row["case_id"]]
+    assert all(got[k] == v for k, v in ref.features.items())
+    diag = pd.read_csv(output_paths(out)["diagnostics"])
+    assert "zscore-image" in diag["normalization_method"][0]

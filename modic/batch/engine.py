@@ -35,7 +35,7 @@ from modic.io import check_writable_dir, file_sha256, write_csv, write_text
 from modic.manifest import PATH_COLUMNS, read_manifest
 
 EXIT_OK, EXIT_INPUT, EXIT_PARTIAL = 0, 2, 3
-STEPS = ("load", "segment", "extract")
+STEPS = ("load", "segment", "normalize", "extract")
 
 # An injectable per-case extraction with `modic.features.extract_case`'s signature; it must be a
 # module-level function (it is pickled to worker processes) returning an object with `.values` and
@@ -93,6 +93,7 @@ class CaseTask:
     single_thread: bool = False
     inner_jobs: int = 1
     case_function: CaseFunction | None = None
+    normalization: str = "none"
 
 
 def output_paths(out_csv: str | os.PathLike) -> dict[str, Path]:
@@ -109,8 +110,9 @@ def output_paths(out_csv: str | os.PathLike) -> dict[str, Path]:
 def run_cohort(manifest: str | os.PathLike, out_csv: str | os.PathLike,
                params: dict | str | os.PathLike | None = None, jobs: int | None = None,
                scheduler: str | None = None, segment: bool = False,
-               progress: ProgressCallback | None = None, *, show_progress: bool | None = None,
-               case_function: CaseFunction | None = None, clear_cache: bool = False) -> BatchResult:
+               progress: ProgressCallback | None = None, *, normalization: str = "zscore-reference",
+               show_progress: bool | None = None, case_function: CaseFunction | None = None,
+               clear_cache: bool = False) -> BatchResult:
     """Extract features for every case of a manifest into one table (first column `case_id`).
 
     `params`: a PyRadiomics parameter file or dict (None: the paper's). `jobs`: local worker
@@ -118,6 +120,9 @@ def run_cohort(manifest: str | os.PathLike, out_csv: str | os.PathLike,
     address, or "local" for a `LocalCluster` of `jobs` workers. `segment`: segment each case from its
     `seed_lps` instead of reading a mask. `progress(done, total, message)`: called after every case;
     returning False stops the run (finished cases stay cached, no table is written).
+    `normalization`: as `modic.pipeline.analyze_case` (default "zscore-reference", using a
+    `reference_lps` manifest column when present, else falling back to "zscore-image"); "none" gives
+    exactly PyRadiomics' values for the parameter file.
     `show_progress`: tqdm bar / log lines on stderr (default: when no callback is given).
     Failing cases are listed in `<out>.errors.csv`; bad input raises `ModicInputError`.
     """
@@ -129,7 +134,7 @@ def run_cohort(manifest: str | os.PathLike, out_csv: str | os.PathLike,
         raise ModicInputError(f"manifest {manifest} has no 'seed_lps' column — --segment needs a seed "
                               "point 'x;y;z' (LPS mm) per case")
     jobs = _check_jobs(jobs)
-    params_dict, phash = resolve_params(params)
+    params_dict, phash = resolve_params(params, normalization)
     rows = [_plain_row(r) for _, r in df.iterrows()]
     hashes = _hash_inputs(rows)
     cache = CaseCache(paths["cache"])
@@ -150,6 +155,7 @@ def run_cohort(manifest: str | os.PathLike, out_csv: str | os.PathLike,
         key = None
         if inputs is not None:
             key = case_key({"modic": __version__, "params": phash, "inputs": inputs, "label": label,
+                            "normalization": normalization, "reference_lps": row.get("reference_lps"),
                             "segment": bool(segment),
                             "seed_lps": row.get("seed_lps") if segment else None, "function": fn_name})
         entry = cache.load(cid, key)
@@ -158,7 +164,7 @@ def run_cohort(manifest: str | os.PathLike, out_csv: str | os.PathLike,
             entries[cid] = entry
         else:
             tasks.append(CaseTask(case_id=cid, row=row, params=params_dict, key=key, segment=segment,
-                                  label=label, case_function=case_function))
+                                  label=label, case_function=case_function, normalization=normalization))
     result.n_cached = len(entries)
 
     show = (progress is None) if show_progress is None else show_progress
@@ -214,6 +220,7 @@ def run_cohort(manifest: str | os.PathLike, out_csv: str | os.PathLike,
     write_csv(_diagnostics_table(entries, order), paths["diagnostics"], index=False)
     run_info = {"modic_version": __version__, "manifest": str(Path(manifest).resolve()),
                 "manifest_sha256": file_sha256(manifest), "params_hash": phash, "params": params_dict,
+                "normalization": normalization,
                 "segment": bool(segment), "jobs": jobs, "scheduler": scheduler,
                 "n_cases": result.n_cases, "n_ok": result.n_ok, "n_failed": result.n_failed,
                 "n_cached": result.n_cached, "n_computed": result.n_computed,
@@ -223,11 +230,20 @@ def run_cohort(manifest: str | os.PathLike, out_csv: str | os.PathLike,
     return result
 
 
-def resolve_params(params: dict | str | os.PathLike | None) -> tuple[dict[str, Any], str]:
-    """The parameter dict and its hash (via `modic.features`)."""
+def resolve_params(params: dict | str | os.PathLike | None, normalization: str = "none"
+                   ) -> tuple[dict[str, Any], str]:
+    """The parameter dict (with what the normalisation needs) and its hash."""
     from modic.features import load_params, params_hash
+    from modic.normalize import METHODS
 
-    params_dict = dict(params) if isinstance(params, dict) else load_params(params)
+    if normalization not in METHODS:
+        raise ModicInputError(f"unknown normalization {normalization!r} — choose one of {', '.join(METHODS)}")
+    if normalization == "none":
+        params_dict = load_params(params)
+    else:
+        from modic.pipeline import prepare_params
+
+        params_dict = prepare_params(params, normalization)
     return params_dict, params_hash(params_dict)
 
 
@@ -285,6 +301,15 @@ def process_case(task: CaseTask) -> dict[str, Any]:
             masks, seg_info = seg.masks, seg.info
         else:
             masks = load_case_masks(task.row, images)
+        norm_record = None
+        if task.normalization != "none":
+            step = "normalize"
+            from modic.geometry import parse_point_lps
+            from modic.pipeline import normalize_for_extraction
+
+            ref = task.row.get("reference_lps")
+            ref = parse_point_lps(ref, what=f"case {task.case_id} reference_lps") if isinstance(ref, str) else None
+            images, norm_record = normalize_for_extraction(images, task.normalization, ref)
         step = "extract"
         fn = task.case_function
         if fn is None:
@@ -294,6 +319,8 @@ def process_case(task: CaseTask) -> dict[str, Any]:
         diagnostics = dict(feats.diagnostics or {})
         if seg_info is not None:
             diagnostics["segmentation"] = seg_info
+        if norm_record is not None:
+            diagnostics["normalization"] = norm_record
         out.update(ok=True, values={k: float(v) for k, v in feats.values.items()}, diagnostics=diagnostics)
     except Exception as exc:  # noqa: BLE001 - one case's failure must not stop the cohort
         out.update(step=step, reason=one_line_reason(exc))
@@ -431,7 +458,7 @@ def _run_dask(tasks: list[CaseTask], scheduler: str, jobs: int, on_outcome: Call
     cluster = None
     if scheduler == "local":
         cluster = LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True,
-                               dashboard_address=None)
+                               dashboard_address=":0")
         client = Client(cluster)
     else:
         try:
