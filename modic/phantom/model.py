@@ -130,12 +130,21 @@ class Lesion:
 
 def lps_to_spine(anat: Anatomy, pts_lps: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """LPS points (..., 3) → spine-frame x, y, s (float32 arrays)."""
-    d = pts_lps.astype(np.float32, copy=False) - anat.origin_lps.astype(np.float32)
+    p = pts_lps.astype(np.float32, copy=False)
+    return lps_components_to_spine(anat, p[..., 0], p[..., 1], p[..., 2])
+
+
+def lps_components_to_spine(anat: Anatomy, px: np.ndarray, py: np.ndarray, pz: np.ndarray,
+                            ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """LPS coordinates as separate (broadcast-compatible) float32 arrays → spine-frame x, y, s. The
+    spine x depends on LPS x only and y, s on LPS y, z only, so each keeps its input's shape."""
+    o = anat.origin_lps.astype(np.float32)
     r = np.float32(anat.radius)
-    ry = r - d[..., 1]
-    s = r * np.arctan2(d[..., 2], ry)
-    y = r - np.hypot(ry, d[..., 2])
-    return d[..., 0], y, s
+    dz = pz - o[2]
+    ry = r - (py - o[1])
+    s = r * np.arctan2(dz, ry)
+    y = r - np.hypot(ry, dz)
+    return px - o[0], y, s
 
 
 def spine_to_lps(anat: Anatomy, x, y, s) -> np.ndarray:
@@ -158,98 +167,126 @@ def _nearest_disc(anat: Anatomy, s: np.ndarray) -> np.ndarray:
     return np.where(np.abs(s - mid[lo]) < np.abs(s - mid[hi]), lo, hi)
 
 
+def _disc_axes(anat: Anatomy, j: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Semi-axes (lateral, AP) of the disc cross-section (mean of the two neighbouring bodies)."""
+    a = 0.5 * (anat.half_w[j + 1] + anat.half_w[j + 2]).astype(np.float32)
+    b = 0.5 * (anat.half_d[j + 1] + anat.half_d[j + 2]).astype(np.float32)
+    return a, b
+
+
+def _disc_r2(anat: Anatomy, j: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Squared normalised in-plane radius of the disc cross-section (1 on the disc border)."""
+    a, b = _disc_axes(anat, j)
+    return (x / (a + 1)) ** 2 + (y / (b + 1)) ** 2
+
+
 def _disc_radius(anat: Anatomy, j: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
     """Normalised in-plane radius of the disc cross-section (1 on the disc border)."""
-    a = 0.5 * (anat.half_w[j + 1] + anat.half_w[j + 2]).astype(np.float32) + 1.0
-    b = 0.5 * (anat.half_d[j + 1] + anat.half_d[j + 2]).astype(np.float32) + 1.0
-    return np.sqrt((x / a) ** 2 + (y / b) ** 2)
+    return np.sqrt(_disc_r2(anat, j, x, y))
+
+
+def _half_from_r2(anat: Anatomy, j: np.ndarray, rd2: np.ndarray) -> np.ndarray:
+    return anat.disc_half[j].astype(np.float32) + np.float32(anat.concavity) * np.clip(1 - rd2, 0, 1)
 
 
 def disc_half_local(anat: Anatomy, j: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
     """Local disc half-height (mm): the disc is biconvex because the endplates are concave."""
-    rd = _disc_radius(anat, j, x, y)
-    return anat.disc_half[j].astype(np.float32) + np.float32(anat.concavity) * np.clip(1 - rd * rd, 0, 1)
+    return _half_from_r2(anat, j, _disc_r2(anat, j, x, y))
 
 
 def anatomy_labels(anat: Anatomy, x: np.ndarray, y: np.ndarray, s: np.ndarray):
-    """Anatomy label (uint8), nearest disc index j and vertebra index k at spine-frame points."""
+    """Anatomy label (uint8), nearest disc index j and vertebra index k at spine-frame points.
+
+    `x`, `y`, `s` may be any broadcast-compatible arrays (e.g. x of shape (1, 1, n) and y, s of shape
+    (ni, nj, 1) for a sagittal grid): what depends on s (and y) alone is computed on that smaller shape.
+    The label map has the broadcast shape; j and k are returned broadcast to it (read-only views).
+    """
+    f32 = np.float32
+    x, y, s = (np.asarray(v, dtype=f32) for v in (x, y, s))
+    shape = np.broadcast_shapes(x.shape, y.shape, s.shape)
     j = _nearest_disc(anat, s)
-    ds = s - anat.disc_mid.astype(np.float32)[j]
+    mids = anat.disc_mid.astype(f32)
+    ds = s - mids[j]
     k = np.where(ds > 0, j + 1, j)
-    hd = disc_half_local(anat, j, x, y)
     s1_bottom = anat.disc_mid[0] - anat.disc_half[0] - 30.0
     k = np.where((k == 0) & (s < s1_bottom), -1, k)
-    a = anat.half_w.astype(np.float32)[k + 1]
-    b = anat.half_d.astype(np.float32)[k + 1]
-    ax_, ay_ = np.abs(x) / a, np.abs(y) / b
-    rv = ax_ ** 2.5 + ay_ ** 2.5
+    a = anat.half_w.astype(f32)[k + 1]
+    b = anat.half_d.astype(f32)[k + 1]
+    absx = np.abs(x)
+    ax_ = absx / a
+    ay_ = np.abs(y) / b
+    rv = ax_ * ax_ * np.sqrt(ax_) + ay_ * ay_ * np.sqrt(ay_)      # superellipse, exponent 2.5
+    rd2 = _disc_r2(anat, j, x, y)
+    hd = _half_from_r2(anat, j, rd2)
     depth = np.abs(ds) - hd                     # distance from the endplate into the body
     in_disc = depth < 0
-    lab = np.zeros(x.shape, dtype=np.uint8)
+    lab = np.full(shape, 14, dtype=np.uint8)
 
     # posterior soft tissue: muscle, fat layer, air behind the skin
-    lab[:] = 14
-    post = y > 0
-    lab[post] = 11
-    lateral = (np.abs(x) > a + 1.5) & (y > -b)   # psoas beside the bodies
-    lab[lateral] = 11
-    lab[y > anat.skin_y - anat.fat] = 12
-    lab[y > anat.skin_y] = 0
+    np.copyto(lab, 11, where=y > 0)
+    np.copyto(lab, 11, where=(absx > a + 1.5) & (y > -b))   # psoas beside the bodies
+    np.copyto(lab, 12, where=y > anat.skin_y - anat.fat)
+    np.copyto(lab, 0, where=y > anat.skin_y)
 
     # canal and posterior elements
     cw, cf, cap = anat.canal_half_w, anat.canal_front, anat.canal_ap
     cy = cf + cap / 2
-    canal = (x / cw) ** 2 + ((y - cy) / (cap / 2)) ** 2 < 1
+    canal = (x / f32(cw)) ** 2 + ((y - f32(cy)) / f32(cap / 2)) ** 2 < 1
     # vertebra centre along s for posterior elements
-    mids = anat.disc_mid.astype(np.float32)
     top = np.where(k >= 0, np.where(k < 6, mids[np.clip(k, 0, 5)], mids[5] + 30), mids[0] - 30)
     bot = np.where(k >= 1, mids[np.clip(k - 1, 0, 5)], mids[0] - 60)
     sc = 0.5 * (top + bot)
     rel = s - sc
     back = cf + cap
-    ped = (np.abs(x) > cw - 1) & (np.abs(x) < cw + 8) & (y > cf - 3) & (y < back) & (rel > -4) & (rel < 9)
-    lamina = (y >= back - 1) & (y < back + 7) & (np.abs(x) < cw + 8) & (rel > -13) & (rel < 5)
-    spine_dy = y - back
-    spinous = ((y >= back) & (y < back + 38) & (np.abs(x) < 3.5) & (rel < 4 - 0.3 * spine_dy)
-               & (rel > -12 - 0.3 * spine_dy))
-    lab[ped | lamina | spinous] = 13
-    lab[canal] = 10
+    ped = ((absx > cw - 1) & (absx < cw + 8)) & ((y > cf - 3) & (y < back) & (rel > -4) & (rel < 9))
+    lamina = (absx < cw + 8) & ((y >= back - 1) & (y < back + 7) & (rel > -13) & (rel < 5))
+    spine_dy = y - f32(back)
+    spinous = (absx < 3.5) & ((y >= back) & (y < back + 38) & (rel < 4 - 0.3 * spine_dy)
+                              & (rel > -12 - 0.3 * spine_dy))
+    np.copyto(lab, 13, where=ped | lamina | spinous)
+    np.copyto(lab, 10, where=canal)
 
     # vertebral bodies and discs
     body = (rv < 1) & ~in_disc
     rim = 2.5 * anat.endplate / np.minimum(a, b)
     cortex = body & ((depth < anat.endplate) | (rv > 1 - rim))
-    lab[body] = _VERT_LABEL[k[body] + 1]
-    lab[cortex] = 7
-    rd = _disc_radius(anat, j, x, y)
-    disc = in_disc & (rd < 1)
-    lab[disc] = 8
-    jd = j[disc]
-    ad = 0.5 * (anat.half_w[jd + 1] + anat.half_w[jd + 2]).astype(np.float32)
-    bd = 0.5 * (anat.half_d[jd + 1] + anat.half_d[jd + 2]).astype(np.float32)
-    g = anat.disc_grade[jd].astype(np.float32)
-    nsize = 0.62 - 0.05 * g
-    nuc = ((x[disc] / (nsize * ad)) ** 2 + ((y[disc] - 0.12 * bd) / (nsize * bd)) ** 2
-           + (ds[disc] / (0.8 * hd[disc])) ** 2) < 1
-    sub = lab[disc]
-    sub[nuc] = 9
-    lab[disc] = sub
-    return lab, j, k
+    np.copyto(lab, _VERT_LABEL[k + 1], where=body)
+    np.copyto(lab, 7, where=cortex)
+    disc = in_disc & (rd2 < 1)
+    np.copyto(lab, 8, where=disc)
+    if disc.any():
+        jb, xb, yb, dsb, hdb = (np.broadcast_to(v, shape)[disc] for v in (j, x, y, ds, hd))
+        ad, bd = _disc_axes(anat, jb)
+        nsize = 0.62 - 0.05 * anat.disc_grade[jb].astype(f32)
+        nuc = ((xb / (nsize * ad)) ** 2 + ((yb - 0.12 * bd) / (nsize * bd)) ** 2
+               + (dsb / (0.8 * hdb)) ** 2) < 1
+        sub = lab[disc]
+        sub[nuc] = 9
+        lab[disc] = sub
+    return lab, np.broadcast_to(j, shape), np.broadcast_to(k, shape)
+
+
+def signal_lut(anat: Anatomy) -> np.ndarray:
+    """Noise-free signal (T1, T2, FS) per tissue code (see `tissue_codes`): rows 0–14 are the anatomy
+    labels (marrow scaled by its vertebra's factor), rows 15–20 the nucleus of disc j = 0–5 (by grade)."""
+    lut = np.concatenate([TISSUE_SIGNAL, np.repeat(TISSUE_SIGNAL[9:10], 6, axis=0)])
+    for lab in MARROW_LABELS:
+        kk = int(np.flatnonzero(_VERT_LABEL[1:7] == lab)[0]) + 1      # index k + 1
+        lut[lab] = TISSUE_SIGNAL[lab] * anat.marrow_factor.astype(np.float32)[kk]
+    g = anat.disc_grade - 1
+    lut[15:, 1] = NUCLEUS_T2[g]
+    lut[15:, 2] = NUCLEUS_FS[g]
+    return lut
+
+
+def tissue_codes(lab: np.ndarray, j: np.ndarray) -> np.ndarray:
+    """Tissue code (uint8) for `signal_lut`: the label, or 15 + j for the nucleus of disc j."""
+    return np.where(lab == 9, (15 + j).astype(np.uint8), lab)
 
 
 def tissue_signal(anat: Anatomy, lab: np.ndarray, j: np.ndarray, k: np.ndarray) -> np.ndarray:
     """Noise-free signal (N, 3) for T1, T2, FS from labels (nucleus by disc grade, marrow by level)."""
-    sig = TISSUE_SIGNAL[lab]
-    nuc = lab == 9
-    if nuc.any():
-        g = anat.disc_grade[j[nuc]] - 1
-        sig[nuc, 1] = NUCLEUS_T2[g]
-        sig[nuc, 2] = NUCLEUS_FS[g]
-    mar = lab <= 6
-    mar &= lab >= 1
-    if mar.any():
-        sig[mar] *= anat.marrow_factor.astype(np.float32)[k[mar] + 1, None]
-    return sig
+    return signal_lut(anat)[tissue_codes(lab, j)]
 
 
 # ---------------------------------------------------------------------------------------- lesion
@@ -279,7 +316,9 @@ def _sample(field_: np.ndarray, coords: list[np.ndarray]) -> np.ndarray:
 
 def lesion_region(anat: Anatomy, les: Lesion, x: np.ndarray, y: np.ndarray, s: np.ndarray,
                   ) -> np.ndarray:
-    """Lesion sub-region at spine-frame points: 0 outside, 1 dominant type, 2 secondary (mixed)."""
+    """Lesion sub-region at spine-frame points (broadcast-compatible arrays): 0 outside, 1 dominant
+    type, 2 secondary (mixed)."""
+    x, y, s = np.broadcast_arrays(*(np.asarray(v, dtype=np.float32) for v in (x, y, s)))
     shape = x.shape
     x, y, s = x.ravel(), y.ravel(), s.ravel()
     out = np.zeros(x.shape, dtype=np.uint8)

@@ -18,9 +18,10 @@ from modic.phantom.model import (
     lesion_bbox_spine,
     lesion_region,
     lesion_texture,
-    lps_to_spine,
+    lps_components_to_spine,
+    signal_lut,
     spine_to_lps,
-    tissue_signal,
+    tissue_codes,
 )
 from modic.phantom.spec import CaseSpec, GridSpec, case_spec
 
@@ -75,6 +76,27 @@ def _points(grid: GridSpec, lo=(0, 0, 0), hi=None, offset: float = 0.0) -> np.nd
             + kk[None, None, :, None] * m[:, 2])
 
 
+def _lps_axes(grid: GridSpec, lo=(0, 0, 0), hi=None, offset: float = 0.0,
+              ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """LPS coordinates (X, Y, Z) float32 of the voxel centres in [lo, hi), shifted by `offset` slice
+    spacings along the slice axis, as broadcast-compatible arrays. On a sagittal grid (slice axis along
+    LPS x, in-plane axes in the y–z plane, as `case_spec` draws them) X has shape (1, 1, nk) and Y, Z
+    (ni, nj, 1), so everything that depends on the in-plane position is computed once per slice stack;
+    any other grid gets full (ni, nj, nk) arrays."""
+    hi = grid.size if hi is None else hi
+    m = grid.matrix() * np.asarray(grid.spacing)     # columns: index step vectors (mm)
+    if np.all(m[0, :2] == 0) and np.all(m[1:, 2] == 0):
+        ii, jj, kk = (np.arange(a, b, dtype=float) for a, b in zip(lo, hi, strict=True))
+        ii, jj, kk = ii[:, None, None], jj[None, :, None], kk[None, None, :]
+        o = np.asarray(grid.origin, dtype=float)
+        px = o[0] + (kk + offset) * m[0, 2]
+        py = o[1] + ii * m[1, 0] + jj * m[1, 1]
+        pz = o[2] + ii * m[2, 0] + jj * m[2, 1]
+        return px.astype(np.float32), py.astype(np.float32), pz.astype(np.float32)
+    pts = _points(grid, lo, hi, offset)
+    return pts[..., 0], pts[..., 1], pts[..., 2]
+
+
 def lesion_box(spec: CaseSpec, grid: GridSpec, pad_mm: float = 4.0) -> tuple[tuple, tuple]:
     """Index range [lo, hi) of `grid` that contains the lesion."""
     lo, hi = lesion_bbox_spine(spec.anatomy, spec.lesion)
@@ -87,32 +109,41 @@ def lesion_box(spec: CaseSpec, grid: GridSpec, pad_mm: float = 4.0) -> tuple[tup
     return tuple(a.tolist()), tuple(b.tolist())
 
 
-def _lesion_on_box(spec: CaseSpec, pts: np.ndarray) -> tuple[np.ndarray, tuple]:
-    x, y, s = lps_to_spine(spec.anatomy, pts)
-    lab, _, k = anatomy_labels(spec.anatomy, x, y, s)
+def _lesion_at(spec: CaseSpec, x: np.ndarray, y: np.ndarray, s: np.ndarray) -> np.ndarray:
+    """Lesion region (0/1/2) at spine-frame points (broadcast-compatible), restricted to the marrow of
+    the two vertebrae next to the lesion's disc."""
+    lab, _, _ = anatomy_labels(spec.anatomy, x, y, s)
     reg = lesion_region(spec.anatomy, spec.lesion, x, y, s)
     j = spec.lesion.disc
     allowed = (lab == _VERT_LABEL[j + 1 + 1]) | (lab == _VERT_LABEL[j + 1])   # marrow of either vertebra
     reg[~allowed] = 0
-    return reg, (x, y, s)
+    return reg
+
+
+def _region_on_box(spec: CaseSpec, grid: GridSpec, lo, hi, offset: float = 0.0):
+    """Lesion region on the index box [lo, hi) of `grid` and the spine coordinates used. The renderer and
+    the fast mask path both call this, so they draw bit-identical masks."""
+    x, y, s = lps_components_to_spine(spec.anatomy, *_lps_axes(grid, lo, hi, offset))
+    return _lesion_at(spec, x, y, s), (x, y, s)
 
 
 def make_lesion_mask(spec: CaseSpec, sequence: str = "T2") -> sitk.Image:
     """Fast path: the lesion mask (uint8, 1 = lesion) on one sequence's grid, without images."""
     grid = spec.grids[sequence]
     lo, hi = lesion_box(spec, grid)
-    reg, _ = _lesion_on_box(spec, _points(grid, lo, hi))
+    reg, _ = _region_on_box(spec, grid, lo, hi)
     full = np.zeros(grid.size, np.uint8)
     full[lo[0]:hi[0], lo[1]:hi[1], lo[2]:hi[2]] = reg > 0
     return _to_image(full, grid)
 
 
-def _bias(spec: CaseSpec, seq: str, pts: np.ndarray) -> np.ndarray:
+def _bias(spec: CaseSpec, seq: str, grid: GridSpec) -> np.ndarray:
     c = spec.bias[SEQ_INDEX[seq]]
-    d = (pts - spec.anatomy.origin_lps.astype(np.float32)) / np.float32(150.0)
-    x, y, z = d[..., 0], d[..., 1], d[..., 2]
-    e = c[1] * x + c[2] * y + c[3] * z + c[4] * x * x + c[5] * y * y + c[6] * z * z + c[7] * x * y
-    e = e + c[8] * y * z + c[9] * x * z
+    o = spec.anatomy.origin_lps.astype(np.float32)
+    px, py, pz = _lps_axes(grid)
+    x, y, z = ((p - o[i]) / np.float32(150.0) for i, p in enumerate((px, py, pz)))
+    e_yz = c[2] * y + c[3] * z + c[5] * y * y + c[6] * z * z + c[8] * y * z     # in-plane part
+    e = e_yz + (c[1] * x + c[4] * x * x) + x * (c[7] * y + c[9] * z)
     return np.exp(e).astype(np.float32)
 
 
@@ -122,33 +153,34 @@ def _render_grid(spec: CaseSpec, grid: GridSpec, seqs: list[str]):
     anat, les = spec.anatomy, spec.lesion
     lo, hi = lesion_box(spec, grid)
     box = tuple(slice(a, b) for a, b in zip(lo, hi, strict=True))
+    lut = signal_lut(anat)
     sums = {s: np.zeros(grid.size, np.float32) for s in seqs}
     frac = grid.thickness / grid.spacing[2]
     cols = [SEQ_INDEX[s] for s in seqs]
     labels = region = None
     for off in SUBSAMPLES:
-        pts = _points(grid, offset=off * frac)
-        x, y, s = lps_to_spine(anat, pts)
-        lab, j, k = anatomy_labels(anat, x, y, s)
-        sig = tissue_signal(anat, lab.ravel(), j.ravel(), k.ravel()).reshape(*lab.shape, 3)
+        x, y, s = lps_components_to_spine(anat, *_lps_axes(grid, offset=off * frac))
+        lab, j, _ = anatomy_labels(anat, x, y, s)
+        code = tissue_codes(lab, j)
         # lesion inside its bounding box
-        bx, by, bs, blab = x[box], y[box], s[box], lab[box]
-        reg = lesion_region(anat, les, bx, by, bs)
-        allowed = (blab == _VERT_LABEL[les.disc + 2]) | (blab == _VERT_LABEL[les.disc + 1])
-        reg[~allowed] = 0
+        reg, (bx, by, bs) = _region_on_box(spec, grid, lo, hi, off * frac)
+        bsig = None
         if reg.any():
-            bsig = sig[box]
+            bx, by, bs = np.broadcast_arrays(bx, by, bs)
+            bsig = lut[code[box]]
             s_rel = bs - np.float32(anat.disc_mid[les.disc])
-            for code, t in ((1, les.modic_type), (2, les.second_type)):
-                sel = reg == code
+            for rcode, t in ((1, les.modic_type), (2, les.second_type)):
+                sel = reg == rcode
                 if t is None or not sel.any():
                     continue
                 tex = lesion_texture(les, bx[sel], by[sel], s_rel[sel], t)
                 fac = LESION_FACTOR[t - 1][None, :] * (1 + TEXTURE_AMP[t] * tex[:, None])
                 bsig[sel] = bsig[sel] * fac
-            sig[box] = bsig
         for seq, c in zip(seqs, cols, strict=True):
-            sums[seq] += sig[..., c]
+            v = lut[:, c][code]
+            if bsig is not None:
+                v[box] = bsig[..., c]
+            sums[seq] += v
         if off == 0.0:
             labels = lab
             region = np.zeros(grid.size, np.uint8)
@@ -163,12 +195,17 @@ def _acquire(spec: CaseSpec, seq: str, signal: np.ndarray, grid: GridSpec, rng: 
     acq = spec.acquisition[seq]
     ref = {"T1": 450.0, "T2": 500.0, "FS": 400.0}[seq]
     sigma = np.float32(ref / acq["snr"])
-    sig = signal * _bias(spec, seq, _points(grid))
-    re = sig + sigma * rng.standard_normal(sig.shape, dtype=np.float32)
-    im = sigma * rng.standard_normal(sig.shape, dtype=np.float32)
-    mag = np.hypot(re, im)
-    out = np.rint(np.float32(acq["gain"]) * mag + np.float32(acq["offset"]))
-    return np.clip(out, 0, 32000).astype(np.float32)
+    sig = signal * _bias(spec, seq, grid)
+    re = rng.standard_normal(sig.shape, dtype=np.float32)
+    re *= sigma
+    re += sig
+    im = rng.standard_normal(sig.shape, dtype=np.float32)
+    im *= sigma
+    out = np.hypot(re, im, out=re)
+    out *= np.float32(acq["gain"])
+    out += np.float32(acq["offset"])
+    np.rint(out, out=out)
+    return np.clip(out, 0, 32000, out=out)
 
 
 def choose_seed(spec: CaseSpec, masks: dict[str, sitk.Image]) -> tuple[float, float, float]:
@@ -176,22 +213,20 @@ def choose_seed(spec: CaseSpec, masks: dict[str, sitk.Image]) -> tuple[float, fl
     model — whose nearest voxel is lesion on every grid."""
     anat, les = spec.anatomy, spec.lesion
     lo, hi = lesion_bbox_spine(anat, les)
-    step = 0.5
-    axes = [np.arange(a, b, step, dtype=np.float32) for a, b in zip(lo, hi, strict=True)]
-    gx, gy, gs = np.meshgrid(*axes, indexing="ij")
-    pts = spine_to_lps(anat, gx, gy, gs).astype(np.float32)
-    reg, _ = _lesion_on_box(spec, pts)
-    dist = ndimage.distance_transform_edt(reg > 0, sampling=step)
-    order = np.argsort(dist.ravel())[::-1]
+    step = 0.75
+    gx, gy, gs = (np.arange(a, b, step, dtype=np.float32) for a, b in zip(lo, hi, strict=True))
+    reg = _lesion_at(spec, gx[:, None, None], gy[None, :, None], gs[None, None, :])
+    dist = ndimage.distance_transform_edt(reg > 0, sampling=step).ravel()
+    cand = np.flatnonzero(dist > 0)
+    order = cand[np.argsort(-dist[cand], kind="stable")]
     grids = {}
     for m in masks.values():
         key = id(m)
         if key not in grids:
             grids[key] = (m, sitk.GetArrayViewFromImage(m))
     for flat in order[:5000]:
-        if dist.flat[flat] <= 0:
-            break
-        p = tuple(float(v) for v in pts.reshape(-1, 3)[flat])
+        ix, iy, iz = np.unravel_index(flat, reg.shape)
+        p = tuple(float(v) for v in spine_to_lps(anat, gx[ix], gy[iy], gs[iz]))
         ok = True
         for m, arr in grids.values():
             idx = m.TransformPhysicalPointToIndex(p)
