@@ -137,6 +137,35 @@ def test_seed_inside_lesion_on_every_grid(cases):
             assert c.masks[seq][idx] == 1, (c.case_id, seq)
 
 
+def _voxel_centres(img: sitk.Image, where: np.ndarray) -> np.ndarray:
+    """LPS mm of the voxel centres where `where` (array in numpy k, j, i order) is true."""
+    kji = np.argwhere(where)[:, ::-1].astype(float)
+    d = np.asarray(img.GetDirection()).reshape(3, 3)
+    return (kji * img.GetSpacing()) @ d.T + img.GetOrigin()
+
+
+def test_reference_in_normal_marrow_on_every_grid(cases):
+    from modic.phantom.synth import _labels_at_voxels
+
+    for c in cases.values():
+        ref = np.asarray(c.reference_lps)
+        for seq in ("T1", "T2", "FS"):
+            idx = c.masks[seq].TransformPhysicalPointToIndex(c.reference_lps)
+            assert c.masks[seq][idx] == 0, (c.case_id, seq)
+            lab = _labels_at_voxels(c.spec, c.spec.grids[seq], np.array([idx]))[0]
+            assert 1 <= lab <= 6, (c.case_id, seq, lab)
+            lesion = _voxel_centres(c.masks[seq], sitk.GetArrayViewFromImage(c.masks[seq]) > 0)
+            assert np.linalg.norm(lesion - ref, axis=1).min() >= 6.0, (c.case_id, seq)
+        anat = sitk.GetArrayViewFromImage(c.anatomy)
+        lab = anat[c.anatomy.TransformPhysicalPointToIndex(c.reference_lps)[::-1]]
+        assert 1 <= lab <= 6, (c.case_id, lab)
+        cortex = _voxel_centres(c.anatomy, anat == 7)
+        assert np.linalg.norm(cortex - ref, axis=1).min() >= 6.0, c.case_id
+        # the lesion's vertebra or the next one
+        lesion_labels = set(np.unique(anat[sitk.GetArrayViewFromImage(c.masks["T1"]) > 0]).tolist())
+        assert min(abs(int(lab) - int(v)) for v in lesion_labels) <= 1, (c.case_id, lab, lesion_labels)
+
+
 def _ratio(c, seq: str) -> float:
     img, mask = c.images[seq], c.masks[seq]
     anat = sitk.Resample(c.anatomy, img, sitk.Transform(), sitk.sitkNearestNeighbor, 0, sitk.sitkUInt8)
@@ -266,7 +295,7 @@ def test_small_cohort_roundtrip(tmp_path, capsys):
     seconds = (time.perf_counter() - t0) / 4
     df = pd.read_csv(out / "manifest.csv")
     for col in ("case_id", "t1", "t2", "fs", "mask_t1", "mask_t2", "mask_fs", "label", "modic_type", "odi",
-                "vas", "age", "sex", "pfirrmann", "seed_lps", "level", "endplate", "true_type",
+                "vas", "age", "sex", "pfirrmann", "seed_lps", "reference_lps", "level", "endplate", "true_type",
                 "gain_t1", "offset_t1"):
         assert col in df.columns
     assert len(df) == 4 and df.odi.notna().sum() == 2 and df.vas.notna().sum() == 2
@@ -285,6 +314,8 @@ def test_small_cohort_roundtrip(tmp_path, capsys):
             mask = sitk.ReadImage(str(out / row[f"mask_{seq}"]))
             assert same_grid(img, mask) and mask.GetPixelID() == sitk.sitkUInt8
             assert mask[mask.TransformPhysicalPointToIndex(seed)] == 1
+            ref = parse_point_lps(row.reference_lps)
+            assert mask[mask.TransformPhysicalPointToIndex(ref)] == 0
     # same seed → same manifest and same bytes of images
     out2 = tmp_path / "again"
     assert main(["phantom", "--out", str(out2), "--cases", "4", "--seed", "2", "--with-scores", "2",

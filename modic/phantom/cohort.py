@@ -25,7 +25,8 @@ from modic.geometry import format_point
 
 GENERATOR_VERSION = "1.0.0"
 MANIFEST_COLUMNS = ("case_id", "t1", "t2", "fs", "mask_t1", "mask_t2", "mask_fs", "label", "modic_type",
-                    "odi", "vas", "age", "sex", "pfirrmann", "seed_lps", "level", "endplate", "true_type")
+                    "odi", "vas", "age", "sex", "pfirrmann", "seed_lps", "reference_lps", "level", "endplate",
+                    "true_type")
 FORMATS = {"nrrd": ".nrrd", "nifti": ".nii.gz"}
 
 
@@ -99,6 +100,7 @@ def generate_cohort(out: str | os.PathLike, n_cases: int | None = None, counts=N
             row.update({"label": 1, "modic_type": case.modic_type, "odi": case.clinical["odi"],
                         "vas": case.clinical["vas"], "age": case.clinical["age"], "sex": case.clinical["sex"],
                         "pfirrmann": case.clinical["pfirrmann"], "seed_lps": format_point(case.seed_lps),
+                        "reference_lps": format_point(case.reference_lps),
                         "level": spec.level, "endplate": spec.endplate, "true_type": case.true_type,
                         "anatomy": (rel / files["anatomy"]).as_posix(),
                         "fs_grid_differs": int(case.meta["fs_grid_differs"])})

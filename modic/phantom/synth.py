@@ -34,7 +34,8 @@ SHAPE_KEYS = ("Elongation", "Flatness", "LeastAxisLength", "MajorAxisLength", "M
 @dataclass
 class PhantomCase:
     """One synthetic case. Images float32 (integer-valued, like scanner data), masks uint8 (lesion = 1)
-    on each sequence's own grid, anatomy labels on the T1 grid, seed point in LPS mm."""
+    on each sequence's own grid, anatomy labels on the T1 grid, seed point (inside the lesion) and
+    reference point (normal vertebral marrow, ≥ 6 mm from lesion, cortex and endplates) in LPS mm."""
 
     case_id: str
     images: dict[str, sitk.Image]
@@ -46,6 +47,7 @@ class PhantomCase:
     clinical: dict
     meta: dict = field(default_factory=dict)
     spec: CaseSpec | None = field(default=None, repr=False)
+    reference_lps: tuple[float, float, float] | None = None   # normal vertebral marrow (LPS mm)
 
 
 def _empty(grid: GridSpec, pixel=sitk.sitkUInt8) -> sitk.Image:
@@ -226,7 +228,7 @@ def choose_seed(spec: CaseSpec, masks: dict[str, sitk.Image]) -> tuple[float, fl
             grids[key] = (m, sitk.GetArrayViewFromImage(m))
     for flat in order[:5000]:
         ix, iy, iz = np.unravel_index(flat, reg.shape)
-        p = tuple(float(v) for v in spine_to_lps(anat, gx[ix], gy[iy], gs[iz]))
+        p = tuple(round(float(v), 3) for v in spine_to_lps(anat, gx[ix], gy[iy], gs[iz]))   # as in manifest
         ok = True
         for m, arr in grids.values():
             idx = m.TransformPhysicalPointToIndex(p)
@@ -236,6 +238,59 @@ def choose_seed(spec: CaseSpec, masks: dict[str, sitk.Image]) -> tuple[float, fl
         if ok:
             return p
     raise RuntimeError(f"{spec.case_id}: no lesion voxel common to all grids")
+
+
+REFERENCE_MARGIN_MM = 6.0   # reference point: minimum distance to lesion, cortex and endplates (mm)
+
+
+def _labels_at_voxels(spec: CaseSpec, grid: GridSpec, idx: np.ndarray) -> np.ndarray:
+    """Anatomy labels of the model at voxel centres `idx` (n, 3) of `grid` (as the anatomy map has)."""
+    x, y, s = lps_components_to_spine(spec.anatomy, *grid.index_to_lps(idx).astype(np.float32).T)
+    return anatomy_labels(spec.anatomy, x, y, s)[0]
+
+
+def choose_reference(spec: CaseSpec, masks: dict[str, sitk.Image]) -> tuple[float, float, float]:
+    """A point (LPS mm) in normal vertebral-body marrow for signal normalisation: at least
+    `REFERENCE_MARGIN_MM` from the lesion, the cortex and the endplates in the continuous model, in one
+    of the lesion's two vertebrae if they have room, otherwise in the next vertebra above or below; the
+    deepest such point, whose nearest voxel is marrow (anatomy) and not lesion (mask) on every grid."""
+    anat, les = spec.anatomy, spec.lesion
+    step = 0.75
+    d = les.disc
+    k_lo, k_hi = max(d - 1, 0), min(d + 2, 5)          # vertebrae d-1 … d+2 with marrow labels 1–6
+    s_lo = anat.disc_mid[k_lo - 1] if k_lo >= 1 else anat.disc_mid[0] - 40.0
+    s_hi = anat.disc_mid[k_hi] if k_hi <= 5 else anat.disc_mid[5] + 40.0
+    hw = float(anat.half_w[k_lo + 1: k_hi + 2].max()) + 2
+    hd = float(anat.half_d[k_lo + 1: k_hi + 2].max()) + 2
+    gx, gy, gs = (np.arange(a, b + step, step, dtype=np.float32)
+                  for a, b in ((-hw, hw), (-hd, hd), (s_lo, s_hi)))
+    x, y, s = gx[:, None, None], gy[None, :, None], gs[None, None, :]
+    lab, _, k = anatomy_labels(anat, x, y, s)
+    normal = (lab >= 1) & (lab <= 6) & (_lesion_at(spec, x, y, s) == 0)
+    # distance to the nearest point that is not normal marrow; padded so the box edge counts as outside
+    dist = ndimage.distance_transform_edt(np.pad(normal, 1), sampling=step)[1:-1, 1:-1, 1:-1]
+    ok = dist >= REFERENCE_MARGIN_MM + step                # margin for the sampling step
+    near = (k == d) | (k == d + 1)                         # the lesion's own vertebrae first
+    grids = {}
+    for seq, m in masks.items():
+        if id(m) not in grids:
+            grids[id(m)] = (spec.grids[seq], m, sitk.GetArrayViewFromImage(m))
+    for pref in (ok & near, ok):
+        cand = np.flatnonzero(pref.ravel())
+        order = cand[np.argsort(-dist.ravel()[cand], kind="stable")]
+        for flat in order[:2000]:
+            ix, iy, iz = np.unravel_index(flat, dist.shape)
+            p = tuple(round(float(v), 3) for v in spine_to_lps(anat, gx[ix], gy[iy], gs[iz]))   # as in manifest
+            good = True
+            for grid, m, arr in grids.values():
+                idx = m.TransformPhysicalPointToIndex(p)
+                if (not all(0 <= i < n for i, n in zip(idx, m.GetSize(), strict=True)) or arr[idx[::-1]] != 0
+                        or not 1 <= _labels_at_voxels(spec, grid, np.array([idx]))[0] <= 6):
+                    good = False
+                    break
+            if good:
+                return p
+    raise RuntimeError(f"{spec.case_id}: no normal-marrow reference point common to all grids")
 
 
 def shape_features(mask: sitk.Image) -> dict[str, float]:
@@ -304,6 +359,7 @@ def synthesize(spec: CaseSpec) -> PhantomCase:
     masks = {"T1": m12, "T2": m12, "FS": mfs}
     anatomy = _to_image(labels, g12)
     seed_lps = choose_seed(spec, masks)
+    reference_lps = choose_reference(spec, masks)
     masks = {"T1": m12, "T2": sitk.Image(m12), "FS": mfs if not shared else sitk.Image(m12)}
     meta = {
         "grids": {s: {"size": list(g.size), "spacing": list(g.spacing), "origin": list(g.origin),
@@ -318,7 +374,8 @@ def synthesize(spec: CaseSpec) -> PhantomCase:
     }
     return PhantomCase(case_id=spec.case_id, images=images, masks=masks, anatomy=anatomy,
                        seed_lps=seed_lps, modic_type=spec.modic_type, true_type=spec.true_type,
-                       clinical=clinical_record(spec, masks["T2"]), meta=meta, spec=spec)
+                       clinical=clinical_record(spec, masks["T2"]), meta=meta, spec=spec,
+                       reference_lps=reference_lps)
 
 
 def make_case(case_id: str, modic_type: int | str, seed: int, **options) -> PhantomCase:
