@@ -1,18 +1,23 @@
 """Step 2: the Modic lesion mask — segmented from one click, or imported from a label file.
 
 Segmentation from a seed point (LPS mm), using all sequences at once:
-1. Work on one grid (T2, else T1, else FS); other sequences are resampled onto it by physical (LPS)
-   coordinates, and everything is cropped to a box around the seed (`search_mm`, or the ROI box).
-2. Each sequence is scaled by robust statistics of the crop (median / MAD), so scanner gain and offset
-   do not matter, and lightly smoothed in-plane (curvature flow keeps edges).
-3. SimpleITK's `VectorConfidenceConnected` grows the region from the seed neighbourhood: a voxel joins
-   when its (T1, T2, FS) vector lies within `multiplier` Mahalanobis units of the current region's
-   mean, re-estimated `iterations` times. The dark cortical endplate stops the growth at the disc.
-4. If a normal-marrow reference point is given, voxels that are closer (Mahalanobis) to marrow than to
-   the lesion are removed.
-5. Clean-up: keep the component connected to the seed, fill holes slice by slice, open/close with a
-   small in-plane kernel, limit to `max_extent_mm` from the seed.
-6. The mask is mapped to each sequence's own grid (linear interpolation of the mask, threshold 0.5).
+1. Work on one grid (T2, else T1, else FS); the other sequences are resampled onto it by physical
+   (LPS) coordinates, and everything is cropped to a box around the seed (`search_mm`, or the ROI).
+2. Each sequence is scaled by robust statistics of the crop (median / MAD), so scanner gain and
+   offset do not matter, and smoothed with an edge-preserving curvature flow.
+3. First estimate: confidence-connected growth from a `seed_radius_mm` disc around the seed — the
+   connected set of voxels whose (T1, T2, FS) vector lies within `first_multiplier` Mahalanobis units
+   of the seed statistics.
+4. Competing tissues: the voxels 6–22 mm around the seed outside that estimate are clustered
+   (k-means); every cluster unlike the lesion (normal marrow, cortex and endplate, disc, CSF, fat)
+   becomes a Gaussian model. A normal-marrow reference point, if given, adds one more.
+5. Final growth (`iterations` rounds, statistics re-estimated): a voxel is lesion when it lies
+   within `multiplier` Mahalanobis units of the lesion model AND the lesion model is more likely
+   (Gaussian log-likelihood) than every competing tissue.
+6. Clean-up: in-plane opening/closing, holes filled slice by slice, the seed's component kept plus
+   every other component ≥ `min_fraction` of its size that stays inside the search box (the lesion on
+   the opposite endplate of the same disc), all within `max_extent_mm` of the seed.
+7. The mask is mapped to each sequence's own grid (linear interpolation of the mask, threshold 0.5).
 """
 
 from __future__ import annotations
@@ -72,11 +77,10 @@ def _robust_scale(img: sitk.Image) -> sitk.Image:
 
 def segment_lesion(images: Mapping[str, sitk.Image], seed_lps: Sequence[float],
                    roi_lps: Sequence[Sequence[float]] | None = None,
-                   reference_lps: Sequence[float] | None = None, multiplier: float = 2.5,
-                   iterations: int = 4, seed_radius_mm: float = 2.0, search_mm: float = 45.0,
+                   reference_lps: Sequence[float] | None = None, multiplier: float = 3.0,
+                   iterations: int = 2, seed_radius_mm: float = 3.5, search_mm: float = 45.0,
                    max_extent_mm: float = 40.0, smoothing_iterations: int = 3,
-                   min_fraction: float = 0.1, smoothing_mm: float = 0.0,
-                   closing_radius: int = 1) -> SegmentationResult:
+                   min_fraction: float = 0.1, closing_radius: int = 2, first_multiplier: float = 2.5) -> SegmentationResult:
     """Segment a Modic lesion from one seed point (LPS mm) on T1/T2/FS of any geometry.
 
     roi_lps: optional two opposite box corners (LPS mm) limiting the search; reference_lps: optional
@@ -97,20 +101,19 @@ def segment_lesion(images: Mapping[str, sitk.Image], seed_lps: Sequence[float],
         img = _robust_scale(img)
         if smoothing_iterations:
             img = sitk.CurvatureFlow(img, timeStep=0.0625, numberOfIterations=smoothing_iterations)
-        if smoothing_mm > 0:
-            img = sitk.SmoothingRecursiveGaussian(img, [smoothing_mm, smoothing_mm, 1e-3])
         channels.append(img)
     feats = np.stack([sitk.GetArrayViewFromImage(c) for c in channels], axis=-1).astype(np.float64)
     local_seed = tuple(int(s - i) for s, i in zip(seed_idx, index, strict=True))
     inplane = _box_touching_border(feats.shape[:3])
     seed_ball = _ball(crop_ref, local_seed, seed_radius_mm)
+    first, _, _ = _grow(feats, seed_ball, first_multiplier, 1, [])
+    competitors = _tissue_models(feats, crop_ref, local_seed, first)
     if reference_lps is not None:
         marrow = _reference_stats(feats, crop_ref, reference_lps)
-    else:
-        marrow = _auto_marrow_stats(feats, crop_ref, local_seed, seed_ball)
-    core, mu, cov = _grow(feats, seed_ball, multiplier, iterations, marrow)
-    candidates = _lesion_like(feats, mu, cov, multiplier, marrow)
+        competitors += [marrow] if marrow is not None else []
+    core, mu, cov = _grow(feats, first, multiplier, iterations, competitors)
     dist = sitk.GetArrayFromImage(_distance_from_point(crop_ref, seed_lps))
+    candidates = _lesion_like(feats, mu, cov, multiplier, competitors)
     candidates &= dist <= max_extent_mm
     mask = sitk.GetImageFromArray(candidates.astype(np.uint8))
     mask.CopyInformation(crop_ref)
@@ -128,7 +131,7 @@ def segment_lesion(images: Mapping[str, sitk.Image], seed_lps: Sequence[float],
             "roi_lps": None if roi_lps is None else [list(map(float, p)) for p in roi_lps],
             "multiplier": multiplier, "iterations": iterations, "seed_radius_mm": seed_radius_mm,
             "search_mm": search_mm, "max_extent_mm": max_extent_mm, "smoothing_iterations": smoothing_iterations,
-            "min_fraction": min_fraction,
+            "min_fraction": min_fraction, "closing_radius": closing_radius, "first_multiplier": first_multiplier,
             "voxels": {s: int(sitk.GetArrayViewFromImage(m).sum()) for s, m in masks.items()},
             "seconds": round(time.perf_counter() - t0, 3)}
     return SegmentationResult(masks=masks, info=info)
@@ -155,13 +158,13 @@ def _reference_stats(feats: np.ndarray, grid: sitk.Image, reference_lps: Sequenc
     return _stats(patch) if patch.shape[0] >= 5 else None
 
 
-def _auto_marrow_stats(feats: np.ndarray, grid: sitk.Image, seed_idx: Sequence[int], seed_ball: np.ndarray,
-                       inner_mm: float = 8.0, outer_mm: float = 25.0, clusters: int = 4):
-    """Estimate normal marrow when no reference point is given.
+def _tissue_models(feats: np.ndarray, grid: sitk.Image, seed_idx: Sequence[int], lesion: np.ndarray,
+                   inner_mm: float = 6.0, outer_mm: float = 22.0, clusters: int = 6) -> list:
+    """Gaussian models of the tissues around the lesion that compete with it (marrow, disc, cortex...).
 
-    Around a lesion seed, normal vertebral marrow is the commonest tissue: the voxels 8–25 mm from
-    the seed (in-plane, seed slice ± 1) are split into `clusters` groups (k-means, fixed seed) and
-    the largest group is taken as marrow.
+    The voxels 6–22 mm from the seed (in-plane, seed slice ± 1), outside the first lesion estimate
+    `lesion` (dilated), are split into `clusters` groups by k-means (fixed seed); every group of ≥ 20
+    voxels whose mean does not look like the lesion (Mahalanobis > 4) becomes a competing model.
     """
     from scipy.cluster.vq import kmeans2
 
@@ -169,24 +172,34 @@ def _auto_marrow_stats(feats: np.ndarray, grid: sitk.Image, seed_idx: Sequence[i
     kk, jj, ii = np.indices(feats.shape[:3])
     d = np.hypot((ii - seed_idx[0]) * sp[0], (jj - seed_idx[1]) * sp[1])
     ring = (d >= inner_mm) & (d <= outer_mm) & (np.abs(kk - seed_idx[2]) <= 1)
+    ring &= ~ndimage.binary_dilation(lesion, np.ones((1, 5, 5), bool))
     sample = feats[ring]
     if sample.shape[0] < 50:
-        return None
+        return []
     _, labels = kmeans2(sample, clusters, seed=0, minit="++")
-    biggest = np.bincount(labels, minlength=clusters).argmax()
-    mu_m, cov_m = _stats(sample[labels == biggest])
-    mu_s = feats[seed_ball].mean(0)
-    if _mahalanobis(mu_s, mu_m, cov_m) < 4.0:  # the seed looks like marrow itself: no competition
-        return None
-    return mu_m, cov_m
+    mu_s, cov_s = _stats(feats[lesion])
+    models = []
+    for lab in range(clusters):
+        part = sample[labels == lab]
+        if part.shape[0] >= 20:
+            mu_m, cov_m = _stats(part)
+            if _mahalanobis(mu_m, mu_s, cov_s) > 4.0:
+                models.append((mu_m, cov_m))
+    return models
 
 
-def _lesion_like(feats: np.ndarray, mu: np.ndarray, cov: np.ndarray, multiplier: float, marrow) -> np.ndarray:
-    """Voxels within `multiplier` Mahalanobis units of the lesion model and nearer to it than to marrow."""
-    d_lesion = _mahalanobis(feats, mu, cov)
-    out = d_lesion <= multiplier ** 2
-    if marrow is not None:
-        out &= d_lesion < _mahalanobis(feats, *marrow)
+def _loglik(feats: np.ndarray, mu: np.ndarray, cov: np.ndarray) -> np.ndarray:
+    return -0.5 * _mahalanobis(feats, mu, cov) - 0.5 * np.log(np.linalg.det(cov))
+
+
+def _lesion_like(feats: np.ndarray, mu: np.ndarray, cov: np.ndarray, multiplier: float,
+                 competitors: list) -> np.ndarray:
+    """Voxels within `multiplier` Mahalanobis units of the lesion model and more likely (Gaussian
+    log-likelihood, covariance determinant included) lesion than any competing tissue."""
+    out = _mahalanobis(feats, mu, cov) <= multiplier ** 2
+    ll_lesion = _loglik(feats, mu, cov)
+    for mu_t, cov_t in competitors:
+        out &= ll_lesion > _loglik(feats, mu_t, cov_t)
     return out
 
 
@@ -252,13 +265,13 @@ def _stats(sample: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return sample.mean(0), cov + 0.05 * np.eye(n)  # regularised: robust scale units
 
 
-def _grow(feats: np.ndarray, seed: np.ndarray, multiplier: float, iterations: int, marrow=None):
+def _grow(feats: np.ndarray, seed: np.ndarray, multiplier: float, iterations: int, competitors: list):
     """Confidence-connected growth: region = component of {Mahalanobis ≤ multiplier} touching the seed,
     statistics re-estimated from the region `iterations` times. Returns (region, mean, covariance)."""
     region = seed
     mu, cov = _stats(feats[seed])
     for _ in range(iterations):
-        cand = _lesion_like(feats, mu, cov, multiplier, marrow)
+        cand = _lesion_like(feats, mu, cov, multiplier, competitors)
         labels, _ = ndimage.label(cand)
         hit = np.unique(labels[seed & cand])
         hit = hit[hit > 0]
