@@ -80,7 +80,8 @@ def segment_lesion(images: Mapping[str, sitk.Image], seed_lps: Sequence[float],
                    reference_lps: Sequence[float] | None = None, multiplier: float = 3.0,
                    iterations: int = 2, seed_radius_mm: float = 3.5, search_mm: float = 45.0,
                    max_extent_mm: float = 40.0, smoothing_iterations: int = 3,
-                   min_fraction: float = 0.1, closing_radius: int = 2, first_multiplier: float = 2.5) -> SegmentationResult:
+                   min_fraction: float = 0.1, closing_radius: int = 2,
+                   first_multiplier: float = 2.5) -> SegmentationResult:
     """Segment a Modic lesion from one seed point (LPS mm) on T1/T2/FS of any geometry.
 
     roi_lps: optional two opposite box corners (LPS mm) limiting the search; reference_lps: optional
