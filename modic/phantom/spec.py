@@ -27,11 +27,14 @@ PFIRRMANN_P = (0.03, 0.12, 0.35, 0.35, 0.15)
 # Per-type lesion-shape distributions (mm), calibrated against the paper's Table 1 on the T2 grid
 # (see Testing/core/test_phantom.py::test_table1_*). Values: (mean, sd).
 SHAPE_PARAMS: dict[int, dict[str, tuple[float, float]]] = {
-    1: {"ax": (14.0, 1.0), "ay": (19.2, 1.5), "thick": (8.0, 1.0), "rag": (0.14, 0.02), "holes": (1.9, 0.2),
-        "p_both": (0.88, 0.0), "taper": (0.6, 0.08), "thick_var": (0.15, 0.04), "pexp": (2.6, 0.3),
+    # type I: compact, smooth and boxy (highest Elongation/Sphericity, smallest sagittal diameter)
+    1: {"ax": (13.5, 1.0), "ay": (19.2, 1.5), "thick": (8.0, 1.0), "rag": (0.14, 0.02), "holes": (1.9, 0.2),
+        "p_both": (0.88, 0.0), "taper": (0.5, 0.08), "thick_var": (0.15, 0.04), "pexp": (3.2, 0.3),
         "size": (1.0, 0.2), "stagger": (0.0, 1.0)},
-    2: {"ax": (14.0, 1.0), "ay": (18.5, 1.5), "thick": (7.9, 0.8), "rag": (0.20, 0.03), "holes": (1.6, 0.2),
-        "p_both": (0.88, 0.0), "taper": (0.45, 0.08), "thick_var": (0.22, 0.05), "pexp": (3.0, 0.4),
+    # type II: ragged, AP-long, rounder footprint and staggered bands (longest in the sagittal plane but
+    # not in 3-D: Maximum2DDiameterSlice differs between types, Maximum3DDiameter does not)
+    2: {"ax": (13.5, 1.0), "ay": (19.5, 1.5), "thick": (7.9, 0.8), "rag": (0.20, 0.03), "holes": (1.6, 0.2),
+        "p_both": (0.88, 0.0), "taper": (0.45, 0.08), "thick_var": (0.22, 0.05), "pexp": (2.4, 0.3),
         "size": (1.0, 0.2), "stagger": (9.5, 2.0)},
     3: {"ax": (14.5, 1.0), "ay": (19.0, 1.5), "thick": (8.3, 1.2), "rag": (0.17, 0.02), "holes": (1.75, 0.2),
         "p_both": (0.88, 0.0), "taper": (0.6, 0.08), "thick_var": (0.15, 0.04), "pexp": (2.6, 0.3),
