@@ -23,7 +23,7 @@ import SimpleITK as sitk
 from modic.errors import ModicInputError
 from modic.geometry import format_point
 
-GENERATOR_VERSION = "1.0.0"
+GENERATOR_VERSION = "1.1.0"
 MANIFEST_COLUMNS = ("case_id", "t1", "t2", "fs", "mask_t1", "mask_t2", "mask_fs", "label", "modic_type",
                     "odi", "vas", "age", "sex", "pfirrmann", "seed_lps", "reference_lps", "level", "endplate",
                     "true_type")
