@@ -43,3 +43,15 @@ def crashing_extract(images, masks, params=None, case_id="case", label=1, jobs=1
     if case_id == "c02":
         os.kill(os.getpid(), signal.SIGKILL)
     return extract_case(images, masks, params=params, case_id=case_id, label=label, jobs=jobs)
+
+
+def threads_probe(images, masks, params=None, case_id="case", label=1, jobs=1):
+    """A case function reporting the worker's thread settings instead of features."""
+    from types import SimpleNamespace
+
+    import SimpleITK as sitk
+    from threadpoolctl import threadpool_info
+
+    blas = max((d["num_threads"] for d in threadpool_info()), default=1)
+    return SimpleNamespace(values={"x": 1.0}, diagnostics={
+        "blas_threads": blas, "itk_threads": sitk.ProcessObject.GetGlobalDefaultNumberOfThreads()})

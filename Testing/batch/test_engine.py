@@ -254,3 +254,14 @@ def test_default_normalization_matches_pipeline(cohort_template, tmp_path):
     assert all(got[k] == v for k, v in ref.features.items())
     diag = pd.read_csv(output_paths(out)["diagnostics"])
     assert "zscore-image" in diag["normalization_method"][0]
+
+
+def test_pool_workers_run_one_thread_each(cohort_template, tmp_path):
+    from helpers import threads_probe
+
+    out = tmp_path / "features.csv"
+    res = run_cohort(cohort_template / "manifest.csv", out, jobs=2, show_progress=False,
+                     case_function=threads_probe)
+    assert res.exit_code == 0
+    diag = pd.read_csv(output_paths(out)["diagnostics"])
+    assert set(diag["blas_threads"]) == {1} and set(diag["itk_threads"]) == {1}

@@ -358,10 +358,19 @@ def spawn_context() -> multiprocessing.context.BaseContext:
 
 
 def _single_thread() -> None:
+    """One thread per worker process: ITK, and the BLAS/OpenMP pools numpy and SciPy use (as Dask
+    does for its workers); with N workers on N cores, more threads only compete and spin."""
     import SimpleITK as sitk
 
     if sitk.ProcessObject.GetGlobalDefaultNumberOfThreads() != 1:
         sitk.ProcessObject.SetGlobalDefaultNumberOfThreads(1)
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[var] = "1"
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - scikit-learn brings it
+        return
+    threadpool_limits(limits=1)
 
 
 def _worker_init(parent_pid: int) -> None:
