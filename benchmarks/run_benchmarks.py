@@ -508,7 +508,9 @@ def write_results(path: Path, info: dict, res: dict, args: argparse.Namespace, p
         s = rss["size"]
         lines.append(f"| RSS | {rss['peak_mb']:.0f} MB peak per worker at {s[0]}×{s[1]}×{s[2]} | {TARGETS['RSS']} | "
                      f"{fmt_ok(rss['peak_mb'] <= 1536)} |")
-    lines += ["", "## Details", ""]
+    lines += ["", "Measured: " + "; ".join(f"{k} {res[k]['measured']}" for k in ("P1", "P2", "RSS", "P3")
+                                         if isinstance(res.get(k), dict) and "measured" in res[k]),
+              "", "## Details", ""]
     if p1:
         lines += [f"### P1 / P1b — one case ({p1['case']}, sizes {p1['size']}, lesion voxels {p1['lesion_voxels']})",
                   "", f"- features per sequence (bare PyRadiomics): {p1['features_per_seq']}; our values equal "
@@ -606,6 +608,11 @@ def main(argv: list[str] | None = None) -> int:
     params = load_params(params_path)
     info = machine_info()
     res: dict[str, Any] = {"notes": []}
+    saved = work / "results.json"  # figures of earlier runs, kept for the steps not re-run (--only)
+    if args.only and saved.is_file():
+        with contextlib.suppress(ValueError, OSError):
+            old = json.loads(saved.read_text())
+            res.update({k: v for k, v in old.items() if k in ("P1", "P2", "P3", "RSS") and k not in only})
     if args.quick:
         manifest, desc = make_cohort(work / f"cohort{n_cases}", n_cases, args.quick)
     else:  # the first n cases of the 154-case default phantom cohort (P3 uses all of it)
@@ -629,8 +636,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"[bench] {name} done in {time.perf_counter() - t0:.0f} s: "
               f"{json.dumps(res[name], default=str)[:400]}", file=sys.stderr, flush=True)
         info["load_end"] = loadavg()
+        res[name]["measured"] = f"{dt.datetime.now().astimezone():%Y-%m-%d %H:%M} (load {loadavg()})"
         res["notes"] = findings(res)
-        write_results(out, info, res, args, params_desc)  # after every step: partial results survive
+        write_results(out, info, res, args, params_desc)
+        saved.write_text(json.dumps({k: v for k, v in res.items() if k in ("P1", "P2", "P3", "RSS")},
+                                    default=str, indent=1))  # after every step: partial results survive
     print(f"[bench] results: {out}", file=sys.stderr)
     ok = True
     if "P2" in res:
