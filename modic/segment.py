@@ -5,15 +5,15 @@ Segmentation from a seed point (LPS mm), using all sequences at once:
    (LPS) coordinates, and everything is cropped to a box around the seed (`search_mm`, or the ROI).
 2. Each sequence is scaled by robust statistics of the crop (median / MAD), so scanner gain and
    offset do not matter, and smoothed with an edge-preserving curvature flow.
-3. First estimate: confidence-connected growth from a `seed_radius_mm` disc around the seed — the
-   connected set of voxels whose (T1, T2, FS) vector lies within `first_multiplier` Mahalanobis units
-   of the seed statistics.
-4. Competing tissues: the voxels 6–22 mm around the seed outside that estimate are clustered
-   (k-means); every cluster unlike the lesion (normal marrow, cortex and endplate, disc, CSF, fat)
-   becomes a Gaussian model. A normal-marrow reference point, if given, adds one more.
-5. Final growth (`iterations` rounds, statistics re-estimated): a voxel is lesion when it lies
-   within `multiplier` Mahalanobis units of the lesion model AND the lesion model is more likely
-   (Gaussian log-likelihood) than every competing tissue.
+3. Tissue mixture: a Gaussian mixture (full covariances, scikit-learn) is fitted to the (T1, T2, FS)
+   vectors of a sample of voxels within `fit_radius_mm` of the seed; one component starts at the
+   seed neighbourhood's mean (a `seed_radius_mm` disc), the others at k-means centres (marrow,
+   cortex and endplate, disc, CSF, fat, muscle...). A voxel is lesion when it falls in the component
+   that holds most seed-neighbourhood voxels.
+4. Mixtures with 5, 6, 7 and 8 other components are fitted (`components`) and a voxel is kept when
+   the majority agree: one mixture alone sometimes merges the lesion with the disc or the marrow.
+5. With a normal-marrow reference point, a mixture in which the reference falls in the lesion
+   component is discarded (lesion and marrow not separable in it).
 6. Clean-up: in-plane opening/closing, holes filled slice by slice, the seed's component kept plus
    every other component ≥ `min_fraction` of its size that stays inside the search box (the lesion on
    the opposite endplate of the same disc), all within `max_extent_mm` of the seed.
@@ -77,11 +77,11 @@ def _robust_scale(img: sitk.Image) -> sitk.Image:
 
 def segment_lesion(images: Mapping[str, sitk.Image], seed_lps: Sequence[float],
                    roi_lps: Sequence[Sequence[float]] | None = None,
-                   reference_lps: Sequence[float] | None = None, multiplier: float = 3.0,
-                   iterations: int = 2, seed_radius_mm: float = 3.5, search_mm: float = 45.0,
-                   max_extent_mm: float = 40.0, smoothing_iterations: int = 3,
+                   reference_lps: Sequence[float] | None = None, seed_radius_mm: float = 3.5,
+                   search_mm: float = 45.0, fit_radius_mm: float = 30.0, max_extent_mm: float = 40.0,
+                   components: Sequence[int] = (5, 6, 7, 8), smoothing_iterations: int = 3,
                    min_fraction: float = 0.1, closing_radius: int = 2,
-                   first_multiplier: float = 2.5) -> SegmentationResult:
+                   random_state: int = 0) -> SegmentationResult:
     """Segment a Modic lesion from one seed point (LPS mm) on T1/T2/FS of any geometry.
 
     roi_lps: optional two opposite box corners (LPS mm) limiting the search; reference_lps: optional
@@ -107,18 +107,19 @@ def segment_lesion(images: Mapping[str, sitk.Image], seed_lps: Sequence[float],
     local_seed = tuple(int(s - i) for s, i in zip(seed_idx, index, strict=True))
     inplane = _box_touching_border(feats.shape[:3])
     seed_ball = _ball(crop_ref, local_seed, seed_radius_mm)
-    first, _, _ = _grow(feats, seed_ball, first_multiplier, 1, [])
-    competitors = _tissue_models(feats, crop_ref, local_seed, first)
-    if reference_lps is not None:
-        marrow = _reference_stats(feats, crop_ref, reference_lps)
-        competitors += [marrow] if marrow is not None else []
-    core, mu, cov = _grow(feats, first, multiplier, iterations, competitors)
     dist = sitk.GetArrayFromImage(_distance_from_point(crop_ref, seed_lps))
-    candidates = _lesion_like(feats, mu, cov, multiplier, competitors)
-    candidates &= dist <= max_extent_mm
+    ref_idx = None
+    if reference_lps is not None:
+        try:
+            i, j, k = point_lps_to_index(crop_ref, reference_lps)
+            ref_idx = (k, j, i)
+        except ModicInputError:
+            ref_idx = None  # the reference lies outside the search box: nothing to check against
+    votes, used = _mixture_votes(feats, seed_ball, dist <= fit_radius_mm, components, ref_idx, random_state)
+    candidates = (votes * 2 > used) & (dist <= max_extent_mm)
     mask = sitk.GetImageFromArray(candidates.astype(np.uint8))
     mask.CopyInformation(crop_ref)
-    mask = _clean(mask, core, inplane, min_fraction, closing_radius)
+    mask = _clean(mask, seed_ball, inplane, min_fraction, closing_radius)
     if not sitk.GetArrayViewFromImage(mask).any():
         raise ModicInputError(f"nothing was segmented at seed {format_point(seed_lps)} LPS — place the seed "
                               "inside the lesion (not on the endplate or in the disc)")
@@ -126,13 +127,14 @@ def segment_lesion(images: Mapping[str, sitk.Image], seed_lps: Sequence[float],
     full.CopyInformation(grid)
     masks = {seq: (full if same_grid(images[seq], grid) else mask_to_grid(full, images[seq]))
              for seq in images}
-    info = {"method": "multi-sequence Mahalanobis region growing", "working_sequence": base,
+    info = {"method": "multi-sequence Gaussian-mixture vote", "working_sequence": base,
             "seed_lps": list(map(float, seed_lps)),
             "reference_lps": None if reference_lps is None else list(map(float, reference_lps)),
             "roi_lps": None if roi_lps is None else [list(map(float, p)) for p in roi_lps],
-            "multiplier": multiplier, "iterations": iterations, "seed_radius_mm": seed_radius_mm,
-            "search_mm": search_mm, "max_extent_mm": max_extent_mm, "smoothing_iterations": smoothing_iterations,
-            "min_fraction": min_fraction, "closing_radius": closing_radius, "first_multiplier": first_multiplier,
+            "seed_radius_mm": seed_radius_mm, "search_mm": search_mm, "fit_radius_mm": fit_radius_mm,
+            "max_extent_mm": max_extent_mm, "components": list(components), "mixtures_used": int(used),
+            "smoothing_iterations": smoothing_iterations, "min_fraction": min_fraction,
+            "closing_radius": closing_radius, "random_state": random_state,
             "voxels": {s: int(sitk.GetArrayViewFromImage(m).sum()) for s, m in masks.items()},
             "seconds": round(time.perf_counter() - t0, 3)}
     return SegmentationResult(masks=masks, info=info)
@@ -146,61 +148,6 @@ def _distance_from_point(grid: sitk.Image, point_lps: Sequence[float]) -> sitk.I
     d = np.linalg.norm(pts - np.asarray(point_lps, float), axis=1).reshape(size).transpose(2, 1, 0)
     out = sitk.GetImageFromArray(d.astype(np.float32))
     out.CopyInformation(grid)
-    return out
-
-
-def _reference_stats(feats: np.ndarray, grid: sitk.Image, reference_lps: Sequence[float]):
-    """Marrow mean/covariance from a 5 × 5 voxel in-plane patch (± 1 slice) at an LPS point."""
-    try:
-        i, j, k = point_lps_to_index(grid, reference_lps)
-    except ModicInputError:
-        return None  # reference outside the search box: nothing to compare with
-    patch = feats[max(k - 1, 0):k + 2, max(j - 3, 0):j + 4, max(i - 3, 0):i + 4].reshape(-1, feats.shape[-1])
-    return _stats(patch) if patch.shape[0] >= 5 else None
-
-
-def _tissue_models(feats: np.ndarray, grid: sitk.Image, seed_idx: Sequence[int], lesion: np.ndarray,
-                   inner_mm: float = 6.0, outer_mm: float = 22.0, clusters: int = 6) -> list:
-    """Gaussian models of the tissues around the lesion that compete with it (marrow, disc, cortex...).
-
-    The voxels 6–22 mm from the seed (in-plane, seed slice ± 1), outside the first lesion estimate
-    `lesion` (dilated), are split into `clusters` groups by k-means (fixed seed); every group of ≥ 20
-    voxels whose mean does not look like the lesion (Mahalanobis > 4) becomes a competing model.
-    """
-    from scipy.cluster.vq import kmeans2
-
-    sp = np.asarray(grid.GetSpacing())
-    kk, jj, ii = np.indices(feats.shape[:3])
-    d = np.hypot((ii - seed_idx[0]) * sp[0], (jj - seed_idx[1]) * sp[1])
-    ring = (d >= inner_mm) & (d <= outer_mm) & (np.abs(kk - seed_idx[2]) <= 1)
-    ring &= ~ndimage.binary_dilation(lesion, np.ones((1, 5, 5), bool))
-    sample = feats[ring]
-    if sample.shape[0] < 50:
-        return []
-    _, labels = kmeans2(sample, clusters, seed=0, minit="++")
-    mu_s, cov_s = _stats(feats[lesion])
-    models = []
-    for lab in range(clusters):
-        part = sample[labels == lab]
-        if part.shape[0] >= 20:
-            mu_m, cov_m = _stats(part)
-            if _mahalanobis(mu_m, mu_s, cov_s) > 4.0:
-                models.append((mu_m, cov_m))
-    return models
-
-
-def _loglik(feats: np.ndarray, mu: np.ndarray, cov: np.ndarray) -> np.ndarray:
-    return -0.5 * _mahalanobis(feats, mu, cov) - 0.5 * np.log(np.linalg.det(cov))
-
-
-def _lesion_like(feats: np.ndarray, mu: np.ndarray, cov: np.ndarray, multiplier: float,
-                 competitors: list) -> np.ndarray:
-    """Voxels within `multiplier` Mahalanobis units of the lesion model and more likely (Gaussian
-    log-likelihood, covariance determinant included) lesion than any competing tissue."""
-    out = _mahalanobis(feats, mu, cov) <= multiplier ** 2
-    ll_lesion = _loglik(feats, mu, cov)
-    for mu_t, cov_t in competitors:
-        out &= ll_lesion > _loglik(feats, mu_t, cov_t)
     return out
 
 
@@ -255,36 +202,34 @@ def _ball(grid: sitk.Image, center_idx: Sequence[int], radius_mm: float) -> np.n
     return ball
 
 
-def _mahalanobis(feats: np.ndarray, mu: np.ndarray, cov: np.ndarray) -> np.ndarray:
-    d = feats - mu
-    return np.einsum("...i,ij,...j->...", d, np.linalg.inv(cov), d)
+def _mixture_votes(feats: np.ndarray, seed_ball: np.ndarray, fit_region: np.ndarray, components: Sequence[int],
+                   reference_idx: tuple[int, int, int] | None, random_state: int,
+                   sample_size: int = 8000) -> tuple[np.ndarray, int]:
+    """Per-voxel count of mixtures that put the voxel in the seed's component; and mixtures used."""
+    from scipy.cluster.vq import kmeans2
+    from sklearn.mixture import GaussianMixture
 
-
-def _stats(sample: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    n = sample.shape[-1]
-    cov = np.cov(sample, rowvar=False).reshape(n, n) if sample.shape[0] > 1 else np.zeros((n, n))
-    return sample.mean(0), cov + 0.05 * np.eye(n)  # regularised: robust scale units
-
-
-def _grow(feats: np.ndarray, seed: np.ndarray, multiplier: float, iterations: int, competitors: list):
-    """Confidence-connected growth: region = component of {Mahalanobis ≤ multiplier} touching the seed,
-    statistics re-estimated from the region `iterations` times. Returns (region, mean, covariance)."""
-    region = seed
-    mu, cov = _stats(feats[seed])
-    for _ in range(iterations):
-        cand = _lesion_like(feats, mu, cov, multiplier, competitors)
-        labels, _ = ndimage.label(cand)
-        hit = np.unique(labels[seed & cand])
-        hit = hit[hit > 0]
-        if hit.size == 0:
-            break
-        new = np.isin(labels, hit)
-        if new.sum() < 5 or np.array_equal(new, region):
-            region = new if new.sum() >= 5 else region
-            break
-        region = new
-        mu, cov = _stats(feats[region])
-    return region, mu, cov
+    rng = np.random.default_rng(random_state)
+    pool = feats[fit_region]
+    sample = pool[rng.choice(len(pool), min(len(pool), sample_size), replace=False)]
+    seed_mean = feats[seed_ball].mean(0)
+    flat = feats.reshape(-1, feats.shape[-1])
+    votes = np.zeros(feats.shape[:3], np.int16)
+    used = 0
+    for k in components:
+        centres, _ = kmeans2(sample, int(k), seed=random_state + int(k), minit="++")
+        gm = GaussianMixture(int(k) + 1, covariance_type="full", means_init=np.vstack([seed_mean, centres]),
+                             reg_covar=0.02, max_iter=40, random_state=random_state).fit(sample)
+        labels = gm.predict(flat).reshape(feats.shape[:3])
+        lesion = np.bincount(labels[seed_ball], minlength=int(k) + 1).argmax()
+        if reference_idx is not None and labels[reference_idx] == lesion:
+            continue
+        votes += labels == lesion
+        used += 1
+    if used == 0:
+        raise ModicInputError("the lesion cannot be told apart from the normal-marrow reference on these "
+                              "sequences — check the seed and reference points")
+    return votes, used
 
 
 def mask_to_grid(mask: sitk.Image, reference: sitk.Image) -> sitk.Image:
