@@ -277,7 +277,7 @@ def software_versions() -> dict[str, str]:
 
 
 def process_case(task: CaseTask) -> dict[str, Any]:
-    """Run load → (segment) → extract for one case; never raises for a case's own failure."""
+    """Run load → (segment) → (normalize) → extract for one case; never raises for a case's own failure."""
     t0 = time.perf_counter()
     if task.single_thread:
         _single_thread()
@@ -285,36 +285,37 @@ def process_case(task: CaseTask) -> dict[str, Any]:
     out: dict[str, Any] = {"case_id": task.case_id, "key": task.key, "ok": False, "step": None,
                            "reason": None, "values": None, "diagnostics": None}
     try:
+        from modic.geometry import parse_point_lps
         from modic.manifest import load_case_images, load_case_masks
 
         images = load_case_images(task.row)
+        ref = task.row.get("reference_lps")  # normal-marrow reference point (LPS mm), optional
+        ref = parse_point_lps(ref, what=f"case {task.case_id} reference_lps") if isinstance(ref, str) else None
         seg_info = None
+        label = task.label
         if task.segment:
             step = "segment"
-            from modic.geometry import parse_point_lps
             from modic.segment import segment_lesion
 
             seed = task.row.get("seed_lps")
             if not isinstance(seed, str):
                 raise ModicInputError(f"case {task.case_id}: empty seed_lps — give 'x;y;z' in LPS mm")
-            seg = segment_lesion(images, parse_point_lps(seed, what=f"case {task.case_id} seed_lps"))
-            masks, seg_info = seg.masks, seg.info
+            kw = {} if ref is None else {"reference_lps": ref}
+            seg = segment_lesion(images, parse_point_lps(seed, what=f"case {task.case_id} seed_lps"), **kw)
+            masks, seg_info, label = seg.masks, seg.info, 1
         else:
             masks = load_case_masks(task.row, images)
         norm_record = None
         if task.normalization != "none":
             step = "normalize"
-            from modic.geometry import parse_point_lps
             from modic.pipeline import normalize_for_extraction
 
-            ref = task.row.get("reference_lps")
-            ref = parse_point_lps(ref, what=f"case {task.case_id} reference_lps") if isinstance(ref, str) else None
             images, norm_record = normalize_for_extraction(images, task.normalization, ref)
         step = "extract"
         fn = task.case_function
         if fn is None:
             from modic.features import extract_case as fn
-        feats = fn(images, masks, params=task.params, case_id=task.case_id, label=task.label,
+        feats = fn(images, masks, params=task.params, case_id=task.case_id, label=label,
                    jobs=task.inner_jobs)
         diagnostics = dict(feats.diagnostics or {})
         if seg_info is not None:
