@@ -10,8 +10,9 @@ Segmentation from a seed point (LPS mm), using all sequences at once:
    seed neighbourhood's mean (a `seed_radius_mm` disc), the others at k-means centres (marrow,
    cortex and endplate, disc, CSF, fat, muscle...). A voxel is lesion when it falls in the component
    that holds most seed-neighbourhood voxels.
-4. Mixtures with 5, 6, 7 and 8 other components are fitted (`components`) and a voxel is kept when
-   the majority agree: one mixture alone sometimes merges the lesion with the disc or the marrow.
+4. Mixtures with 5, 6 and 7 other components are fitted (`components`, on `sample_size` voxels) and
+   a voxel is kept when the majority agree: one mixture alone sometimes merges the lesion with the
+   disc or the marrow.
 5. With a normal-marrow reference point, a mixture in which the reference falls in the lesion
    component is discarded (lesion and marrow not separable in it).
 6. Clean-up: in-plane opening/closing, holes filled slice by slice, the seed's component kept plus
@@ -79,8 +80,8 @@ def segment_lesion(images: Mapping[str, sitk.Image], seed_lps: Sequence[float],
                    roi_lps: Sequence[Sequence[float]] | None = None,
                    reference_lps: Sequence[float] | None = None, seed_radius_mm: float = 3.5,
                    search_mm: float = 45.0, fit_radius_mm: float = 30.0, max_extent_mm: float = 40.0,
-                   components: Sequence[int] = (5, 6, 7, 8), smoothing_iterations: int = 3,
-                   min_fraction: float = 0.1, closing_radius: int = 2,
+                   components: Sequence[int] = (5, 6, 7), smoothing_iterations: int = 3,
+                   min_fraction: float = 0.1, closing_radius: int = 2, sample_size: int = 4000,
                    random_state: int = 0) -> SegmentationResult:
     """Segment a Modic lesion from one seed point (LPS mm) on T1/T2/FS of any geometry.
 
@@ -115,8 +116,9 @@ def segment_lesion(images: Mapping[str, sitk.Image], seed_lps: Sequence[float],
             ref_idx = (k, j, i)
         except ModicInputError:
             ref_idx = None  # the reference lies outside the search box: nothing to check against
-    votes, used = _mixture_votes(feats, seed_ball, dist <= fit_radius_mm, components, ref_idx, random_state)
-    candidates = (votes * 2 > used) & (dist <= max_extent_mm)
+    votes, used = _mixture_votes(feats, seed_ball, dist <= fit_radius_mm, dist <= max_extent_mm, components,
+                                 ref_idx, random_state, sample_size)
+    candidates = votes * 2 > used
     mask = sitk.GetImageFromArray(candidates.astype(np.uint8))
     mask.CopyInformation(crop_ref)
     mask = _clean(mask, seed_ball, inplane, min_fraction, closing_radius)
@@ -134,7 +136,7 @@ def segment_lesion(images: Mapping[str, sitk.Image], seed_lps: Sequence[float],
             "seed_radius_mm": seed_radius_mm, "search_mm": search_mm, "fit_radius_mm": fit_radius_mm,
             "max_extent_mm": max_extent_mm, "components": list(components), "mixtures_used": int(used),
             "smoothing_iterations": smoothing_iterations, "min_fraction": min_fraction,
-            "closing_radius": closing_radius, "random_state": random_state,
+            "closing_radius": closing_radius, "sample_size": sample_size, "random_state": random_state,
             "voxels": {s: int(sitk.GetArrayViewFromImage(m).sum()) for s, m in masks.items()},
             "seconds": round(time.perf_counter() - t0, 3)}
     return SegmentationResult(masks=masks, info=info)
@@ -202,10 +204,11 @@ def _ball(grid: sitk.Image, center_idx: Sequence[int], radius_mm: float) -> np.n
     return ball
 
 
-def _mixture_votes(feats: np.ndarray, seed_ball: np.ndarray, fit_region: np.ndarray, components: Sequence[int],
-                   reference_idx: tuple[int, int, int] | None, random_state: int,
-                   sample_size: int = 8000) -> tuple[np.ndarray, int]:
-    """Per-voxel count of mixtures that put the voxel in the seed's component; and mixtures used."""
+def _mixture_votes(feats: np.ndarray, seed_ball: np.ndarray, fit_region: np.ndarray, region: np.ndarray,
+                   components: Sequence[int], reference_idx: tuple[int, int, int] | None, random_state: int,
+                   sample_size: int, max_iter: int = 30) -> tuple[np.ndarray, int]:
+    """Per-voxel count (inside `region`) of mixtures that put the voxel in the seed's component, and the
+    number of mixtures used."""
     from scipy.cluster.vq import kmeans2
     from sklearn.mixture import GaussianMixture
 
@@ -213,22 +216,25 @@ def _mixture_votes(feats: np.ndarray, seed_ball: np.ndarray, fit_region: np.ndar
     pool = feats[fit_region]
     sample = pool[rng.choice(len(pool), min(len(pool), sample_size), replace=False)]
     seed_mean = feats[seed_ball].mean(0)
-    flat = feats.reshape(-1, feats.shape[-1])
-    votes = np.zeros(feats.shape[:3], np.int16)
+    inside = feats[region]
+    region_votes = np.zeros(len(inside), np.int16)
+    seed_in_region = seed_ball[region]
     used = 0
     for k in components:
         centres, _ = kmeans2(sample, int(k), seed=random_state + int(k), minit="++")
         gm = GaussianMixture(int(k) + 1, covariance_type="full", means_init=np.vstack([seed_mean, centres]),
-                             reg_covar=0.02, max_iter=40, random_state=random_state).fit(sample)
-        labels = gm.predict(flat).reshape(feats.shape[:3])
-        lesion = np.bincount(labels[seed_ball], minlength=int(k) + 1).argmax()
-        if reference_idx is not None and labels[reference_idx] == lesion:
+                             reg_covar=0.02, max_iter=max_iter, random_state=random_state).fit(sample)
+        labels = gm.predict(inside)
+        lesion = np.bincount(labels[seed_in_region], minlength=int(k) + 1).argmax()
+        if reference_idx is not None and gm.predict(feats[reference_idx][None])[0] == lesion:
             continue
-        votes += labels == lesion
+        region_votes += labels == lesion
         used += 1
     if used == 0:
         raise ModicInputError("the lesion cannot be told apart from the normal-marrow reference on these "
                               "sequences — check the seed and reference points")
+    votes = np.zeros(feats.shape[:3], np.int16)
+    votes[region] = region_votes
     return votes, used
 
 
