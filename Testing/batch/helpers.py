@@ -5,8 +5,9 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import sys
+from pathlib import Path
 
-from conftest import ROOT
+ROOT = Path(__file__).resolve().parents[2]  # not `from conftest import ROOT`: spawned workers see another conftest
 
 
 def has_extract_command() -> bool:
