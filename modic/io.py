@@ -43,10 +43,15 @@ def list_dicom_series(folder: str | os.PathLike) -> dict[str, list[str]]:
     folder = Path(folder)
     series: dict[str, list[str]] = {}
     dirs = [folder] + [d for d in sorted(folder.rglob("*")) if d.is_dir()]
-    for d in dirs:
-        for uid in sitk.ImageSeriesReader.GetGDCMSeriesIDs(str(d)) or ():
-            files = sitk.ImageSeriesReader.GetGDCMSeriesFileNames(str(d), uid)
-            series.setdefault(uid, []).extend(files)
+    warnings_shown = sitk.ProcessObject.GetGlobalWarningDisplay()
+    sitk.ProcessObject.SetGlobalWarningDisplay(False)  # GDCM warns on every folder without a series
+    try:
+        for d in dirs:
+            for uid in sitk.ImageSeriesReader.GetGDCMSeriesIDs(str(d)) or ():
+                files = sitk.ImageSeriesReader.GetGDCMSeriesFileNames(str(d), uid)
+                series.setdefault(uid, []).extend(files)
+    finally:
+        sitk.ProcessObject.SetGlobalWarningDisplay(warnings_shown)
     return series
 
 

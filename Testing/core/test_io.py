@@ -1,0 +1,103 @@
+"""Loading helpers: NRRD, NIfTI, DICOM files and series (pydicom's MR test data), clear errors."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import SimpleITK as sitk
+from _synth import volume
+from pydicom.data import get_testdata_file
+
+from modic.errors import ModicInputError
+from modic.io import atomic_directory, list_dicom_series, read_dicom_series, read_image, write_csv, write_image
+from modic.manifest import load_case_masks, read_manifest
+
+DICOM_DIR = Path(get_testdata_file("MR_small.dcm")).parent
+
+
+def test_nrrd_and_nifti_keep_sagittal_geometry(tmp_path):
+    img = volume(np.arange(8 * 10 * 12, dtype=np.float32).reshape(8, 10, 12))
+    for name in ("a.nrrd", "a.nii.gz"):
+        write_image(img, tmp_path / name)
+        back = read_image(tmp_path / name)
+        assert np.allclose(back.GetDirection(), img.GetDirection(), atol=1e-6)
+        assert np.allclose(back.GetOrigin(), img.GetOrigin(), atol=1e-4)
+        assert np.allclose(back.GetSpacing(), img.GetSpacing(), atol=1e-6)
+        assert np.array_equal(sitk.GetArrayViewFromImage(back), sitk.GetArrayViewFromImage(img))
+    assert not list(tmp_path.glob(".*"))  # no temporary files left behind
+
+
+def test_dicom_file_and_series():
+    single = read_image(DICOM_DIR / "MR_small.dcm")
+    assert single.GetSize()[:2] == (64, 64)
+    series = list_dicom_series(DICOM_DIR / "dicomdirtests" / "98892003")
+    assert len(series) >= 2
+    uid, files = max(series.items(), key=lambda kv: len(kv[1]))
+    img = read_dicom_series(DICOM_DIR / "dicomdirtests" / "98892003", series_uid=uid)
+    assert img.GetSize()[2] == len(files)
+
+
+def test_dicom_folder_with_several_series_needs_a_choice(tmp_path):
+    with pytest.raises(ModicInputError, match="DICOM series") as err:
+        read_image(DICOM_DIR / "dicomdirtests" / "98892003", what="T2 image")
+    assert "series_uid" in str(err.value)
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(ModicInputError, match="no DICOM series"):
+        read_dicom_series(empty)
+
+
+def test_missing_and_corrupt_files_are_one_line(tmp_path):
+    with pytest.raises(ModicInputError, match="T1 image not found"):
+        read_image(tmp_path / "nope.nrrd", what="T1 image")
+    bad = tmp_path / "bad.nrrd"
+    bad.write_bytes(b"NRRD0004\ntype: float\ngarbage")
+    with pytest.raises(ModicInputError, match="cannot read") as err:
+        read_image(bad)
+    assert "\n" not in str(err.value)
+    truncated = tmp_path / "MR_truncated.dcm"
+    shutil.copy(DICOM_DIR / "MR_truncated.dcm", truncated)
+    with pytest.raises(ModicInputError, match="cannot read"):
+        read_image(truncated)
+
+
+def test_atomic_directory_leaves_nothing_on_failure(tmp_path):
+    out = tmp_path / "report"
+    with pytest.raises(RuntimeError), atomic_directory(out) as tmp:
+        write_csv(pd.DataFrame({"a": [1]}), tmp / "a.csv")
+        raise RuntimeError("crash in the middle")
+    assert not out.exists() and not list(tmp_path.iterdir())
+    with atomic_directory(out) as tmp:
+        write_csv(pd.DataFrame({"a": [1]}), tmp / "a.csv")
+    assert (out / "a.csv").is_file()
+    assert (out.stat().st_mode & 0o755) == 0o755
+
+
+def test_manifest_resolves_paths_and_resamples_shared_mask(tmp_path):
+    img = volume(np.zeros((6, 20, 20), np.float32))
+    other = volume(np.zeros((6, 30, 30), np.float32), spacing=(0.5, 0.5, 3.5))
+    mask_arr = np.zeros((6, 20, 20), np.uint8)
+    mask_arr[2:4, 5:15, 5:15] = 1
+    write_image(img, tmp_path / "t2.nrrd")
+    write_image(other, tmp_path / "fs.nrrd")
+    write_image(volume(mask_arr), tmp_path / "mask.nrrd")
+    (tmp_path / "m.csv").write_text("case_id,t2,fs,mask,modic_type\nc1,t2.nrrd,fs.nrrd,mask.nrrd,1\n")
+    df = read_manifest(tmp_path / "m.csv")
+    assert Path(df.loc[0, "t2"]).is_absolute() and df.loc[0, "label"] == 1
+    row = df.iloc[0]
+    masks = load_case_masks(row, {"T2": read_image(row["t2"]), "FS": read_image(row["fs"])})
+    assert masks["FS"].GetSize() == other.GetSize()
+    assert int(sitk.GetArrayViewFromImage(masks["T2"]).sum()) == int(mask_arr.sum())
+    (tmp_path / "dup.csv").write_text("case_id,t2\nc1,t2.nrrd\nc1,t2.nrrd\n")
+    with pytest.raises(ModicInputError, match="duplicate case_id c1"):
+        read_manifest(tmp_path / "dup.csv")
+    far = volume(mask_arr, origin=(900.0, 900.0, 900.0))
+    write_image(far, tmp_path / "far.nrrd")
+    (tmp_path / "far.csv").write_text("case_id,t2,mask\nc2,t2.nrrd,far.nrrd\n")
+    row = read_manifest(tmp_path / "far.csv").iloc[0]
+    with pytest.raises(ModicInputError, match="lies outside the T2 image"):
+        load_case_masks(row, {"T2": read_image(row["t2"])})
