@@ -558,8 +558,7 @@ def findings(res: dict[str, Any]) -> list[str]:
             f"the end-to-end overhead is the fixed cost of load + segmentation + typing ({fixed:.2f} s) "
             f"next to a short extraction ({p1['bare']:.2f} s for 3 × 1,874 features: PyRadiomics' preCrop "
             "filters only the lesion's bounding box). The ≤ 20 % target assumed a much longer extraction; "
-            "segmentation and typing are the steps to make cheaper (crop to the lesion before median "
-            "filtering and distance maps).")
+            "the steps to make cheaper are segmentation and typing (profile them with pyinstrument).")
     if p1 and p1["par_ratio"] > 0.65:
         notes.append(f"P1b: {p1['par_ratio']:.2f} × — with a load average above the core count, two processes "
                      "cannot run in parallel; re-run on an idle machine before judging.")
