@@ -341,3 +341,18 @@ def test_figure(tmp_path, cases):
 
     p = plot_phantom_case(cases[(1, 1)], tmp_path / "case.png")
     assert p.stat().st_size > 20_000 and Path(p).read_bytes()[:4] == b"\x89PNG"
+
+
+def test_table1_module_on_the_default_cohort_flags_the_papers_features(default_shapes):
+    """Issue acceptance: modic.stats Table 1 on the default cohort's T2 shapes flags ≥ 6 of the
+    paper's 7 features with at most 1 other, and keeps Flatness ≡ Major/Least ratio p-values."""
+    from modic.stats.table1 import table1
+
+    names = [c for c in default_shapes.columns if c not in ("type", "scored", "odi", "vas")]
+    feats = default_shapes[names].add_prefix("T2_original_shape_")
+    t1 = table1(feats, default_shapes["type"], sequence="T2")
+    significant = set(t1.index[t1["significant"]])
+    paper = {"Elongation", "Flatness", "MajorAxisLength", "MajorLeastAxisRatio", "Maximum2DDiameterSlice",
+             "Sphericity", "SurfaceVolumeRatio"}
+    assert len(significant & paper) >= 6 and len(significant - paper) <= 1, sorted(significant)
+    assert t1.loc["Flatness", "kw_p"] == t1.loc["MajorLeastAxisRatio", "kw_p"]
