@@ -24,6 +24,7 @@ Segmentation from a seed point (LPS mm), using all sequences at once:
 from __future__ import annotations
 
 import time
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -210,6 +211,7 @@ def _mixture_votes(feats: np.ndarray, seed_ball: np.ndarray, fit_region: np.ndar
     """Per-voxel count (inside `region`) of mixtures that put the voxel in the seed's component, and the
     number of mixtures used."""
     from scipy.cluster.vq import kmeans2
+    from sklearn.exceptions import ConvergenceWarning
     from sklearn.mixture import GaussianMixture
 
     rng = np.random.default_rng(random_state)
@@ -223,7 +225,11 @@ def _mixture_votes(feats: np.ndarray, seed_ball: np.ndarray, fit_region: np.ndar
     for k in components:
         centres, _ = kmeans2(sample, int(k), seed=random_state + int(k), minit="++")
         gm = GaussianMixture(int(k) + 1, covariance_type="full", means_init=np.vstack([seed_mean, centres]),
-                             reg_covar=0.02, max_iter=max_iter, random_state=random_state).fit(sample)
+                             reg_covar=0.02, max_iter=max_iter, random_state=random_state)
+        with warnings.catch_warnings():
+            # max_iter is deliberately short: the majority vote absorbs a not-quite-converged fit
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            gm.fit(sample)
         labels = gm.predict(inside)
         lesion = np.bincount(labels[seed_in_region], minlength=int(k) + 1).argmax()
         if reference_idx is not None and gm.predict(feats[reference_idx][None])[0] == lesion:
