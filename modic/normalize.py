@@ -45,12 +45,19 @@ class NormalizationRecord:
 
 def sphere_mask(reference: sitk.Image, center_lps: Sequence[float], radius_mm: float) -> sitk.Image:
     """Binary mask (uint8) of voxels of `reference`'s grid within `radius_mm` of an LPS point."""
-    size = reference.GetSize()
-    idx = np.stack(np.meshgrid(*[np.arange(n) for n in size], indexing="ij"), axis=-1).reshape(-1, 3)
-    direction = np.asarray(reference.GetDirection()).reshape(3, 3)
-    pts = np.asarray(reference.GetOrigin()) + (idx * np.asarray(reference.GetSpacing())) @ direction.T
-    inside = np.linalg.norm(pts - np.asarray(center_lps, dtype=float), axis=1) <= radius_mm
-    arr = inside.reshape(size).transpose(2, 1, 0).astype(np.uint8)
+    size = np.asarray(reference.GetSize())
+    spacing = np.asarray(reference.GetSpacing())
+    centre = np.asarray(reference.TransformPhysicalPointToContinuousIndex(tuple(map(float, center_lps))))
+    reach = np.ceil(radius_mm / spacing) + 1  # the direction matrix is orthonormal
+    lo = np.clip(np.floor(centre - reach), 0, size).astype(int)
+    hi = np.clip(np.ceil(centre + reach) + 1, 0, size).astype(int)
+    arr = np.zeros(size[::-1], np.uint8)
+    if np.all(hi > lo):
+        idx = np.stack(np.meshgrid(*[np.arange(a, b) for a, b in zip(lo, hi, strict=True)], indexing="ij"), -1)
+        direction = np.asarray(reference.GetDirection()).reshape(3, 3)
+        pts = np.asarray(reference.GetOrigin()) + (idx.reshape(-1, 3) * spacing) @ direction.T
+        inside = np.linalg.norm(pts - np.asarray(center_lps, dtype=float), axis=1) <= radius_mm
+        arr[lo[2]:hi[2], lo[1]:hi[1], lo[0]:hi[0]] = inside.reshape(idx.shape[:3]).transpose(2, 1, 0)
     out = sitk.GetImageFromArray(arr)
     out.CopyInformation(reference)
     return out

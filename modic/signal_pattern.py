@@ -67,6 +67,18 @@ def _nearest_type(calls: Mapping[str, np.ndarray]) -> np.ndarray:
     return np.argmin(np.stack(dist), axis=0)
 
 
+def _crop_to_mask(image: sitk.Image, mask: sitk.Image, margin: int) -> tuple[sitk.Image, sitk.Image]:
+    """Image and mask cropped to the mask's bounding box plus `margin` voxels (same physical space)."""
+    arr = sitk.GetArrayViewFromImage(mask)
+    nz = np.nonzero(arr)
+    if not nz[0].size:
+        return image, mask
+    lo = [max(int(a.min()) - margin, 0) for a in nz][::-1]
+    hi = [min(int(a.max()) + margin + 1, n) for a, n in zip(nz, arr.shape, strict=True)][::-1]
+    size = [h - low for h, low in zip(hi, lo, strict=True)]
+    return sitk.RegionOfInterest(image, size, lo), sitk.RegionOfInterest(mask, size, lo)
+
+
 def reference_mask_around_lesion(image: sitk.Image, lesion: sitk.Image, inner_mm: float = 4.0,
                                  outer_mm: float = 12.0) -> sitk.Image:
     """Fallback marrow reference when no point is given: a shell 4–12 mm around the lesion.
@@ -123,7 +135,8 @@ def type_from_signal(images: Mapping[str, sitk.Image], masks: Mapping[str, sitk.
 
     # voxel-wise typing on the T2 grid (or T1) for mixed lesions
     base = "T2" if "T2" in seqs else "T1"
-    grid, les = images[base], sitk.GetArrayViewFromImage(masks[base]) > 0
+    grid, lesion_mask = _crop_to_mask(images[base], masks[base], margin=2)
+    les = sitk.GetArrayFromImage(lesion_mask) > 0
     vox_calls = {}
     for seq in seqs:
         img = resample_like(sitk.Cast(images[seq], sitk.sitkFloat32), grid)
