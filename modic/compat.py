@@ -14,6 +14,10 @@ angle in [0, π]. Verified against values recorded with SciPy 1.16 (Testing/core
 
 from __future__ import annotations
 
+import multiprocessing
+import sys
+from pathlib import Path
+
 
 def sph_harm(m, n, theta, phi):
     """Spherical harmonic Y_n^m(theta azimuth, phi polar), SciPy ≤ 1.16 signature."""
@@ -46,3 +50,17 @@ def install_scipy_shims() -> list[str]:
 
 
 __all__ = ["install_scipy_shims", "sph_harm"]
+
+
+def spawn_context() -> multiprocessing.context.BaseContext:
+    """The spawn start method; inside 3D Slicer (whose executable is not a Python interpreter) the
+    workers are started with the `PythonSlicer` launcher next to it."""
+    ctx = multiprocessing.get_context("spawn")
+    exe = Path(sys.executable)
+    if "python" not in exe.name.lower():
+        for cand in (exe.with_name("PythonSlicer"), exe.with_name("PythonSlicer.exe"),
+                     exe.parent.parent / "bin" / "PythonSlicer"):
+            if cand.is_file():
+                ctx.set_executable(str(cand))
+                break
+    return ctx

@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 import SimpleITK as sitk
 
-from modic.compat import install_scipy_shims
+from modic.compat import install_scipy_shims, spawn_context
 from modic.errors import ModicInputError
 from modic.geometry import same_grid
 
@@ -211,13 +211,10 @@ _POOL_LOCK = threading.Lock()
 
 def worker_pool(jobs: int) -> Executor:
     """A persistent process pool for within-case parallelism (started once, reused per case)."""
-    import multiprocessing as mp
-
     with _POOL_LOCK:
         pool = _POOL.get(jobs)
         if pool is None:
-            pool = ProcessPoolExecutor(max_workers=jobs, mp_context=mp.get_context("spawn"),
-                                       initializer=_init_worker)
+            pool = ProcessPoolExecutor(max_workers=jobs, mp_context=spawn_context(), initializer=_init_worker)
             _POOL[jobs] = pool
         return pool
 

@@ -10,7 +10,6 @@ half-written table, and re-running the same command computes only what is missin
 from __future__ import annotations
 
 import json
-import multiprocessing
 import os
 import platform
 import resource
@@ -30,6 +29,7 @@ import pandas as pd
 from modic import __version__
 from modic.batch.cache import CaseCache, cache_dir_for, case_key
 from modic.batch.progress import Progress, ProgressCallback
+from modic.compat import spawn_context
 from modic.errors import ModicInputError
 from modic.io import check_writable_dir, file_sha256, write_csv, write_text
 from modic.manifest import PATH_COLUMNS, read_manifest
@@ -342,20 +342,6 @@ def peak_rss_mb() -> float:
     """Peak resident memory of this process so far (MB)."""
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return round(rss / (1024 * 1024 if sys.platform == "darwin" else 1024), 1)
-
-
-def spawn_context() -> multiprocessing.context.BaseContext:
-    """The spawn start method; inside 3D Slicer (whose executable is not a Python interpreter) the
-    workers are started with the `PythonSlicer` launcher next to it."""
-    ctx = multiprocessing.get_context("spawn")
-    exe = Path(sys.executable)
-    if "python" not in exe.name.lower():
-        for cand in (exe.with_name("PythonSlicer"), exe.with_name("PythonSlicer.exe"),
-                     exe.parent.parent / "bin" / "PythonSlicer"):
-            if cand.is_file():
-                ctx.set_executable(str(cand))
-                break
-    return ctx
 
 
 def _single_thread() -> None:
