@@ -80,7 +80,7 @@ class ModicAnalysisParameterNode:
     outputTable: vtkMRMLTableNode
     modelPath: str = ""
     paramsPath: str = ""
-    normalization: Annotated[str, Choice(list(NORMALIZATION_METHODS))] = "zscore-reference"
+    normalization: Annotated[str, Choice(list(NORMALIZATION_METHODS))] = "zscore-image"
     caseId: str = "case"
 
 

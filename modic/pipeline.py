@@ -84,7 +84,7 @@ def normalize_for_extraction(images: Mapping[str, sitk.Image], normalization: st
 
 def analyze_case(images: Mapping[str, sitk.Image], seed_lps: Sequence[float] | None = None,
                  masks: Mapping[str, sitk.Image] | None = None, model=None,
-                 params: Mapping | str | os.PathLike | None = None, normalization: str = "zscore-reference",
+                 params: Mapping | str | os.PathLike | None = None, normalization: str = "zscore-image",
                  reference_lps: Sequence[float] | None = None, roi_lps: Sequence[Sequence[float]] | None = None,
                  case_id: str = "case", label: int = 1, jobs: int = 1,
                  progress: Progress | None = None) -> CaseResult:

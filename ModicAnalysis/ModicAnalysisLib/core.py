@@ -152,7 +152,7 @@ def _checkImages(images: Mapping[str, sitk.Image]) -> None:
 
 def analyzeCase(images: Mapping[str, sitk.Image], seedLps: Sequence[float] | None = None,
                 masks: Mapping[str, sitk.Image] | None = None, modelPath: str | None = None,
-                params: str | Mapping | None = None, normalization: str = "zscore-reference",
+                params: str | Mapping | None = None, normalization: str = "zscore-image",
                 progress: ProgressCallback | None = None) -> CaseAnalysis:
     """Segment (from the LPS seed, unless masks are given), extract, type and classify one case."""
     from modic import pipeline

@@ -162,7 +162,7 @@ class ModicAnalysisCaseLogic:
                     seedPointLps: Sequence[float] | None = None, inputSegmentationNode=None,
                     modelPath: str | None = None, params: str | Mapping | None = None,
                     outputSegmentationNode=None, outputTableNode=None, caseId: str = "case",
-                    normalization: str = "zscore-reference",
+                    normalization: str = "zscore-image",
                     progress: ProgressCallback | None = None) -> CaseNodes:
         """Analyse all: segment (from the seed, unless `inputSegmentationNode` is given), extract, classify.
 

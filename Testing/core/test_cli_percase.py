@@ -52,7 +52,7 @@ def test_extract_one_case_matches_column_naming(cohort, tmp_path):
              "--mask-fs", str(root / "cohort" / row.mask_fs)]
     out = tmp_path / "f.csv"
     rc = main(["extract", *_images(root, row), *masks, "--params", str(params), "--case-id", row.case_id,
-               f"--reference-lps={row.reference_lps}", "--out", str(out)])
+               "--normalization", "zscore-reference", f"--reference-lps={row.reference_lps}", "--out", str(out)])
     assert rc == 0
     table = pd.read_csv(out)
     assert list(table["case_id"]) == [row.case_id]

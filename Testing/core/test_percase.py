@@ -151,10 +151,10 @@ def test_import_label_map_and_slicer_segmentation(cohort_cases, tmp_path):
     ijk_to_lps[:3, 3] = t2.GetOrigin()
     seg = slicerio.create_segmentation(t2.GetSize(), ijk_to_lps)
     lesion_ijk = sitk.GetArrayFromImage(case.masks["T2"]).transpose(2, 1, 0).astype(bool)
-    seg = slicerio.add_segment(seg, lesion_ijk, {"name": "Modic lesion"})
+    slicerio.add_segment(seg, lesion_ijk, {"name": "Modic lesion"})
     other = np.zeros_like(lesion_ijk)
     other[:5, :5, :2] = True
-    seg = slicerio.add_segment(seg, other, {"name": "Other"})
+    slicerio.add_segment(seg, other, {"name": "Other"})
     slicerio.write_segmentation(str(tmp_path / "case.seg.nrrd"), seg)
     on_t2 = import_mask(tmp_path / "case.seg.nrrd", t2, segment="Modic lesion")
     assert dice(on_t2, case.masks["T2"]) == 1.0

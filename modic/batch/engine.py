@@ -110,7 +110,7 @@ def output_paths(out_csv: str | os.PathLike) -> dict[str, Path]:
 def run_cohort(manifest: str | os.PathLike, out_csv: str | os.PathLike,
                params: dict | str | os.PathLike | None = None, jobs: int | None = None,
                scheduler: str | None = None, segment: bool = False,
-               progress: ProgressCallback | None = None, *, normalization: str = "zscore-reference",
+               progress: ProgressCallback | None = None, *, normalization: str = "zscore-image",
                show_progress: bool | None = None, case_function: CaseFunction | None = None,
                clear_cache: bool = False) -> BatchResult:
     """Extract features for every case of a manifest into one table (first column `case_id`).
@@ -120,7 +120,7 @@ def run_cohort(manifest: str | os.PathLike, out_csv: str | os.PathLike,
     address, or "local" for a `LocalCluster` of `jobs` workers. `segment`: segment each case from its
     `seed_lps` instead of reading a mask. `progress(done, total, message)`: called after every case;
     returning False stops the run (finished cases stay cached, no table is written).
-    `normalization`: as `modic.pipeline.analyze_case` (default "zscore-reference", using a
+    `normalization`: as `modic.pipeline.analyze_case` (default "zscore-image"; "zscore-reference" uses a
     `reference_lps` manifest column when present, else falling back to "zscore-image"); "none" gives
     exactly PyRadiomics' values for the parameter file.
     `show_progress`: tqdm bar / log lines on stderr (default: when no callback is given).

@@ -37,7 +37,8 @@ def add_parser(sub) -> None:
     p.add_argument("--model", metavar="SKOPS", help="model file from `modic stats` (default: synthetic demo model)")
     p.add_argument("--no-model", action="store_true", help="skip the classifier")
     p.add_argument("--params", metavar="YAML", help="PyRadiomics parameter file (default: the paper's)")
-    p.add_argument("--normalization", choices=METHODS, default="zscore-reference")
+    p.add_argument("--normalization", choices=METHODS, default="zscore-image",
+                   help="zscore-image (default), zscore-reference (needs --reference-lps), pyradiomics, none")
     p.add_argument("--case-id", default="case")
     p.add_argument("--jobs", type=int, default=1, help="processes for this case's feature extraction")
     p.add_argument("--out", required=True, metavar="DIR")

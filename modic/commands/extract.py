@@ -30,9 +30,9 @@ def add_parser(sub) -> None:
     add_point_arguments(p)
     p.add_argument("--out", required=True, metavar="CSV", help="output feature table")
     p.add_argument("--params", metavar="YAML", help="PyRadiomics parameter file (default: the paper's)")
-    p.add_argument("--normalization", choices=METHODS, default="zscore-reference",
-                   help="intensity normalisation (default zscore-reference; falls back to zscore-image without "
-                        "--reference-lps)")
+    p.add_argument("--normalization", choices=METHODS, default="zscore-image",
+                   help="intensity normalisation: zscore-image (default), zscore-reference (normal marrow at "
+                        "--reference-lps / the manifest's reference_lps), pyradiomics, none (PyRadiomics' raw values)")
     p.add_argument("--case-id", default="case", help="case id for the output row (one case)")
     from modic.batch import add_batch_arguments
 
