@@ -18,7 +18,7 @@ from modic.errors import ModicInputError
 from modic.io import check_writable_dir
 
 EPILOG = """examples:
-  modic demo --out demo_output               # the paper's 154-case cohort (~10-20 min on 2 cores)
+  modic demo --out demo_output               # the paper's 154-case cohort (~10-15 min on 2 cores)
   modic demo --out demo_small --cases 36     # a quicker run
 outputs: demo_output/cohort/ (images, masks, manifest.csv), demo_output/features.csv,
 demo_output/report/report.html (+ tables, figures, model.skops), demo_output/example_case/result.json"""
