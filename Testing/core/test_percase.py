@@ -122,13 +122,17 @@ def test_signal_pattern_typing_accuracy(cohort_cases):
     assert hits / n >= 0.95
 
 
-def test_mixed_lesion_is_reported_as_mixed():
+@pytest.mark.parametrize("true_type, seed", [("I/II", 4), ("II/III", 5)])
+def test_mixed_lesion_is_reported_as_mixed(true_type, seed):
     from modic.phantom import make_case
 
-    case = make_case("mix", "I/II", seed=4)
+    case = make_case("mix", true_type, seed=seed)
     pattern = type_from_signal(case.images, case.masks, reference_lps=case.reference_lps)
-    assert pattern.modic_type in ("I/II", "I", "II")
-    assert pattern.fractions["I"] > 0.15 and pattern.fractions["II"] > 0.15
+    assert pattern.modic_type == true_type
+    first, second = true_type.split("/")
+    assert pattern.fractions[first] >= 0.3 and pattern.fractions[second] >= 0.3
+    codes = {"I": 1, "II": 2, "III": 3}
+    assert pattern.modic_code in (codes[first], codes[second])  # dominant type by mean signal
 
 
 def test_import_label_map_and_slicer_segmentation(cohort_cases, tmp_path):
