@@ -123,3 +123,30 @@ def test_api_options_and_mwu_logistic(tmp_path, small_cohort):
     with pytest.raises(ModicInputError, match="screen must be one of"):
         run_stats(feats, man, tmp_path / "o2", screen="t-test")
     assert not (tmp_path / "o2").exists()
+
+
+def test_too_few_cases_of_a_type_for_the_svm_is_one_line_exit_2(tmp_path, capsys):
+    """Two type-III cases pass the cohort checks but cannot train a calibrated SVM after the split."""
+    import numpy as np
+    import pandas as pd
+
+    from modic.cli import main
+
+    rng = np.random.default_rng(0)
+    types = [1] * 6 + [2] * 6 + [3] * 2
+    ids = [f"c{i}" for i in range(len(types))]
+    feats = pd.DataFrame(rng.normal(size=(len(types), 4)) + np.asarray(types)[:, None],
+                         columns=[f"T2_original_firstorder_F{i}" for i in range(4)])
+    for name in ("Elongation", "Flatness", "Sphericity", "MajorAxisLength", "LeastAxisLength"):
+        feats[f"T2_original_shape_{name}"] = rng.uniform(0.5, 1.0, len(types)) + np.asarray(types) * 0.1
+    feats.insert(0, "case_id", ids)
+    feats.to_csv(tmp_path / "f.csv", index=False)
+    pd.DataFrame({"case_id": ids, "modic_type": types}).to_csv(tmp_path / "m.csv", index=False)
+    rc = main(["stats", "--features", str(tmp_path / "f.csv"), "--manifest", str(tmp_path / "m.csv"),
+               "--out", str(tmp_path / "report")])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert rc == 2
+    errors = [line for line in err if line.startswith("modic stats: error")]
+    assert len(errors) == 1 and err[-1] == errors[0]  # progress lines first, then one error line
+    assert "too few cases to train the calibrated SVM" in errors[0]
+    assert not (tmp_path / "report").exists()

@@ -56,8 +56,9 @@ def _cohort(out: Path, cases: int | None, seed: int) -> Path:
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.cases is not None and args.cases < 6:
-        raise ModicInputError("--cases must be at least 6 (two per Modic type) for the statistics")
+    if args.cases is not None and args.cases < 24:
+        raise ModicInputError("--cases must be at least 24 so that every Modic type has enough cases for the "
+                              "classifier's validation (the paper's proportions give type III 29/154)")
     out = check_writable_dir(Path(args.out))
     out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()

@@ -38,6 +38,24 @@ def make_svm(C: float = 1.0, kernel: str = "rbf", calibration_cv: int = 3, rando
                      ("svm", CalibratedClassifierCV(svc, method="sigmoid", cv=calibration_cv))])
 
 
+def fit_svm(X: pd.DataFrame, y: pd.Series, random_state: int | None = 0, **params) -> Pipeline:
+    """Fit `make_svm`, with as many calibration folds (≤ 3) as the smallest type allows.
+
+    Raises ModicInputError when a type has fewer than 2 cases in the training data: the sigmoid
+    calibration cannot be cross-fitted then.
+    """
+    from modic.errors import ModicInputError
+
+    counts = pd.Series(np.asarray(y)).value_counts()
+    if counts.min() < 2:
+        small = ", ".join(f"type {t}: {n}" for t, n in counts.items() if n < 2)
+        raise ModicInputError(f"too few cases to train the calibrated SVM ({small} in a training split) — the "
+                              "classifier needs at least 2 training cases of every type; add cases "
+                              "(≥ 4 per type for the hold-out validation)")
+    params.setdefault("calibration_cv", int(min(3, counts.min())))
+    return make_svm(random_state=random_state, **params).fit(X, y)
+
+
 def _auc(pos: np.ndarray, score: np.ndarray) -> float:
     """One-vs-rest ROC AUC via the Mann–Whitney statistic (ties count one half)."""
     n1 = int(pos.sum())
@@ -124,7 +142,7 @@ def holdout_validation(X: pd.DataFrame, y: pd.Series, test_size: float = 0.3, se
                        n_boot: int = 1000, svm_params: dict | None = None) -> Validation:
     """Paper-style: X already holds the features selected on all cases; one stratified split."""
     Xtr, Xte, ytr, yte = train_test_split(X, y, test_size=test_size, stratify=y, random_state=seed)
-    model = make_svm(random_state=seed, **(svm_params or {})).fit(Xtr, ytr)
+    model = fit_svm(Xtr, ytr, random_state=seed, **(svm_params or {}))
     pred = model.predict(Xte)
     proba = model.predict_proba(Xte)
     m = metrics(yte, pred, proba)
@@ -148,7 +166,7 @@ def nested_cv_validation(X: pd.DataFrame, y: pd.Series, selector_params: dict, f
     def one(i: int, tr: np.ndarray, te: np.ndarray):
         sel = RadiomicsSelector(**params).fit(X.iloc[tr], y.iloc[tr])
         cols = sel.selected_features_
-        model = make_svm(random_state=seed, **(svm_params or {})).fit(X.iloc[tr][cols], y.iloc[tr])
+        model = fit_svm(X.iloc[tr][cols], y.iloc[tr], random_state=seed, **(svm_params or {}))
         return i, te, model.predict(X.iloc[te][cols]), model.predict_proba(X.iloc[te][cols]), cols
 
     if n_jobs and n_jobs != 1:

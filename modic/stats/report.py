@@ -174,7 +174,7 @@ def run_stats(features: str | os.PathLike | pd.DataFrame, manifest: str | os.Pat
     lap("nested_cv", t0)
     tables["validation"] = pd.concat([hold.table(), nested.table()], ignore_index=True)
     tables["nested_cv_folds"] = nested.details["folds"]
-    final = classifier.make_svm(random_state=opts.seed).fit(X[chosen], y)
+    final = classifier.fit_svm(X[chosen], y, random_state=opts.seed)
     # --- KW + Dunn on the selected features ---
     t0 = time.perf_counter()
     h, p = posthoc.kruskal_wallis(steps["zscore"].transform(X)[:, sel.get_support()], y.to_numpy())
