@@ -70,12 +70,17 @@ def _case_index(df: pd.DataFrame, src: str, what: str) -> pd.DataFrame:
     return df
 
 
-def read_features(src: str | os.PathLike | pd.DataFrame) -> tuple[pd.DataFrame, str]:
-    """Read a feature table (first column case_id); non-numeric cells become NaN."""
-    df, name = _read_csv(src, "feature table")
+def _read_indexed(src: str | os.PathLike | pd.DataFrame, what: str) -> tuple[pd.DataFrame, str]:
+    """Read a CSV or DataFrame and index it by a validated, unique case_id."""
+    df, name = _read_csv(src, what)
     if "case_id" not in df.columns and isinstance(src, pd.DataFrame) and df.index.name == "case_id":
         df = df.reset_index()
-    df = _case_index(df, name, "feature table")
+    return _case_index(df, name, what), name
+
+
+def read_features(src: str | os.PathLike | pd.DataFrame) -> tuple[pd.DataFrame, str]:
+    """Read a feature table (first column case_id); non-numeric cells become NaN."""
+    df, name = _read_indexed(src, "feature table")
     if df.shape[1] == 0:
         raise ModicInputError(f"feature table {name} has no feature columns — run `modic extract` first")
     num = df.apply(pd.to_numeric, errors="coerce")
@@ -97,10 +102,7 @@ def _parse_type(v) -> float:
 
 def read_manifest(src: str | os.PathLike | pd.DataFrame) -> tuple[pd.DataFrame, str]:
     """Read and validate a manifest: modic_type in 1..3, numeric odi/vas/age (empty allowed)."""
-    df, name = _read_csv(src, "manifest")
-    if "case_id" not in df.columns and isinstance(src, pd.DataFrame) and df.index.name == "case_id":
-        df = df.reset_index()
-    df = _case_index(df, name, "manifest")
+    df, name = _read_indexed(src, "manifest")
     if "modic_type" not in df.columns:
         raise ModicInputError(f"manifest {name} has no 'modic_type' column — add the Modic type (1, 2 or 3) "
                               "of every case")
