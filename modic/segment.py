@@ -9,7 +9,9 @@ Segmentation from a seed point (LPS mm), using all sequences at once:
    vectors of a sample of voxels within `fit_radius_mm` of the seed; one component starts at the
    seed neighbourhood's mean (a `seed_radius_mm` disc), the others at k-means centres (marrow,
    cortex and endplate, disc, CSF, fat, muscle...). A voxel is lesion when it falls in the component
-   that holds most seed-neighbourhood voxels.
+   that holds most seed-neighbourhood voxels, or in any component whose mean lies within
+   `merge_distance` (Mahalanobis, under the seed neighbourhood's own covariance) of the seed
+   neighbourhood's mean — a coarse-textured lesion is often shared among two or three components.
 4. Mixtures with 5, 6 and 7 other components are fitted (`components`, on `sample_size` voxels) and
    a voxel is kept when the majority agree: one mixture alone sometimes merges the lesion with the
    disc or the marrow.
@@ -18,6 +20,14 @@ Segmentation from a seed point (LPS mm), using all sequences at once:
 6. Clean-up: in-plane opening/closing, holes filled slice by slice, the seed's component kept plus
    every other component ≥ `min_fraction` of its size that stays inside the search box (the lesion on
    the opposite endplate of the same disc), all within `max_extent_mm` of the seed.
+   Sclerotic refinement (`sclerotic_refinement`): when the seed neighbourhood is darker than the
+   surrounding tissue on T1 and on T2 (the type III pattern), the lesion is nearly iso-intense with
+   the disc annulus and the endplate cortex, and a small lesion does not get a mixture component of its
+   own. The mask is then re-split: a mixture of the mask's own voxels (`split_components` classes plus
+   the seed's, more until the seed's class matches the seed neighbourhood), keeping the classes within
+   `merge_distance` of the seed signal; that core is closed in-plane over `hull_mm` (texture inside the
+   lesion stays, the disc beyond the endplate goes), cleaned as above and grown back by one voxel within
+   the first mask.
 7. The mask is mapped to each sequence's own grid (linear interpolation of the mask, threshold 0.5).
 """
 
@@ -83,11 +93,14 @@ def segment_lesion(images: Mapping[str, sitk.Image], seed_lps: Sequence[float],
                    search_mm: float = 45.0, fit_radius_mm: float = 30.0, max_extent_mm: float = 40.0,
                    components: Sequence[int] = (5, 6, 7), smoothing_iterations: int = 3,
                    min_fraction: float = 0.1, closing_radius: int = 2, sample_size: int = 4000,
-                   random_state: int = 0) -> SegmentationResult:
+                   merge_distance: float = 2.0, sclerotic_refinement: bool = True, split_components: int = 3,
+                   hull_mm: float = 3.0, random_state: int = 0) -> SegmentationResult:
     """Segment a Modic lesion from one seed point (LPS mm) on T1/T2/FS of any geometry.
 
     roi_lps: optional two opposite box corners (LPS mm) limiting the search; reference_lps: optional
-    point in normal marrow. Returns masks on each input sequence's grid.
+    point in normal marrow; merge_distance: Mahalanobis distance (seed-neighbourhood covariance) within which a
+    tissue class counts as lesion; sclerotic_refinement: re-split the mask of a type-III-pattern seed (step 6
+    of the module docstring). Returns masks on each input sequence's grid.
     """
     t0 = time.perf_counter()
     base = _working_sequence(images)
@@ -95,10 +108,11 @@ def segment_lesion(images: Mapping[str, sitk.Image], seed_lps: Sequence[float],
     seed_idx = point_lps_to_index(grid, seed_lps)
     index, size = _crop_box(grid, seed_idx, search_mm, roi_lps)
     crop_ref = sitk.RegionOfInterest(grid, size, index)
-    channels = []
+    channels, names = [], []
     for seq in ("T1", "T2", "FS"):
         if seq not in images:
             continue
+        names.append(seq)
         img = resample_like(sitk.Cast(images[seq], sitk.sitkFloat32), crop_ref)
         img = sitk.Cast(img, sitk.sitkFloat32)
         img = _robust_scale(img)
@@ -118,11 +132,20 @@ def segment_lesion(images: Mapping[str, sitk.Image], seed_lps: Sequence[float],
         except ModicInputError:
             ref_idx = None  # the reference lies outside the search box: nothing to check against
     votes, used = _mixture_votes(feats, seed_ball, dist <= fit_radius_mm, dist <= max_extent_mm, components,
-                                 ref_idx, random_state, sample_size)
+                                 ref_idx, random_state, sample_size, merge_distance)
     candidates = votes * 2 > used
     mask = sitk.GetImageFromArray(candidates.astype(np.uint8))
     mask.CopyInformation(crop_ref)
     mask = _clean(mask, seed_ball, inplane, min_fraction, closing_radius)
+    refined = None
+    if sclerotic_refinement and _sclerotic_pattern(feats[seed_ball], names):
+        core = _seed_compatible_core(feats, sitk.GetArrayFromImage(mask).astype(bool), seed_ball, merge_distance,
+                                     split_components, hull_mm, crop_ref.GetSpacing(), random_state)
+        if core is not None:
+            first = mask
+            mask = _clean(_like(core, first), seed_ball, inplane, min_fraction, closing_radius)
+            mask = sitk.And(sitk.BinaryDilate(mask, [1, 1, 0], sitk.sitkBall, 0, 1), first)
+            refined = int(sitk.GetArrayViewFromImage(first).sum()) - int(sitk.GetArrayViewFromImage(mask).sum())
     if not sitk.GetArrayViewFromImage(mask).any():
         raise ModicInputError(f"nothing was segmented at seed {format_point(seed_lps)} LPS — place the seed "
                               "inside the lesion (not on the endplate or in the disc)")
@@ -136,11 +159,69 @@ def segment_lesion(images: Mapping[str, sitk.Image], seed_lps: Sequence[float],
             "roi_lps": None if roi_lps is None else [list(map(float, p)) for p in roi_lps],
             "seed_radius_mm": seed_radius_mm, "search_mm": search_mm, "fit_radius_mm": fit_radius_mm,
             "max_extent_mm": max_extent_mm, "components": list(components), "mixtures_used": int(used),
+            "merge_distance": merge_distance, "sclerotic_refinement": sclerotic_refinement,
+            "split_components": split_components, "hull_mm": hull_mm,
+            "sclerotic_voxels_removed": refined,
             "smoothing_iterations": smoothing_iterations, "min_fraction": min_fraction,
             "closing_radius": closing_radius, "sample_size": sample_size, "random_state": random_state,
             "voxels": {s: int(sitk.GetArrayViewFromImage(m).sum()) for s, m in masks.items()},
             "seconds": round(time.perf_counter() - t0, 3)}
     return SegmentationResult(masks=masks, info=info)
+
+
+def _sclerotic_pattern(seed_voxels: np.ndarray, names: Sequence[str]) -> bool:
+    """True when the seed neighbourhood is below the crop's median on T1 and on T2 (robust-scaled, so the
+    median is the surrounding tissue, mostly marrow): the type III signal pattern. Needs T1 and T2."""
+    if "T1" not in names or "T2" not in names:
+        return False
+    mean = seed_voxels.mean(0)
+    return bool(mean[names.index("T1")] < 0 and mean[names.index("T2")] < 0)
+
+
+def _seed_mahalanobis(means: np.ndarray, seed_voxels: np.ndarray) -> np.ndarray:
+    """Mahalanobis distance of each class mean (rows) from the seed neighbourhood's mean, under the seed
+    neighbourhood's covariance (plus 0.02 on the diagonal, in robust-scaled units)."""
+    cov = np.atleast_2d(np.cov(seed_voxels.T)) + 0.02 * np.eye(seed_voxels.shape[1])
+    d = means - seed_voxels.mean(0)
+    return np.sqrt(np.einsum("ci,ij,cj->c", d, np.linalg.inv(cov), d))
+
+
+def _seed_compatible_core(feats: np.ndarray, mask: np.ndarray, seed_ball: np.ndarray, merge_distance: float,
+                          n_classes: int, hull_mm: float, spacing: Sequence[float], random_state: int,
+                          max_extra: int = 3, sample_size: int = 4000) -> np.ndarray | None:
+    """The part of `mask` (k, j, i) whose signal matches the seed neighbourhood, closed in-plane over hull_mm.
+
+    A mixture of the mask's own voxels (n_classes k-means classes plus one started at the seed mean; up to
+    max_extra more classes while the seed's class lies beyond merge_distance of the seed signal) splits off
+    what the first pass merged with the lesion; classes within merge_distance are kept. None when the seed
+    neighbourhood lies outside the mask or the mask is too small to split."""
+    from scipy.cluster.vq import kmeans2
+    from sklearn.mixture import GaussianMixture
+
+    core = seed_ball & mask
+    x = feats[mask]
+    if core.sum() < 10 or len(x) < 50:
+        return None
+    seed_voxels = feats[core]
+    rng = np.random.default_rng(random_state)
+    sample = x[rng.choice(len(x), min(len(x), sample_size), replace=False)]
+    for k in range(n_classes, n_classes + max_extra + 1):
+        centres, _ = kmeans2(sample, k, seed=random_state, minit="++")
+        gm = GaussianMixture(k + 1, covariance_type="full", means_init=np.vstack([seed_voxels.mean(0), centres]),
+                             reg_covar=0.02, max_iter=50, random_state=random_state).fit(sample)
+        labels = gm.predict(x)
+        seed_class = np.bincount(gm.predict(seed_voxels), minlength=k + 1).argmax()
+        distance = _seed_mahalanobis(gm.means_, seed_voxels)
+        if distance[seed_class] <= merge_distance:
+            break
+    keep = np.zeros(mask.shape, np.uint8)
+    keep[mask] = np.isin(labels, np.flatnonzero(distance <= merge_distance).tolist() + [seed_class])
+    radius = [int(round(hull_mm / spacing[0])), int(round(hull_mm / spacing[1])), 0]
+    closed = sitk.BinaryMorphologicalClosing(sitk.GetImageFromArray(keep), radius, sitk.sitkBall, 1)
+    hull = sitk.GetArrayFromImage(closed).astype(bool)
+    for z in range(hull.shape[0]):
+        hull[z] = ndimage.binary_fill_holes(hull[z])
+    return hull & mask
 
 
 def _distance_from_point(grid: sitk.Image, point_lps: Sequence[float]) -> sitk.Image:
@@ -207,9 +288,9 @@ def _ball(grid: sitk.Image, center_idx: Sequence[int], radius_mm: float) -> np.n
 
 def _mixture_votes(feats: np.ndarray, seed_ball: np.ndarray, fit_region: np.ndarray, region: np.ndarray,
                    components: Sequence[int], reference_idx: tuple[int, int, int] | None, random_state: int,
-                   sample_size: int, max_iter: int = 30) -> tuple[np.ndarray, int]:
-    """Per-voxel count (inside `region`) of mixtures that put the voxel in the seed's component, and the
-    number of mixtures used."""
+                   sample_size: int, merge_distance: float = 0.0, max_iter: int = 30) -> tuple[np.ndarray, int]:
+    """Per-voxel count (inside `region`) of mixtures that put the voxel in the seed's component (or a component
+    within merge_distance of the seed signal; 0 = the seed's component only), and the number of mixtures used."""
     from scipy.cluster.vq import kmeans2
     from sklearn.exceptions import ConvergenceWarning
     from sklearn.mixture import GaussianMixture
@@ -234,7 +315,10 @@ def _mixture_votes(feats: np.ndarray, seed_ball: np.ndarray, fit_region: np.ndar
         lesion = np.bincount(labels[seed_in_region], minlength=int(k) + 1).argmax()
         if reference_idx is not None and gm.predict(feats[reference_idx][None])[0] == lesion:
             continue
-        region_votes += labels == lesion
+        lesion_classes = [lesion]
+        if merge_distance:
+            lesion_classes += np.flatnonzero(_seed_mahalanobis(gm.means_, feats[seed_ball]) <= merge_distance).tolist()
+        region_votes += np.isin(labels, lesion_classes)
         used += 1
     if used == 0:
         raise ModicInputError("the lesion cannot be told apart from the normal-marrow reference on these "

@@ -38,11 +38,23 @@ def test_segment_from_a_click_writes_a_mask_per_grid(cohort, tmp_path):
     assert rc == 0
     info = json.loads((tmp_path / "seg" / "segmentation.json").read_text())
     assert info["working_sequence"] == "T2"
+    assert info["merge_distance"] == 2.0 and info["sclerotic_refinement"] is True
     for seq in ("t1", "t2", "fs"):
         got = sitk.ReadImage(str(tmp_path / "seg" / f"mask_{seq}.nrrd"))
         truth = sitk.ReadImage(str(root / "cohort" / row[f"mask_{seq}"]))
         assert got.GetSize() == truth.GetSize()
         assert dice(got, truth) > 0.75
+
+
+def test_segment_tuning_options_reach_the_segmentation(cohort, tmp_path):
+    root, df, _ = cohort
+    row = df.iloc[0]
+    rc = main(["segment", *_images(root, row), f"--seed-lps={row.seed_lps}", "--merge-distance", "0",
+               "--no-sclerotic-refinement", "--out", str(tmp_path / "seg")])
+    assert rc == 0
+    info = json.loads((tmp_path / "seg" / "segmentation.json").read_text())
+    assert info["merge_distance"] == 0.0 and info["sclerotic_refinement"] is False
+    assert info["sclerotic_voxels_removed"] is None
 
 
 def test_extract_one_case_matches_column_naming(cohort, tmp_path):
@@ -80,6 +92,7 @@ def test_analyze_end_to_end_json(cohort, tmp_path):
     (["analyze", "--t1", "/no/such.nrrd", "--seed-lps", "1;2;3"], "not found"),
     (["segment", "--t2", "{t2}", "--seed-lps", "1;2"], "three numbers"),
     (["segment", "--t2", "{t2}", "--seed-lps=5000;0;0"], "outside the image"),
+    (["segment", "--t2", "{t2}", "--seed-lps=1;2;3", "--merge-distance=-1"], "--merge-distance must be ≥ 0"),
     (["extract", "--t2", "{t2}", "--mask", "{t2}", "--label", "7"], "no voxel with label 7"),
 ])
 def test_bad_input_is_one_line_exit_2_and_nothing_written(cohort, tmp_path, capsys, args, message):

@@ -31,8 +31,20 @@ def add_parser(sub) -> None:
     add_image_arguments(p)
     add_point_arguments(p)
     add_mask_arguments(p)
+    g = p.add_argument_group("segmentation tuning (one-click mode; defaults are the measured ones)")
+    g.add_argument("--merge-distance", type=float, default=2.0, metavar="D",
+                   help="tissue classes within this Mahalanobis distance of the seed signal count as lesion "
+                        "(0 = the seed's class only; default 2.0)")
+    g.add_argument("--no-sclerotic-refinement", action="store_true",
+                   help="skip the re-split of type III-pattern masks that keeps the lesion out of the disc")
     p.add_argument("--out", required=True, metavar="DIR", help="output folder")
     p.set_defaults(func=run)
+
+
+def _merge_distance(value: float) -> float:
+    if not value >= 0:  # also refuses NaN
+        raise ModicInputError(f"--merge-distance must be ≥ 0 (a Mahalanobis distance), got {value}")
+    return value
 
 
 def run(args: argparse.Namespace) -> int:
@@ -46,7 +58,9 @@ def run(args: argparse.Namespace) -> int:
         from modic.segment import segment_lesion
 
         result = segment_lesion(images, point(args.seed_lps, "--seed-lps"), roi_lps=roi(args.roi_lps),
-                                reference_lps=point(args.reference_lps, "--reference-lps"))
+                                reference_lps=point(args.reference_lps, "--reference-lps"),
+                                merge_distance=_merge_distance(args.merge_distance),
+                                sclerotic_refinement=not args.no_sclerotic_refinement)
         masks, info = result.masks, result.info
     else:
         source = args.mask or {s: getattr(args, f"mask_{a}") for s, a in SEQ_ARGS.items()}
