@@ -265,3 +265,20 @@ def test_pool_workers_run_one_thread_each(cohort_template, tmp_path):
     assert res.exit_code == 0
     diag = pd.read_csv(output_paths(out)["diagnostics"])
     assert set(diag["blas_threads"]) == {1} and set(diag["itk_threads"]) == {1}
+
+
+def test_pool_starts_the_largest_cases_first(tmp_path):
+    """Longest-first scheduling: order by mask bytes (images when segmenting), stable for ties."""
+    from modic.batch.engine import CaseTask, estimated_cost, longest_first
+
+    def task(cid: str, mask_bytes: int, image_bytes: int, segment: bool = False) -> CaseTask:
+        (tmp_path / f"{cid}_m.nrrd").write_bytes(b"m" * mask_bytes)
+        (tmp_path / f"{cid}_i.nrrd").write_bytes(b"i" * image_bytes)
+        row = {"case_id": cid, "t2": str(tmp_path / f"{cid}_i.nrrd"), "mask_t2": str(tmp_path / f"{cid}_m.nrrd")}
+        return CaseTask(case_id=cid, row=row, params={}, key=None, segment=segment)
+
+    tasks = [task("a", 10, 900), task("b", 300, 100), task("c", 10, 50), task("d", 120, 10)]
+    assert [estimated_cost(t) for t in tasks] == [10, 300, 10, 120]
+    assert [t.case_id for t in longest_first(tasks)] == ["b", "d", "a", "c"]
+    segmenting = [task("e", 5, 20, segment=True), task("f", 500, 10, segment=True)]
+    assert [t.case_id for t in longest_first(segmenting)] == ["e", "f"]  # masks are not used then
