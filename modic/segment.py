@@ -46,6 +46,10 @@ from scipy import ndimage
 from modic.errors import ModicInputError
 from modic.geometry import format_point, point_lps_to_index, resample_like, same_grid
 
+# Raised whenever a change of the algorithm or its defaults changes masks (batch caches are keyed on it).
+# 2: tissue classes merged by seed-signal distance, sclerotic (type III pattern) re-split.
+METHOD_VERSION = 2
+
 
 @dataclass
 class SegmentationResult:
@@ -153,7 +157,8 @@ def segment_lesion(images: Mapping[str, sitk.Image], seed_lps: Sequence[float],
     full.CopyInformation(grid)
     masks = {seq: (full if same_grid(images[seq], grid) else mask_to_grid(full, images[seq]))
              for seq in images}
-    info = {"method": "multi-sequence Gaussian-mixture vote", "working_sequence": base,
+    info = {"method": "multi-sequence Gaussian-mixture vote", "method_version": METHOD_VERSION,
+            "working_sequence": base,
             "seed_lps": list(map(float, seed_lps)),
             "reference_lps": None if reference_lps is None else list(map(float, reference_lps)),
             "roi_lps": None if roi_lps is None else [list(map(float, p)) for p in roi_lps],

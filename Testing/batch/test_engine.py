@@ -220,8 +220,8 @@ def test_segment_path(cohort, monkeypatch):
             masks[seq] = m
         return types.SimpleNamespace(masks=masks, info={"method": "fake sphere"})
 
-    monkeypatch.setitem(sys.modules, "modic.segment",
-                        types.SimpleNamespace(segment_lesion=fake_segment_lesion))
+    fake = types.SimpleNamespace(segment_lesion=fake_segment_lesion, METHOD_VERSION=1)
+    monkeypatch.setitem(sys.modules, "modic.segment", fake)
     manifest = pd.read_csv(cohort / "manifest.csv", dtype=str).drop(columns="mask")
     manifest.loc[1, "seed_lps"] = "500;500;500"
     manifest.to_csv(cohort / "manifest.csv", index=False)
@@ -234,6 +234,13 @@ def test_segment_path(cohort, monkeypatch):
     assert len(read_table(out)) == 5
     diag = pd.read_csv(output_paths(out)["diagnostics"])
     assert diag["segmentation_method"][0] == "fake sphere"
+    again = run_cohort(cohort / "manifest.csv", out, params=cohort / "small.yaml", jobs=1, segment=True,
+                       show_progress=False)
+    assert (again.n_cached, again.n_computed) == (5, 1)  # the failed case is retried
+    fake.METHOD_VERSION = 2  # a new segmentation algorithm: no mask of the old one is reused
+    newer = run_cohort(cohort / "manifest.csv", out, params=cohort / "small.yaml", jobs=1, segment=True,
+                       show_progress=False)
+    assert (newer.n_cached, newer.n_computed) == (0, 6)
     with pytest.raises(ModicInputError, match="no mask column"):
         run_cohort(cohort / "manifest.csv", out, params=cohort / "small.yaml", jobs=1, show_progress=False)
 

@@ -6,8 +6,8 @@ file in the same folder, then rename), so a process killed at any moment leaves 
 previous entry or the complete new one, never a torn file.
 
 The key is the SHA-256 of: the parameter hash, the SHA-256 of every input file of the case, the
-segmentation flag (and seed point), the case's label and the modic version. Change any of them and
-the case is recomputed; everything else is reused.
+segmentation flag (with seed point and segmentation method version), the case's label and the modic
+version. Change any of them and the case is recomputed; everything else is reused.
 """
 
 from __future__ import annotations

@@ -156,7 +156,7 @@ def run_cohort(manifest: str | os.PathLike, out_csv: str | os.PathLike,
         if inputs is not None:
             key = case_key({"modic": __version__, "params": phash, "inputs": inputs, "label": label,
                             "normalization": normalization, "reference_lps": row.get("reference_lps"),
-                            "segment": bool(segment),
+                            "segment": bool(segment), "segmenter": _segmenter_version() if segment else None,
                             "seed_lps": row.get("seed_lps") if segment else None, "function": fn_name})
         entry = cache.load(cid, key)
         if entry is not None:
@@ -374,6 +374,14 @@ def _worker_init(parent_pid: int) -> None:
 
 
 # ---------------------------------------------------------------- executors
+
+
+def _segmenter_version() -> str:
+    """`modic.segment.METHOD_VERSION`: part of the cache key of --segment runs, so masks segmented by an
+    earlier version of the algorithm are not reused."""
+    import importlib
+
+    return str(getattr(importlib.import_module("modic.segment"), "METHOD_VERSION", "unversioned"))
 
 
 def estimated_cost(task: CaseTask) -> int:
