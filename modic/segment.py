@@ -144,7 +144,8 @@ def segment_lesion(images: Mapping[str, sitk.Image], seed_lps: Sequence[float],
     refined = None
     if sclerotic_refinement and _sclerotic_pattern(feats[seed_ball], names):
         core = _seed_compatible_core(feats, sitk.GetArrayFromImage(mask).astype(bool), seed_ball, merge_distance,
-                                     split_components, hull_mm, crop_ref.GetSpacing(), random_state)
+                                     split_components, hull_mm, crop_ref.GetSpacing(), random_state,
+                                     sample_size=sample_size)
         if core is not None:
             first = mask
             mask = _clean(_like(core, first), seed_ball, inplane, min_fraction, closing_radius)

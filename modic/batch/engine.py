@@ -390,7 +390,7 @@ def estimated_cost(task: CaseTask) -> int:
     from modic.manifest import IMAGE_COLUMNS, MASK_COLUMNS
 
     columns = [] if task.segment else ["mask", *MASK_COLUMNS.values()]
-    paths = [task.row.get(c) for c in columns] if columns else []
+    paths = [task.row.get(c) for c in columns]
     if not any(isinstance(p, str) for p in paths):
         paths = [task.row.get(c) for c in IMAGE_COLUMNS.values()]
     total = 0
