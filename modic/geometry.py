@@ -65,6 +65,19 @@ def resample_like(image: sitk.Image, reference: sitk.Image, is_label: bool = Fal
     return sitk.Resample(image, reference, sitk.Transform(), interp, default, pixel)
 
 
+def voxel_centers_lps(image: sitk.Image, lo: Sequence[int] | None = None,
+                      hi: Sequence[int] | None = None) -> np.ndarray:
+    """LPS mm coordinates of the voxel centres in the index box [lo, hi) (i, j, k order; default the whole
+    image), as a numpy-ordered array of shape (k, j, i, 3)."""
+    size = image.GetSize()
+    lo = (0, 0, 0) if lo is None else lo
+    hi = size if hi is None else hi
+    kk, jj, ii = np.meshgrid(*(np.arange(lo[a], hi[a]) for a in (2, 1, 0)), indexing="ij")
+    idx = np.stack([ii, jj, kk], axis=-1)
+    direction = np.asarray(image.GetDirection()).reshape(3, 3)
+    return np.asarray(image.GetOrigin()) + (idx * np.asarray(image.GetSpacing())) @ direction.T
+
+
 def same_grid(a: sitk.Image, b: sitk.Image, tol: float = 1e-4) -> bool:
     """True if two images share size, spacing, origin and direction (within `tol`)."""
     return (a.GetSize() == b.GetSize()

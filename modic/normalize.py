@@ -22,7 +22,7 @@ import numpy as np
 import SimpleITK as sitk
 
 from modic.errors import ModicInputError
-from modic.geometry import format_point, resample_like
+from modic.geometry import format_point, resample_like, voxel_centers_lps
 
 METHODS = ("zscore-reference", "zscore-image", "pyradiomics", "none")
 
@@ -53,11 +53,8 @@ def sphere_mask(reference: sitk.Image, center_lps: Sequence[float], radius_mm: f
     hi = np.clip(np.ceil(centre + reach) + 1, 0, size).astype(int)
     arr = np.zeros(size[::-1], np.uint8)
     if np.all(hi > lo):
-        idx = np.stack(np.meshgrid(*[np.arange(a, b) for a, b in zip(lo, hi, strict=True)], indexing="ij"), -1)
-        direction = np.asarray(reference.GetDirection()).reshape(3, 3)
-        pts = np.asarray(reference.GetOrigin()) + (idx.reshape(-1, 3) * spacing) @ direction.T
-        inside = np.linalg.norm(pts - np.asarray(center_lps, dtype=float), axis=1) <= radius_mm
-        arr[lo[2]:hi[2], lo[1]:hi[1], lo[0]:hi[0]] = inside.reshape(idx.shape[:3]).transpose(2, 1, 0)
+        distance = np.linalg.norm(voxel_centers_lps(reference, lo, hi) - np.asarray(center_lps, float), axis=-1)
+        arr[lo[2]:hi[2], lo[1]:hi[1], lo[0]:hi[0]] = distance <= radius_mm
     out = sitk.GetImageFromArray(arr)
     out.CopyInformation(reference)
     return out

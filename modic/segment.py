@@ -44,7 +44,7 @@ import SimpleITK as sitk
 from scipy import ndimage
 
 from modic.errors import ModicInputError
-from modic.geometry import format_point, point_lps_to_index, resample_like, same_grid
+from modic.geometry import format_point, point_lps_to_index, resample_like, same_grid, voxel_centers_lps
 
 # Raised whenever a change of the algorithm or its defaults changes masks (batch caches are keyed on it).
 # 2: tissue classes merged by seed-signal distance, sclerotic (type III pattern) re-split.
@@ -127,7 +127,7 @@ def segment_lesion(images: Mapping[str, sitk.Image], seed_lps: Sequence[float],
     local_seed = tuple(int(s - i) for s, i in zip(seed_idx, index, strict=True))
     inplane = _box_touching_border(feats.shape[:3])
     seed_ball = _ball(crop_ref, local_seed, seed_radius_mm)
-    dist = sitk.GetArrayFromImage(_distance_from_point(crop_ref, seed_lps))
+    dist = np.linalg.norm(voxel_centers_lps(crop_ref) - np.asarray(seed_lps, float), axis=-1)  # mm, (k, j, i)
     ref_idx = None
     if reference_lps is not None:
         try:
@@ -228,17 +228,6 @@ def _seed_compatible_core(feats: np.ndarray, mask: np.ndarray, seed_ball: np.nda
     for z in range(hull.shape[0]):
         hull[z] = ndimage.binary_fill_holes(hull[z])
     return hull & mask
-
-
-def _distance_from_point(grid: sitk.Image, point_lps: Sequence[float]) -> sitk.Image:
-    size = grid.GetSize()
-    idx = np.stack(np.meshgrid(*[np.arange(n) for n in size], indexing="ij"), axis=-1).reshape(-1, 3)
-    direction = np.asarray(grid.GetDirection()).reshape(3, 3)
-    pts = np.asarray(grid.GetOrigin()) + (idx * np.asarray(grid.GetSpacing())) @ direction.T
-    d = np.linalg.norm(pts - np.asarray(point_lps, float), axis=1).reshape(size).transpose(2, 1, 0)
-    out = sitk.GetImageFromArray(d.astype(np.float32))
-    out.CopyInformation(grid)
-    return out
 
 
 def _clean(mask: sitk.Image, core: np.ndarray, border: np.ndarray, min_fraction: float,
