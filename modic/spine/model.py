@@ -164,3 +164,102 @@ def spine_from_label_map(labels: sitk.Image, naming_certain: bool = True, info: 
     """A `Spine` from a label map that already uses this module's label values."""
     labels = sitk.Cast(labels, sitk.sitkUInt8)
     return Spine(labels, structures_from_labels(labels), naming_certain, dict(info or {}))
+
+
+def _index_to_lps(reference: sitk.Image, idx_zyx: np.ndarray) -> np.ndarray:
+    """LPS mm of (N, 3) numpy-ordered (k, j, i) continuous indices on `reference`."""
+    direction = np.asarray(reference.GetDirection()).reshape(3, 3)
+    return (np.asarray(idx_zyx, float)[:, ::-1] * np.asarray(reference.GetSpacing())) @ direction.T \
+        + np.asarray(reference.GetOrigin())
+
+
+def _shift_mm(mask: np.ndarray, reference: sitk.Image, offset_lps: Sequence[float]) -> np.ndarray:
+    """Values of `mask` at x + offset (LPS mm) for every voxel x of the reference grid (nearest, 0 outside)."""
+    img = sitk.GetImageFromArray(mask.astype(np.uint8))
+    img.CopyInformation(reference)
+    shifted = sitk.Resample(img, reference, sitk.TranslationTransform(3, [float(v) for v in offset_lps]),
+                            sitk.sitkNearestNeighbor, 0, sitk.sitkUInt8)
+    return sitk.GetArrayViewFromImage(shifted).astype(bool)
+
+
+def _superior_axes_lps(centroids: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Unit spine axis (pointing superior, LPS) at each body, from its neighbours' centroids."""
+    names = sorted(centroids, key=LEVELS.index)  # superior first
+    axes = {}
+    for i, name in enumerate(names):
+        up = centroids[names[i - 1]] if i > 0 else None
+        down = centroids[names[i + 1]] if i + 1 < len(names) else None
+        if up is not None and down is not None:
+            d = up - down
+        elif up is not None:
+            d = up - centroids[name]
+        elif down is not None:
+            d = centroids[name] - down
+        else:
+            d = np.array([0.0, 0.0, 1.0])  # LPS +z = superior
+        axes[name] = d / (np.linalg.norm(d) or 1.0)
+    return axes
+
+
+def spine_from_masks(reference: sitk.Image, bodies: Mapping[str, np.ndarray],
+                     discs: Mapping[str, np.ndarray] | None = None, endplate_mm: float = 5.0,
+                     confidence: Mapping[str, float] | None = None, naming_certain: bool = True,
+                     info: dict | None = None) -> Spine:
+    """Build a `Spine` from whole-body masks (level → bool array on `reference`, z-y-x) and disc masks.
+
+    Endplate zones are the body voxels within `endplate_mm` of the body's superior / inferior face, measured
+    along the local spine axis (from the neighbouring bodies' centroids), so wedge-shaped and tilted bodies
+    get zones that follow their endplates. `confidence` maps a level or disc name to 0–1.
+    """
+    arr = np.zeros(sitk.GetArrayViewFromImage(reference).shape, np.uint8)
+    cents = {}
+    for name, m in bodies.items():
+        idx = np.argwhere(m)
+        if len(idx):
+            cents[name] = _index_to_lps(reference, idx.mean(axis=0)[None])[0]
+    axes = _superior_axes_lps(cents)
+    for name, disc in (discs or {}).items():
+        arr[np.asarray(disc, bool)] = disc_label(name)
+    for name in cents:
+        body = np.asarray(bodies[name], bool)
+        arr[body] = vertebra_label(name)
+        sup = body & ~_shift_mm(body, reference, endplate_mm * axes[name])
+        inf = body & ~_shift_mm(body, reference, -endplate_mm * axes[name])
+        arr[inf] = endplate_label(name, "inferior")
+        arr[sup & ~inf] = endplate_label(name, "superior")
+    labels = sitk.GetImageFromArray(arr)
+    labels.CopyInformation(reference)
+    conf = {}
+    for name, c in (confidence or {}).items():
+        if name in LEVELS:
+            conf.update({vertebra_label(name): c, endplate_label(name, "superior"): c,
+                         endplate_label(name, "inferior"): c})
+        elif name in DISCS:
+            conf[disc_label(name)] = c
+    return Spine(labels, structures_from_labels(labels, conf), naming_certain,
+                 {"endplate_mm": endplate_mm, **dict(info or {})})
+
+
+def discs_between(bodies: Mapping[str, np.ndarray], disc_mask: np.ndarray, reference: sitk.Image
+                  ) -> dict[str, np.ndarray]:
+    """Split an unnamed disc mask into named discs: each voxel goes to the nearest midpoint of two
+    consecutive bodies (LPS mm), if it lies between their centroids along the line joining them."""
+    names = sorted((n for n in bodies if np.any(bodies[n])), key=LEVELS.index)
+    pairs = [(a, b) for a, b in zip(names[:-1], names[1:], strict=True) if LEVELS.index(b) - LEVELS.index(a) == 1]
+    idx = np.argwhere(disc_mask)
+    if not pairs or not len(idx):
+        return {}
+    phys = _index_to_lps(reference, idx)
+    dist, between = [], []
+    for a, b in pairs:
+        ca, cb = (_index_to_lps(reference, np.argwhere(bodies[n]).mean(axis=0)[None])[0] for n in (a, b))
+        dist.append(np.linalg.norm(phys - (ca + cb) / 2, axis=1))
+        t = (phys - ca) @ (cb - ca) / float(np.dot(cb - ca, cb - ca))
+        between.append((t > 0) & (t < 1))
+    nearest = np.stack(dist, axis=1).argmin(axis=1)
+    out = {}
+    for i, (a, b) in enumerate(pairs):
+        m = np.zeros(disc_mask.shape, bool)
+        m[tuple(idx[(nearest == i) & between[i]].T)] = True
+        out[f"{a}-{b}"] = m
+    return out
