@@ -14,7 +14,8 @@ from modic import __version__
 from modic.errors import ModicInputError
 
 # subcommands, each a module under modic.commands
-COMMANDS: tuple[str, ...] = ("phantom", "segment", "extract", "classify", "analyze", "stats", "odi", "demo")
+COMMANDS: tuple[str, ...] = ("phantom", "segment", "extract", "classify", "analyze", "stats", "odi", "demo",
+                            "series", "export-dicom")
 
 EXIT_OK, EXIT_INPUT, EXIT_PARTIAL = 0, 2, 3
 
@@ -34,9 +35,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for name in COMMANDS:
         try:
-            mod = importlib.import_module(f"modic.commands.{name}")
+            mod = importlib.import_module(f"modic.commands.{name.replace('-', '_')}")
         except ModuleNotFoundError as exc:  # a subcommand still being written is left out
-            if exc.name != f"modic.commands.{name}":
+            if exc.name != f"modic.commands.{name.replace('-', '_')}":
                 raise
             continue
         mod.add_parser(sub)

@@ -1,6 +1,8 @@
 """Manifest CSV: one row per case, image and mask paths plus clinical columns.
 
-Columns: `case_id`; images `t1`, `t2`, `fs` (any non-empty subset); lesion mask `mask` (one mask,
+Columns: `case_id`; images `t1`, `t2`, `fs` (any non-empty subset), or `study` (a DICOM study folder or
+DICOMDIR: the sagittal T1, T2 and STIR/FS series are recognised, `t1_series`/`t2_series`/`fs_series` may name
+them by number, description or UID); lesion mask `mask` (one mask,
 resampled onto each sequence) or `mask_t1`/`mask_t2`/`mask_fs`; optional `label` (default 1), `seed_lps`
 ("x;y;z", LPS mm); clinical `modic_type` (1/2/3), `odi`, `vas`, `age`, `sex`, `pfirrmann`; anything
 else is kept as a covariate. Relative paths resolve against the manifest's folder.
@@ -20,7 +22,9 @@ from modic.io import read_image
 
 IMAGE_COLUMNS: dict[str, str] = {"T1": "t1", "T2": "t2", "FS": "fs"}
 MASK_COLUMNS: dict[str, str] = {"T1": "mask_t1", "T2": "mask_t2", "FS": "mask_fs"}
-PATH_COLUMNS = (*IMAGE_COLUMNS.values(), "mask", *MASK_COLUMNS.values())
+STUDY_COLUMN = "study"
+SERIES_COLUMNS: dict[str, str] = {"T1": "t1_series", "T2": "t2_series", "FS": "fs_series"}
+PATH_COLUMNS = (*IMAGE_COLUMNS.values(), STUDY_COLUMN, "mask", *MASK_COLUMNS.values())
 
 
 def read_manifest(path: str | os.PathLike, require_masks: bool = False) -> pd.DataFrame:
@@ -44,15 +48,18 @@ def read_manifest(path: str | os.PathLike, require_masks: bool = False) -> pd.Da
         raise ModicInputError(f"manifest {path}: duplicate case_id {', '.join(map(str, dup[:5]))} — "
                               "case ids must be unique")
     seqs = [s for s, c in IMAGE_COLUMNS.items() if c in df.columns]
-    if not seqs:
-        raise ModicInputError(f"manifest {path} has no image column — add at least one of t1, t2, fs")
+    has_study = STUDY_COLUMN in df.columns
+    if not seqs and not has_study:
+        raise ModicInputError(f"manifest {path} has no image column — add at least one of t1, t2, fs (or study)")
     base = path.resolve().parent
     for col in PATH_COLUMNS:
         if col in df.columns:
             df[col] = [_resolve(v, base) for v in df[col]]
     for _, row in df.iterrows():
-        if not any(isinstance(row.get(IMAGE_COLUMNS[s]), str) for s in seqs):
-            raise ModicInputError(f"manifest {path}, case {row['case_id']}: no image path in t1/t2/fs")
+        if not any(isinstance(row.get(IMAGE_COLUMNS[s]), str) for s in seqs) and not isinstance(
+                row.get(STUDY_COLUMN), str):
+            raise ModicInputError(f"manifest {path}, case {row['case_id']}: no image path in t1/t2/fs"
+                                  + (" or study" if has_study else ""))
     if require_masks and not ({"mask", *MASK_COLUMNS.values()} & set(df.columns)):
         raise ModicInputError(f"manifest {path} has no mask column — add 'mask' or 'mask_t1'/'mask_t2'/"
                               "'mask_fs', or segment from 'seed_lps' with --segment")
@@ -75,9 +82,21 @@ def case_sequences(row: pd.Series) -> list[str]:
 
 
 def load_case_images(row: pd.Series) -> dict[str, sitk.Image]:
-    """Load every image of a manifest row, keyed by sequence."""
+    """Load every image of a manifest row, keyed by sequence (a `study` cell: the recognised series;
+    an explicit t1/t2/fs path wins over the study's series for that sequence)."""
     case = row["case_id"]
-    return {s: read_image(row[IMAGE_COLUMNS[s]], what=f"case {case} {s} image") for s in case_sequences(row)}
+    images = {}
+    if isinstance(row.get(STUDY_COLUMN), str):
+        from modic.dicom.study import load_study
+
+        overrides = {s: str(row[c]).strip() for s, c in SERIES_COLUMNS.items()
+                     if row.get(c) is not None and not pd.isna(row.get(c)) and str(row.get(c)).strip()}
+        try:
+            images.update(load_study(row[STUDY_COLUMN], overrides).images)
+        except ModicInputError as exc:
+            raise ModicInputError(f"case {case}: {exc}") from None
+    images.update({s: read_image(row[IMAGE_COLUMNS[s]], what=f"case {case} {s} image") for s in case_sequences(row)})
+    return images
 
 
 def load_case_masks(row: pd.Series, images: dict[str, sitk.Image]) -> dict[str, sitk.Image]:

@@ -18,6 +18,17 @@ def add_image_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--t1", metavar="PATH", help="T1-weighted image")
     g.add_argument("--t2", metavar="PATH", help="T2-weighted image")
     g.add_argument("--fs", metavar="PATH", help="fat-suppressed (STIR / T2-FS) image")
+    add_study_arguments(p)
+
+
+def add_study_arguments(p: argparse.ArgumentParser) -> None:
+    """--study and the per-sequence series overrides (any command that reads images; also `modic detect`)."""
+    g = p.add_argument_group("DICOM study (instead of --t1/--t2/--fs; see `modic series STUDY`)")
+    g.add_argument("--study", metavar="DIR", help="study folder exported from PACS, or its DICOMDIR: the sagittal "
+                   "T1, T2 and STIR/FS series are recognised from their tags")
+    for seq, a in SEQ_ARGS.items():
+        g.add_argument(f"--{a}-series", metavar="SERIES",
+                       help=f"use this series as {seq} (series number, description or UID)")
 
 
 def add_point_arguments(p: argparse.ArgumentParser, seed_required: bool = False) -> None:
@@ -40,11 +51,33 @@ def add_mask_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def load_images(args: argparse.Namespace) -> dict[str, sitk.Image]:
-    images = {seq: read_image(getattr(args, a), what=f"{seq} image")
-              for seq, a in SEQ_ARGS.items() if getattr(args, a, None)}
+    return load_images_and_study(args)[0]
+
+
+def load_images_and_study(args: argparse.Namespace):
+    """(images by sequence, the `modic.dicom.Study` or None). --t1/--t2/--fs win over the study's series;
+    the study's notes (which series was taken and why, slices dropped) go to stderr."""
+    import sys
+
+    images: dict[str, sitk.Image] = {}
+    study = None
+    if getattr(args, "study", None):
+        from modic.dicom.study import load_study
+
+        overrides = {seq: getattr(args, f"{a}_series", None) for seq, a in SEQ_ARGS.items()}
+        study = load_study(args.study, overrides)
+        for seq, vol in study.volumes.items():
+            sys.stderr.write(f"{seq}: series {vol.info.label()} — {vol.info.reason}\n")
+        for note in study.notes:
+            sys.stderr.write(f"note: {note}\n")
+        images.update(study.images)
+    elif any(getattr(args, f"{a}_series", None) for a in SEQ_ARGS.values()):
+        raise ModicInputError("--t1-series/--t2-series/--fs-series need --study")
+    images.update({seq: read_image(getattr(args, a), what=f"{seq} image")
+                   for seq, a in SEQ_ARGS.items() if getattr(args, a, None)})
     if not images:
-        raise ModicInputError("no image given — pass at least one of --t1, --t2, --fs")
-    return images
+        raise ModicInputError("no image given — pass at least one of --t1, --t2, --fs, or --study")
+    return images, study
 
 
 def load_masks(args: argparse.Namespace, images: dict[str, sitk.Image]) -> dict[str, sitk.Image] | None:

@@ -41,7 +41,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--counts", default=None, help="cases per type I,II,III (default 41,84,29)")
     p.add_argument("--with-scores", type=int, default=None, dest="with_scores",
                    help="number of cases with ODI/VAS (default 30 for 154 cases)")
-    p.add_argument("--format", choices=("nrrd", "nifti"), default="nrrd", help="image format (default nrrd)")
+    p.add_argument("--format", choices=("nrrd", "nifti", "dicom"), default="nrrd",
+                   help="image format (default nrrd); dicom: each case a study folder (sagittal T1, T2, STIR + "
+                        "an axial T2 and a localiser), manifest column 'study', masks NRRD")
     p.add_argument("--mixed", action="store_true", help="allow mixed I/II and II/III lesions (~35%%)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=run)

@@ -27,7 +27,7 @@ GENERATOR_VERSION = "1.1.0"
 MANIFEST_COLUMNS = ("case_id", "t1", "t2", "fs", "mask_t1", "mask_t2", "mask_fs", "label", "modic_type",
                     "odi", "vas", "age", "sex", "pfirrmann", "seed_lps", "reference_lps", "level", "endplate",
                     "true_type")
-FORMATS = {"nrrd": ".nrrd", "nifti": ".nii.gz"}
+FORMATS = {"nrrd": ".nrrd", "nifti": ".nii.gz", "dicom": ".nrrd"}  # dicom: images as a study, masks NRRD
 
 
 def _versions() -> dict[str, str]:
@@ -45,10 +45,17 @@ def write_case(case, folder: Path, fmt: str = "nrrd") -> dict[str, str]:
     ext = FORMATS[fmt]
     folder.mkdir(parents=True, exist_ok=True)
     files = {}
+    if fmt == "dicom":
+        from modic.phantom.dicomstudy import write_case_study
+
+        write_case_study(case, folder / "study", index=case.spec.index if case.spec else 0,
+                         seed=case.spec.seed if case.spec else 0)
+        files["study"] = "study"
     for seq in ("T1", "T2", "FS"):
         name = f"{seq.lower()}{ext}"
-        sitk.WriteImage(sitk.Cast(case.images[seq], sitk.sitkInt16), str(folder / name), True)
-        files[seq.lower()] = name
+        if fmt != "dicom":
+            sitk.WriteImage(sitk.Cast(case.images[seq], sitk.sitkInt16), str(folder / name), True)
+            files[seq.lower()] = name
         mname = f"mask_{seq.lower()}{ext}"
         sitk.WriteImage(case.masks[seq], str(folder / mname), True)
         files[f"mask_{seq.lower()}"] = mname
@@ -95,8 +102,9 @@ def generate_cohort(out: str | os.PathLike, n_cases: int | None = None, counts=N
             rel = Path("cases") / case.case_id
             files = write_case(case, tmp / rel, fmt)
             row = {"case_id": case.case_id}
-            for key in ("t1", "t2", "fs", "mask_t1", "mask_t2", "mask_fs"):
-                row[key] = (rel / files[key]).as_posix()
+            for key in ("study", "t1", "t2", "fs", "mask_t1", "mask_t2", "mask_fs"):
+                if key in files:
+                    row[key] = (rel / files[key]).as_posix()
             row.update({"label": 1, "modic_type": case.modic_type, "odi": case.clinical["odi"],
                         "vas": case.clinical["vas"], "age": case.clinical["age"], "sex": case.clinical["sex"],
                         "pfirrmann": case.clinical["pfirrmann"], "seed_lps": format_point(case.seed_lps),
