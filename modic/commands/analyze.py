@@ -11,7 +11,7 @@ from modic.commands._common import (
     add_image_arguments,
     add_mask_arguments,
     add_point_arguments,
-    load_images,
+    load_images_and_study,
     load_masks,
     point,
     roi,
@@ -24,8 +24,10 @@ EPILOG = """examples:
   modic analyze --t1 t1.nrrd --t2 t2.nrrd --fs fs.nrrd --seed-lps="-4.1;38.5;-165" --out case01/
   modic analyze --t1 t1.nrrd --t2 t2.nrrd --fs fs.nrrd --mask lesion.nii.gz --model model.skops --out case01/
 writes case01/result.json (signal-pattern type with ratios, model prediction with probabilities,
-settings, versions), case01/features.csv, and case01/mask_<seq>.nrrd. Without --model the shipped
-synthetic demo model is used (trained on phantom data: a demonstration, not a clinical model)."""
+settings, versions), case01/features.csv, and case01/mask_<seq>.nrrd; with --study STUDY (a PACS export)
+also case01/dicom/seg_<seq>.dcm (DICOM SEG) and case01/dicom/sr.dcm (TID 1500 measurement report).
+Without --model the shipped synthetic demo model is used (trained on phantom data: a demonstration,
+not a clinical model)."""
 
 
 def add_parser(sub) -> None:
@@ -49,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
     from modic.pipeline import analyze_case
 
     check_writable_dir(args.out)
-    images = load_images(args)
+    images, study = load_images_and_study(args)
     masks = load_masks(args, images)
     if masks is None and not args.seed_lps:
         raise ModicInputError("give --seed-lps (a point inside the lesion) or a lesion --mask")
@@ -66,7 +68,13 @@ def run(args: argparse.Namespace) -> int:
         result.feature_table().to_csv(tmp / "features.csv", index=False)
         for seq, mask in result.masks.items():
             write_image(mask, tmp / f"mask_{SEQ_ARGS[seq]}.nrrd")
-        (tmp / "result.json").write_text(json.dumps({**result.summary(), "diagnostics": result.diagnostics},
+        summary = result.summary()
+        if study is not None:
+            from modic.dicom.export import export_dicom, lesion_from_results
+
+            summary["study"] = study.record()
+            export_dicom(study, [lesion_from_results(result.masks, summary, result.features)], tmp / "dicom")
+        (tmp / "result.json").write_text(json.dumps({**summary, "diagnostics": result.diagnostics},
                                                     indent=2, default=str))
     sp = result.signal_pattern
     line = f"case {args.case_id}: {len(result.features)} features"

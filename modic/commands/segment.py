@@ -11,7 +11,7 @@ from modic.commands._common import (
     add_image_arguments,
     add_mask_arguments,
     add_point_arguments,
-    load_images,
+    load_images_and_study,
     load_masks,
     point,
     roi,
@@ -22,7 +22,9 @@ from modic.io import atomic_directory, check_writable_dir, write_image
 EPILOG = """examples:
   modic segment --t1 t1.nrrd --t2 t2.nrrd --fs fs.nrrd --seed-lps="-4.1;38.5;-165.0" --out seg/
   modic segment --t1 t1.nrrd --t2 t2.nrrd --mask lesion.seg.nrrd --segment-name "Modic" --out seg/
-writes seg/mask_t1.nrrd, mask_t2.nrrd, mask_fs.nrrd (each on its sequence's grid) and seg/segmentation.json"""
+  modic segment --study /data/STUDY01 --seed-lps="-4.1;38.5;-165.0" --out seg/
+writes seg/mask_t1.nrrd, mask_t2.nrrd, mask_fs.nrrd (each on its sequence's grid) and seg/segmentation.json;
+with --study also seg/dicom/seg_<seq>.dcm (DICOM SEG on each series) and seg/dicom/sr.dcm (TID 1500)"""
 
 
 def add_parser(sub) -> None:
@@ -49,7 +51,7 @@ def _merge_distance(value: float) -> float:
 
 def run(args: argparse.Namespace) -> int:
     check_writable_dir(args.out)
-    images = load_images(args)
+    images, study = load_images_and_study(args)
     masks = load_masks(args, images)
     info: dict
     if masks is None:
@@ -68,6 +70,11 @@ def run(args: argparse.Namespace) -> int:
     with atomic_directory(Path(args.out)) as tmp:
         for seq, mask in masks.items():
             write_image(mask, tmp / f"mask_{SEQ_ARGS[seq]}.nrrd")
+        if study is not None:
+            from modic.dicom.export import export_dicom, lesion_from_results
+
+            info = {**info, "study": study.record()}
+            export_dicom(study, [lesion_from_results(masks, {"segmentation": info}, None)], tmp / "dicom")
         (tmp / "segmentation.json").write_text(json.dumps(info, indent=2, default=str))
     voxels = {s: int(v) for s, v in info.get("voxels", {}).items()}
     print(f"lesion masks written to {args.out}" + (f" (voxels: {voxels})" if voxels else ""))

@@ -43,7 +43,7 @@ AXIAL_T2 = {"SeriesDescription": "AX T2 TSE", "RepetitionTime": "4200", "EchoTim
             "ScanningSequence": "SE", "SequenceVariant": ["SK", "SP"], "ScanOptions": "", "SequenceName": "*tse2d1_15"}
 LOCALISER = {"SeriesDescription": "LOCALIZER", "RepetitionTime": "8.6", "EchoTime": "4", "ScanningSequence": "GR",
              "SequenceVariant": "SP", "ScanOptions": "", "SequenceName": "*fl2d1", "FlipAngle": "20",
-             "ImageType": ["ORIGINAL", "PRIMARY", "LOCALIZER", "NONE"]}
+             "EchoTrainLength": 1,             "ImageType": ["ORIGINAL", "PRIMARY", "LOCALIZER", "NONE"]}
 SERIES_NUMBERS = {"LOC": 1, "T1": 2, "T2": 3, "FS": 4, "AX": 5}
 
 
@@ -66,7 +66,7 @@ def write_case_study(case, folder: Path, index: int = 0, seed: int = 0) -> Path:
     style = SIEMENS if vendor_style(index) == "siemens" else GE
     uid_seed = f"modic-phantom/{seed}/{case.case_id}"
     study = study_attributes(case.case_id, uid_seed)
-    common = {"ImageType": ["ORIGINAL", "PRIMARY", "M", "NONE"], "MagneticFieldStrength": 1.5}
+    common = {"ImageType": ["ORIGINAL", "PRIMARY", "OTHER"], "MagneticFieldStrength": 1.5}
     for seq in ("T1", "T2", "FS"):
         n = SERIES_NUMBERS[seq]
         attrs = {**common, **style[seq], "SeriesNumber": n}
