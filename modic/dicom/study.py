@@ -52,3 +52,25 @@ def load_study(path: str | os.PathLike, overrides: dict[str, str | None] | None 
         notes.extend(vol.notes)
         volumes[seq] = vol
     return Study(path=path, series=series, volumes=volumes, notes=notes)
+
+
+def study_from_files(files_by_sequence: dict[str, list[str]], path: str | os.PathLike = "") -> Study:
+    """A Study from the files of already chosen series ({"T2": [file, ...]}), e.g. the instances behind
+    volumes loaded in Slicer's DICOM browser; the series are read (and checked) as `load_study` does."""
+    import pydicom
+
+    from modic.dicom.series import describe_series, recognise
+
+    volumes, infos, notes = {}, [], []
+    for seq, files in files_by_sequence.items():
+        if not files:
+            continue
+        items = [(Path(f), pydicom.dcmread(f, stop_before_pixels=True)) for f in files]
+        info = recognise(describe_series(str(items[0][1].SeriesInstanceUID), items))
+        info.used_as = seq
+        vol = read_series(info)
+        notes.extend(vol.notes)
+        volumes[seq], infos = vol, infos + [info]
+    if not volumes:
+        raise ModicInputError("no DICOM files given for T1, T2 or FS — load the series from the DICOM database")
+    return Study(path=Path(path), series=infos, volumes=volumes, notes=notes)
