@@ -67,8 +67,12 @@ def vertebra(level: str) -> Code | None:
 
 
 def feature(name: str) -> Code:
-    """A PyRadiomics feature column (`T2_original_shape_Sphericity`) as a private code; volume is SNOMED."""
-    return private(name, name.replace("_", " "))
+    """A feature column (`T2_original_shape_Sphericity`) as a private code: CodeValue "F" + the first 12 hex
+    digits of SHA-1(column name) (CodeValue is limited to 16 characters, and readers such as highdicom's and
+    dcmqi's expect CodeValue, not LongCodeValue), CodeMeaning the column name itself."""
+    import hashlib
+
+    return private("F" + hashlib.sha1(name.encode()).hexdigest()[:12].upper(), name)
 
 
 _LENGTH = re.compile(r"AxisLength|Diameter")
