@@ -15,7 +15,8 @@ from modic.dicom.study import load_study
 
 DCIODVFY = shutil.which("dciodvfy")
 PREDICTION = {"predicted_type": 1, "probabilities": {"1": 0.81, "2": 0.15, "3": 0.04}, "in_domain": False,
-              "synthetic_model": True, "features_used": ["FS_wavelet-LLH_glszm_ZoneEntropy", "T1_original_firstorder_Mean"]}
+              "synthetic_model": True,
+              "features_used": ["FS_wavelet-LLH_glszm_ZoneEntropy", "T1_original_firstorder_Mean"]}
 FEATURES = {"T2_original_shape_Sphericity": 0.6125, "T2_original_shape_MajorAxisLength": 21.75,
             "T2_original_shape_MajorLeastAxisRatio": 3.5, "T2_original_shape_MeshVolume": 812.5,
             "FS_wavelet-LLH_glszm_ZoneEntropy": 4.25, "T1_original_firstorder_Mean": -51.5,
@@ -114,11 +115,12 @@ def test_sr_reads_back_the_values(exported):
     assert values["Probability of Modic type I (model)"] == (0.81, "1")
     assert "T2_original_glcm_Contrast" not in values
     qual = {e.name.meaning: e.value.meaning for e in group.get_qualitative_evaluations()}
-    assert qual == {"Endplate": "Inferior endplate", "Modic type from the signal pattern": "Modic type I",
+    assert qual == {"Finding category": "Morphologically Abnormal Structure", "Endplate": "Inferior endplate",
+                    "Modic type from the signal pattern": "Modic type I",
                     "Modic type predicted by the model": "Modic type I",
                     "Case inside the model's training data": "No", "Model trained on synthetic data": "Yes"}
-    evidence = {item.ReferencedSeriesSequence[0].SeriesInstanceUID
-                for item in sr.CurrentRequestedProcedureEvidenceSequence}
+    evidence = {series.SeriesInstanceUID for item in sr.CurrentRequestedProcedureEvidenceSequence
+                for series in item.ReferencedSeriesSequence}
     assert {v.info.uid for v in study.volumes.values()} <= evidence
 
 
