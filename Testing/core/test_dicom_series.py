@@ -274,3 +274,23 @@ def test_manifest_study_column(cases, tmp_path):
     (tmp_path / "bad.csv").write_text(f"case_id,study,t2_series\nc0,{study},99\n")
     with pytest.raises(ModicInputError, match="case c0: --t2-series '99': no such series"):
         load_case_images(read_manifest(tmp_path / "bad.csv").iloc[0])
+
+
+@pytest.mark.parametrize("name", ["MR_small_RLE.dcm", "MR_small_jpeg_ls_lossless.dcm", "MR_small_jp2klossless.dcm",
+                                  "MR_small_bigendian.dcm", "MR_small_implicit.dcm"])
+def test_compressed_and_legacy_syntaxes_read_like_the_uncompressed(tmp_path, name):
+    """pydicom's MR_small in several transfer syntaxes, stacked into 3-slice series: identical volumes."""
+    def stack(source, folder):
+        folder.mkdir()
+        for k in range(3):
+            ds = pydicom.dcmread(get_testdata_file(source))
+            ds.SOPInstanceUID = f"{ds.SOPInstanceUID}.{k}"
+            ds.ImagePositionPatient = [float(v) + 5.0 * k * n for v, n in zip(ds.ImagePositionPatient, (0, 0, 1),
+                                                                              strict=True)]
+            ds.save_as(folder / f"{k}.dcm")
+        return read_series(scan_study(folder)[0]).image
+
+    ref = stack("MR_small.dcm", tmp_path / "ref")
+    img = stack(name, tmp_path / "other")
+    assert np.array_equal(sitk.GetArrayViewFromImage(img), sitk.GetArrayViewFromImage(ref))
+    assert img.GetSpacing() == pytest.approx(ref.GetSpacing()) and img.GetSpacing()[2] == pytest.approx(5.0)
