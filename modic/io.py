@@ -67,8 +67,9 @@ def read_dicom_series(folder: str | os.PathLike, series_uid: str | None = None,
     if series_uid is None:
         if len(series) > 1:
             uids = ", ".join(sorted(series))
-            raise ModicInputError(f"{folder} holds {len(series)} DICOM series ({uids}) — choose one "
-                                  "with series_uid / --series-uid")
+            raise ModicInputError(f"{folder} holds {len(series)} DICOM series ({uids}) — pass it as --study "
+                                  f"{folder} (T1/T2/STIR recognised; `modic series {folder}` lists them) or choose "
+                                  "one with series_uid")
         series_uid = next(iter(series))
     if series_uid not in series:
         raise ModicInputError(f"series {series_uid} is not in {folder}; found: {', '.join(sorted(series))}")

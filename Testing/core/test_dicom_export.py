@@ -121,7 +121,8 @@ def test_sr_reads_back_the_values(exported):
                     "Case inside the model's training data": "No", "Model trained on synthetic data": "Yes"}
     evidence = {series.SeriesInstanceUID for item in sr.CurrentRequestedProcedureEvidenceSequence
                 for series in item.ReferencedSeriesSequence}
-    assert {v.info.uid for v in study.volumes.values()} <= evidence
+    # as Slicer's QuantitativeReporting expects: the SR's evidence holds one SEG (the one its groups reference)
+    assert evidence == {study.volumes["T2"].info.uid, seg_t2.SeriesInstanceUID}
 
 
 def test_cli_segment_with_study_writes_seg_and_sr(exported, tmp_path, capsys):

@@ -73,7 +73,6 @@ def export_dicom(study: Study, lesions: list[Lesion], out: str | Path, spine=Non
     seed = _uid_seed(study, lesions)
     written: dict[str, Path] = {}
     segs: dict[str, Any] = {}
-    evidence = []
     spine_seq = None
     if spine is not None:
         spine_seq = next((s for s, v in study.volumes.items()
@@ -98,7 +97,6 @@ def export_dicom(study: Study, lesions: list[Lesion], out: str | Path, spine=Non
         seg.save_as(path)
         written[seq] = path
         segs[seq] = seg
-        evidence += source_datasets(volume)
     ref_seq = next((s for s in REPORT_ORDER if s in segs), None)
     if ref_seq is None:
         raise ModicInputError("nothing to export: no lesion mask on any series of the study")
@@ -112,7 +110,9 @@ def export_dicom(study: Study, lesions: list[Lesion], out: str | Path, spine=Non
             volume_mm3=_volume_mm3(on_grid(les.masks[ref_seq], study.volumes[ref_seq])),
             features=report_features(les.features, selected_features or
                                      list((les.prediction or {}).get("features_used") or []))))
-    sr = build_sr(reports, evidence + list(segs.values()), f"{seed}/sr")
+    # evidence: the one SEG the groups reference and its source images — Slicer's QuantitativeReporting loads
+    # every SEG listed in the evidence and pairs measurement group i with segment i of that SEG
+    sr = build_sr(reports, source_datasets(study.volumes[ref_seq]) + [segs[ref_seq]], f"{seed}/sr")
     written["SR"] = out / "sr.dcm"
     sr.save_as(written["SR"])
     return written
