@@ -294,3 +294,21 @@ def test_compressed_and_legacy_syntaxes_read_like_the_uncompressed(tmp_path, nam
     img = stack(name, tmp_path / "other")
     assert np.array_equal(sitk.GetArrayViewFromImage(img), sitk.GetArrayViewFromImage(ref))
     assert img.GetSpacing() == pytest.approx(ref.GetSpacing()) and img.GetSpacing()[2] == pytest.approx(5.0)
+
+
+def test_phantom_cohort_in_dicom_format(tmp_path):
+    """`modic phantom --format dicom`: a study folder per case, manifest column `study`, masks NRRD."""
+    import pandas as pd
+
+    from modic.manifest import load_case_images, load_case_masks, read_manifest
+
+    assert main(["phantom", "--out", str(tmp_path / "c"), "--cases", "1", "--format", "dicom", "--no-progress"]) == 0
+    raw = pd.read_csv(tmp_path / "c" / "manifest.csv")
+    assert "study" in raw.columns and not {"t1", "t2", "fs"} & set(raw.columns)
+    row = read_manifest(tmp_path / "c" / "manifest.csv").iloc[0]
+    images = load_case_images(row)
+    masks = load_case_masks(row, images)
+    assert sorted(images) == ["FS", "T1", "T2"] and all(sitk.GetArrayViewFromImage(m).sum() > 0
+                                                           for m in masks.values())
+    numbers = sorted(s.number for s in scan_study(row["study"]))
+    assert numbers == [1, 2, 3, 4, 5]
