@@ -5,7 +5,13 @@ from __future__ import annotations
 import argparse
 import json
 
-from modic.commands._common import add_image_arguments, add_mask_arguments, add_point_arguments, load_images, load_masks
+from modic.commands._common import (
+    add_image_arguments,
+    add_mask_arguments,
+    add_point_arguments,
+    load_images_and_study,
+    load_masks,
+)
 from modic.commands._common import point as parse_point
 from modic.errors import ModicInputError
 from modic.io import atomic_path, check_writable_dir, write_csv
@@ -48,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
     from modic.pipeline import analyze_case
 
     check_writable_dir(args.out)
-    images = load_images(args)
+    images, study = load_images_and_study(args)
     masks = load_masks(args, images)
     if masks is None and not args.seed_lps:
         raise ModicInputError("give lesion masks (--mask / --mask-<seq>) or --seed-lps to segment, or --manifest")
@@ -58,6 +64,9 @@ def run(args: argparse.Namespace) -> int:
                           case_id=args.case_id, label=1, jobs=args.jobs or 1)
     write_csv(result.feature_table(), args.out, index=False)
     with atomic_path(str(args.out) + ".diagnostics.json") as tmp:
-        tmp.write_text(json.dumps({"diagnostics": result.diagnostics, **result.summary()}, indent=2, default=str))
+        record = {"diagnostics": result.diagnostics, **result.summary()}
+        if study is not None:
+            record["study"] = study.record()
+        tmp.write_text(json.dumps(record, indent=2, default=str))
     print(f"{len(result.features)} features for case {args.case_id} written to {args.out}")
     return 0
