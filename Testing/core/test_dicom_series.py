@@ -312,3 +312,11 @@ def test_phantom_cohort_in_dicom_format(tmp_path):
                                                            for m in masks.values())
     numbers = sorted(s.number for s in scan_study(row["study"]))
     assert numbers == [1, 2, 3, 4, 5]
+    # the batch engine reads the study column: T2 VoxelVolume = mask voxels × voxel volume (mm³)
+    from modic.batch import run_cohort
+
+    params = {"imageType": {"Original": {}}, "featureClass": {"shape": None}, "setting": {"binWidth": 25}}
+    run_cohort(tmp_path / "c" / "manifest.csv", tmp_path / "f.csv", params=params, jobs=1, show_progress=False)
+    table = pd.read_csv(tmp_path / "f.csv")
+    voxels = int(sitk.GetArrayViewFromImage(masks["T2"]).sum()) * np.prod(images["T2"].GetSpacing())
+    assert table["T2_original_shape_VoxelVolume"].iloc[0] == pytest.approx(voxels, rel=1e-9)
