@@ -146,3 +146,30 @@ def test_cli_segment_with_study_writes_seg_and_sr(exported, tmp_path, capsys):
                  "--out", str(tmp_path / "x")]) == 2
     assert main(["segment", "--t2-series", "3", "--mask", str(mask), "--out", str(tmp_path / "y")]) == 2
     assert "need --study" in capsys.readouterr().err
+
+
+def test_export_a_detection_folder_one_group_per_lesion(exported, tmp_path):
+    """`modic detect` output (lesions.csv + label maps + spine labels) → SEG segments and SR groups in order."""
+    case, study, spine, _, study_dir = exported
+    det = tmp_path / "det"
+    det.mkdir()
+    second = np.zeros(sitk.GetArrayViewFromImage(case.masks["T2"]).shape, np.uint8)
+    second[5:7, 100:104, 100:103] = 1
+    for seq in ("T1", "T2", "FS"):
+        lesion = sitk.GetArrayFromImage(case.masks[seq]).astype(np.uint8)
+        extra = second if seq != "FS" or case.masks["FS"].GetSize() == case.masks["T2"].GetSize() else 0 * lesion
+        labels = sitk.GetImageFromArray(np.where(lesion > 0, 1, np.where(extra > 0, 2, 0)).astype(np.uint8))
+        labels.CopyInformation(case.masks[seq])
+        sitk.WriteImage(labels, str(det / f"lesions_{seq.lower()}.nrrd"))
+    sitk.WriteImage(spine.labels, str(det / "spine_labels.nrrd"))
+    (det / "lesions.csv").write_text(
+        "case_id,label,level,endplate,modic_type,voxels,volume_mm3,seed_lps,confidence\n"
+        "x1,1,L4-L5,L4 inferior,I,1,1,0;0;0,0.9\nx1,2,L2-L3,L3 superior,II,1,1,0;0;0,0.5\n")
+    assert main(["export-dicom", "--study", str(study_dir), "--results", str(det), "--out", str(tmp_path / "o")]) == 0
+    groups = hd.sr.srread(tmp_path / "o" / "sr.dcm").content.get_volumetric_roi_measurement_groups()
+    assert [g.tracking_identifier for g in groups] == ["L4 inferior - Modic I", "L3 superior - Modic II"]
+    assert [g.referenced_segment.referenced_segment_numbers for g in groups] == [[1], [2]]
+    assert groups[1].finding_sites[0].value.value == "36470004"                   # L3 vertebra (SNOMED CT)
+    masks = _seg_masks(tmp_path / "o" / "seg_t2.dcm", study.volumes["T2"])
+    assert np.array_equal(masks["L3 superior - Modic II"] > 0, second > 0)
+    assert "L4 marrow" in _seg_masks(tmp_path / "o" / "seg_t1.dcm", study.volumes["T1"])   # the spine, on T1

@@ -12,7 +12,8 @@ EPILOG = """examples:
   modic analyze --t1 t1.nrrd --t2 t2.nrrd --fs fs.nrrd --seed-lps="4;38;-165" --out case01/
   modic export-dicom --study /data/STUDY01 --results case01/ --out case01_dicom/
 reads RESULTS/mask_<seq>.nrrd (from segment or analyze), result.json (types, prediction, the series used) and
-features.csv when present; writes OUT/seg_<seq>.dcm (one DICOM SEG per series) and OUT/sr.dcm (TID 1500).
+features.csv when present — or a `modic detect` folder (lesions.csv, lesions_<seq>.nrrd, spine_labels.nrrd);
+writes OUT/seg_<seq>.dcm (one DICOM SEG per series) and OUT/sr.dcm (TID 1500).
 The masks must lie on the study's images (same patient space); the series used are those named in
 result.json, else --t1-series/--t2-series/--fs-series, else the recognised ones."""
 
@@ -25,7 +26,8 @@ def add_parser(sub) -> None:
     p = sub.add_parser("export-dicom", help="earlier results → DICOM SEG + SR on a study",
                        description=__doc__, epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_study_arguments(p)
-    p.add_argument("--results", required=True, metavar="DIR", help="output folder of modic segment / analyze")
+    p.add_argument("--results", required=True, metavar="DIR",
+                   help="output folder of modic segment / analyze / detect")
     p.add_argument("--out", required=True, metavar="DIR", help="folder for the DICOM files")
     p.set_defaults(func=run)
 
@@ -56,6 +58,16 @@ def run(args: argparse.Namespace) -> int:
     overrides = {seq: getattr(args, f"{seq.lower()}_series", None) or (used.get(seq) or {}).get("uid")
                  for seq in MASKS}
     study = load_study(args.study, overrides)
+    if (results / "lesions.csv").is_file():       # a `modic detect` folder: one lesion per row, and the spine
+        from modic.dicom.export import lesions_from_detection
+
+        lesions, spine = lesions_from_detection(results)
+        if not lesions:
+            raise ModicInputError(f"{results / 'lesions.csv'} lists no lesion — nothing to export")
+        with atomic_directory(Path(args.out)) as tmp:
+            written = export_dicom(study, lesions, tmp, spine=spine)
+        print(f"wrote {', '.join(p.name for p in written.values())} ({len(lesions)} lesion(s)) to {args.out}")
+        return 0
     masks = {seq: read_image(results / f"{stem}.nrrd", what=f"{seq} mask")
              for seq, stem in MASKS.items() if (results / f"{stem}.nrrd").is_file() and seq in study.volumes}
     if not masks:

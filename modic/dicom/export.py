@@ -128,3 +128,40 @@ def lesion_from_results(masks: dict[str, sitk.Image], summary: dict | None, feat
     endplate = summary.get("endplate") or seg.get("endplate")
     return Lesion(masks=dict(masks), name=lesion_name(level, endplate, signal), level=level, endplate=endplate,
                   signal_type=signal, prediction=summary.get("prediction"), features=dict(features or {}))
+
+
+def lesions_from_detection(folder: str | Path) -> tuple[list[Lesion], Any]:
+    """Lesions (and the spine) from a `modic detect` output folder: lesions.csv (label, level = disc,
+    endplate = "L4 inferior", modic_type), lesions_<seq>.nrrd label maps (value = label), spine_labels.nrrd."""
+    import pandas as pd
+
+    from modic.io import read_image
+
+    folder = Path(folder)
+    try:
+        table = pd.read_csv(folder / "lesions.csv", dtype={"label": int})
+    except (ValueError, pd.errors.ParserError) as exc:
+        raise ModicInputError(f"{folder / 'lesions.csv'}: cannot read it ({str(exc).splitlines()[0]})") from None
+    maps = {seq: sitk.GetArrayFromImage(img) for seq, img in
+            ((s, read_image(folder / f"lesions_{s.lower()}.nrrd", what=f"{s} lesion label map"))
+             for s in ("T1", "T2", "FS") if (folder / f"lesions_{s.lower()}.nrrd").is_file())}
+    refs = {seq: read_image(folder / f"lesions_{seq.lower()}.nrrd") for seq in maps}
+    lesions = []
+    for row in table.itertuples():
+        masks = {}
+        for seq, arr in maps.items():
+            m = sitk.GetImageFromArray((arr == int(row.label)).astype(np.uint8))
+            m.CopyInformation(refs[seq])
+            masks[seq] = m
+        where = str(getattr(row, "endplate", "") or "").split()
+        vertebra = where[0] if where else None
+        side = where[1] if len(where) > 1 else None
+        signal = str(row.modic_type) if isinstance(getattr(row, "modic_type", None), str) else None
+        lesions.append(Lesion(masks=masks, name=lesion_name(vertebra, side, signal), level=vertebra, endplate=side,
+                              signal_type=signal))
+    spine = None
+    if (folder / "spine_labels.nrrd").is_file():
+        from modic.spine.model import spine_from_label_map
+
+        spine = spine_from_label_map(read_image(folder / "spine_labels.nrrd", what="spine label map"))
+    return lesions, spine
