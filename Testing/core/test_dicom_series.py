@@ -68,7 +68,7 @@ def test_reads_each_series_voxel_for_voxel(cases):
     assert loaded.record()["series"]["FS"]["description"] == "SAG STIR"
 
 
-@pytest.mark.parametrize("description, tr, te, ti, expected", [
+@pytest.mark.parametrize("case", [
     ("SAG T2 FSE", None, None, None, "T2"),           # FSE = fast spin echo, not fat suppression
     ("Sag T2 FS", None, None, None, "FS"),
     ("SAG STIR", None, None, None, "FS"),
@@ -81,10 +81,13 @@ def test_reads_each_series_voxel_for_voxel(cases):
     ("SAG FLAIR", 9000, 120, 2500, "T2"),            # TI 2500 ms is not fat nulling
     ("SAG PD", 3000, 20, None, "other"),
     ("SAG T1 FS +C", 500, 10, None, "other"),         # fat-suppressed T1 is not a STIR / T2-FS
+    ("SAG T2 DIXON_W", 4000, 90, None, "FS", "ORIGINAL\\PRIMARY\\DIXON\\WATER"),
+    ("SAG T2 DIXON_F", 4000, 90, None, "other", "ORIGINAL\\PRIMARY\\DIXON\\FAT"),
 ])
-def test_recognition_rules(description, tr, te, ti, expected):
+def test_recognition_rules(case):
+    description, tr, te, ti, expected, image_type = (*case, "ORIGINAL\\PRIMARY\\M")[:6]
     s = SeriesInfo(uid="1.2", number=3, description=description, modality="MR", frames=15, orientation="sagittal",
-                   tr=tr, te=te, ti=ti, image_type="ORIGINAL\\PRIMARY\\M")
+                   tr=tr, te=te, ti=ti, image_type=image_type)
     assert recognise(s).sequence == expected, s.reason
 
 

@@ -257,6 +257,9 @@ def words(text: str) -> set[str]:
 
 def fat_suppression(s: SeriesInfo) -> tuple[bool, str]:
     """Is the series fat-suppressed, and from which tag (or description word) that was read."""
+    itype = {t.strip().upper() for t in s.image_type.split("\\")}
+    if "WATER" in itype or "W" in itype and "DIXON" in itype:
+        return True, "Dixon water image (ImageType)"
     opts = {o.strip().upper() for o in s.scan_options.split("\\") if o.strip()}
     hit = opts & FS_SCAN_OPTIONS
     if hit:
@@ -289,6 +292,9 @@ def recognise(s: SeriesInfo) -> SeriesInfo:
         return s
     if "LOCALIZER" in itype or w & LOCALISER_WORDS or s.orientation == "mixed":
         s.sequence, s.reason = "other", "localiser (ImageType LOCALIZER or description)"
+        return s
+    if itype & {"FAT", "OUT_PHASE", "OPP_PHASE", "IN_PHASE"} and "WATER" not in itype:
+        s.sequence, s.reason = "other", f"Dixon fat / phase image ({s.image_type}), not a T1/T2/STIR"
         return s
     if itype & {"PROJECTION IMAGE", "MIP", "MPR", "REFORMATTED", "SUBTRACTION"}:
         s.sequence, s.reason = "other", f"derived image ({s.image_type}), not an acquisition"
