@@ -103,6 +103,12 @@ def exportDicom(volumeNodes: Mapping, masks: Mapping, outputFolder: str, fileFor
     from modic.dicom.study import study_from_files
     from modic.errors import ModicInputError
 
+    try:
+        import highdicom  # noqa: F401
+    except ImportError:
+        raise ModicInputError("DICOM SEG/SR export needs the Python package highdicom — install it "
+                              "(slicer.util.pip_install('highdicom>=0.23,<1')) and try again") from None
+
     files = {}
     for seq, node in volumeNodes.items():
         uids = instanceUIDsOfNode(node)
