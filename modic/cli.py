@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
 from modic import __version__
@@ -16,7 +17,7 @@ from modic.errors import ModicInputError
 # subcommands, each a module under modic.commands
 COMMANDS: tuple[str, ...] = ("phantom", "segment", "extract", "classify", "analyze", "stats", "odi", "demo")
 
-EXIT_OK, EXIT_INPUT, EXIT_PARTIAL = 0, 2, 3
+EXIT_OK, EXIT_INTERNAL, EXIT_INPUT, EXIT_PARTIAL = 0, 1, 2, 3
 
 
 class _Parser(argparse.ArgumentParser):
@@ -57,6 +58,18 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         sys.stderr.write(f"modic {args.command}: interrupted; finished work was kept\n")
         return 130
+    except OSError as exc:  # disk full, permissions changed mid-run, ...: the environment, not a bug
+        where = f" {exc.filename}" if getattr(exc, "filename", None) else ""
+        sys.stderr.write(f"modic {args.command}: error: cannot read or write{where}: "
+                         f"{exc.strerror or exc} — check the path, free space and permissions\n")
+        return EXIT_INPUT
+    except Exception as exc:  # noqa: BLE001 - a bug: one line, the traceback only on request
+        if os.environ.get("MODIC_DEBUG"):
+            raise
+        text = " ".join(str(exc).split())[:200]
+        sys.stderr.write(f"modic {args.command}: internal error: {type(exc).__name__}: {text} — please report "
+                         "it (run with MODIC_DEBUG=1 for the traceback)\n")
+        return EXIT_INTERNAL
 
 
 if __name__ == "__main__":  # pragma: no cover

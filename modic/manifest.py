@@ -16,7 +16,7 @@ import SimpleITK as sitk
 
 from modic.errors import ModicInputError
 from modic.geometry import resample_like
-from modic.io import read_image
+from modic.io import read_csv_table, read_image
 
 IMAGE_COLUMNS: dict[str, str] = {"T1": "t1", "T2": "t2", "FS": "fs"}
 MASK_COLUMNS: dict[str, str] = {"T1": "mask_t1", "T2": "mask_t2", "FS": "mask_fs"}
@@ -26,13 +26,7 @@ PATH_COLUMNS = (*IMAGE_COLUMNS.values(), "mask", *MASK_COLUMNS.values())
 def read_manifest(path: str | os.PathLike, require_masks: bool = False) -> pd.DataFrame:
     """Read and validate a manifest; path columns become absolute strings, `label` defaults to 1."""
     path = Path(path)
-    if not path.is_file():
-        raise ModicInputError(f"manifest not found: {path}")
-    try:
-        df = pd.read_csv(path, dtype={"case_id": str}, keep_default_na=True)
-    except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
-        raise ModicInputError(f"cannot parse manifest {path}: {str(exc).splitlines()[0]}") from None
-    df.columns = [str(c).strip() for c in df.columns]
+    df = read_csv_table(path, "manifest", dtype={"case_id": str})
     if "case_id" not in df.columns:
         raise ModicInputError(f"manifest {path} has no 'case_id' column — add one (unique per case)")
     if df["case_id"].isna().any():

@@ -31,7 +31,7 @@ from modic.batch.cache import CaseCache, cache_dir_for, case_key
 from modic.batch.progress import Progress, ProgressCallback
 from modic.compat import spawn_context
 from modic.errors import ModicInputError
-from modic.io import check_writable_dir, file_sha256, write_csv, write_text
+from modic.io import check_location, file_sha256, write_csv, write_text
 from modic.manifest import PATH_COLUMNS, read_manifest
 
 EXIT_OK, EXIT_INPUT, EXIT_PARTIAL = 0, 2, 3
@@ -110,9 +110,9 @@ def output_paths(out_csv: str | os.PathLike) -> dict[str, Path]:
 def run_cohort(manifest: str | os.PathLike, out_csv: str | os.PathLike,
                params: dict | str | os.PathLike | None = None, jobs: int | None = None,
                scheduler: str | None = None, segment: bool = False,
-               progress: ProgressCallback | None = None, *, normalization: str = "zscore-image",
+               progress: ProgressCallback | None = None, *, normalization: str | None = None,
                show_progress: bool | None = None, case_function: CaseFunction | None = None,
-               clear_cache: bool = False) -> BatchResult:
+               clear_cache: bool = False, overwrite: bool = False) -> BatchResult:
     """Extract features for every case of a manifest into one table (first column `case_id`).
 
     `params`: a PyRadiomics parameter file or dict (None: the paper's). `jobs`: local worker
@@ -120,16 +120,26 @@ def run_cohort(manifest: str | os.PathLike, out_csv: str | os.PathLike,
     address, or "local" for a `LocalCluster` of `jobs` workers. `segment`: segment each case from its
     `seed_lps` instead of reading a mask. `progress(done, total, message)`: called after every case;
     returning False stops the run (finished cases stay cached, no table is written).
-    `normalization`: as `modic.pipeline.analyze_case` (default "zscore-image"; "zscore-reference" uses a
+    `normalization`: as `modic.pipeline.analyze_case` (default: "zscore-image" with the paper's parameters,
+    "none" with the user's own `params`, whose `normalize` setting then governs; "zscore-reference" uses a
     `reference_lps` manifest column when present, else falling back to "zscore-image"); "none" gives
     exactly PyRadiomics' values for the parameter file.
+    `overwrite`: replace an existing `out_csv` (and its companion files) that modic did not write; without
+    it such a file is refused (docs/OUTPUTS.md). The manifest and its files are never written over.
     `show_progress`: tqdm bar / log lines on stderr (default: when no callback is given).
     Failing cases are listed in `<out>.errors.csv`; bad input raises `ModicInputError`.
     """
     t0 = time.perf_counter()
+    from modic.io import check_output_file, record_files
+    from modic.pipeline import default_normalization
+
     paths = output_paths(out_csv)
-    check_writable_dir(paths["out"].parent)
+    normalization = default_normalization(params) if normalization is None else normalization
+    check_location(paths["out"], "file", inputs=[manifest])
     df = read_manifest(manifest, require_masks=not segment)
+    inputs = [manifest, *(v for col in PATH_COLUMNS if col in df.columns for v in df[col] if isinstance(v, str))]
+    companions = [paths[k] for k in ("errors", "diagnostics", "diagnostics_json")]
+    check_output_file(paths["out"], overwrite, inputs=inputs, companions=companions)
     if segment and "seed_lps" not in df.columns:
         raise ModicInputError(f"manifest {manifest} has no 'seed_lps' column — --segment needs a seed "
                               "point 'x;y;z' (LPS mm) per case")
@@ -227,6 +237,7 @@ def run_cohort(manifest: str | os.PathLike, out_csv: str | os.PathLike,
                 "seconds": round(result.seconds, 3), "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
                 "versions": software_versions()}
     write_text(paths["diagnostics_json"], json.dumps(run_info, indent=2, default=str) + "\n")
+    record_files([paths["out"], *companions], command="extract", dirs=[paths["cache"]])
     return result
 
 

@@ -39,9 +39,31 @@ def add_mask_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--segment-name", metavar="NAME", help="segment name in a .seg.nrrd file")
 
 
+OVERWRITE_HELP = ("replace what an earlier modic run wrote at --out; files modic did not write are never "
+                  "touched (without it, an --out holding anything else is refused)")
+
+
+def add_overwrite_argument(p: argparse.ArgumentParser) -> None:
+    """`--overwrite`: the one switch that lets a command replace modic's own earlier outputs (docs/OUTPUTS.md)."""
+    p.add_argument("--overwrite", action="store_true", help=OVERWRITE_HELP)
+
+
+def input_paths(args: argparse.Namespace) -> list[str]:
+    """Every input file/folder named on the command line (outputs must not be, contain or lie in them)."""
+    names = ("t1", "t2", "fs", "mask", "mask_t1", "mask_t2", "mask_fs", "params", "model", "manifest",
+             "features", "items")
+    return [str(v) for v in (getattr(args, n, None) for n in names) if v]
+
+
 def load_images(args: argparse.Namespace) -> dict[str, sitk.Image]:
-    images = {seq: read_image(getattr(args, a), what=f"{seq} image")
-              for seq, a in SEQ_ARGS.items() if getattr(args, a, None)}
+    from modic.checks import check_image
+
+    images = {}
+    for seq, a in SEQ_ARGS.items():
+        path = getattr(args, a, None)
+        if path:
+            images[seq] = read_image(path, what=f"{seq} image")
+            check_image(images[seq], f"{seq} image {path}")
     if not images:
         raise ModicInputError("no image given — pass at least one of --t1, --t2, --fs")
     return images
@@ -49,6 +71,7 @@ def load_images(args: argparse.Namespace) -> dict[str, sitk.Image]:
 
 def load_masks(args: argparse.Namespace, images: dict[str, sitk.Image]) -> dict[str, sitk.Image] | None:
     """Masks on each sequence's grid from --mask / --mask-<seq>, or None when none was given."""
+    from modic.checks import check_lesion_mask
     from modic.segment import import_mask
 
     own = {seq: getattr(args, f"mask_{a}", None) for seq, a in SEQ_ARGS.items()}
@@ -60,6 +83,7 @@ def load_masks(args: argparse.Namespace, images: dict[str, sitk.Image]) -> dict[
         if not path:
             raise ModicInputError(f"no mask for {seq} — pass --mask or --mask-{SEQ_ARGS[seq]}")
         masks[seq] = import_mask(path, image, label=args.label, segment=args.segment_name)
+        check_lesion_mask(masks[seq], path, f"{seq} image {getattr(args, SEQ_ARGS[seq])}")
     return masks
 
 

@@ -10,14 +10,16 @@ from modic.commands._common import (
     SEQ_ARGS,
     add_image_arguments,
     add_mask_arguments,
+    add_overwrite_argument,
     add_point_arguments,
+    input_paths,
     load_images,
     load_masks,
     point,
     roi,
 )
 from modic.errors import ModicInputError
-from modic.io import atomic_directory, check_writable_dir, write_image
+from modic.io import atomic_directory, check_output_dir, write_image
 from modic.normalize import METHODS
 
 EPILOG = """examples:
@@ -37,18 +39,20 @@ def add_parser(sub) -> None:
     p.add_argument("--model", metavar="SKOPS", help="model file from `modic stats` (default: synthetic demo model)")
     p.add_argument("--no-model", action="store_true", help="skip the classifier")
     p.add_argument("--params", metavar="YAML", help="PyRadiomics parameter file (default: the paper's)")
-    p.add_argument("--normalization", choices=METHODS, default="zscore-image",
-                   help="zscore-image (default), zscore-reference (needs --reference-lps), pyradiomics, none")
+    p.add_argument("--normalization", choices=METHODS, default=None,
+                   help="zscore-image (default without --params), zscore-reference (needs --reference-lps), "
+                        "pyradiomics, none (default with --params: the file's own 'normalize' setting governs)")
     p.add_argument("--case-id", default="case")
     p.add_argument("--jobs", type=int, default=1, help="processes for this case's feature extraction")
-    p.add_argument("--out", required=True, metavar="DIR")
+    p.add_argument("--out", required=True, metavar="DIR", help="output folder (new or empty; see --overwrite)")
+    add_overwrite_argument(p)
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from modic.pipeline import analyze_case
 
-    check_writable_dir(args.out)
+    check_output_dir(args.out, args.overwrite, inputs=input_paths(args), command="analyze")
     images = load_images(args)
     masks = load_masks(args, images)
     if masks is None and not args.seed_lps:
@@ -62,7 +66,7 @@ def run(args: argparse.Namespace) -> int:
                           params=args.params, normalization=args.normalization,
                           reference_lps=point(args.reference_lps, "--reference-lps"), roi_lps=roi(args.roi_lps),
                           case_id=args.case_id, jobs=args.jobs)
-    with atomic_directory(Path(args.out)) as tmp:
+    with atomic_directory(Path(args.out), args.overwrite, inputs=input_paths(args), command="analyze") as tmp:
         result.feature_table().to_csv(tmp / "features.csv", index=False)
         for seq, mask in result.masks.items():
             write_image(mask, tmp / f"mask_{SEQ_ARGS[seq]}.nrrd")

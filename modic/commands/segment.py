@@ -10,19 +10,24 @@ from modic.commands._common import (
     SEQ_ARGS,
     add_image_arguments,
     add_mask_arguments,
+    add_overwrite_argument,
     add_point_arguments,
+    input_paths,
     load_images,
     load_masks,
     point,
     roi,
 )
 from modic.errors import ModicInputError
-from modic.io import atomic_directory, check_writable_dir, write_image
+from modic.io import atomic_directory, check_output_dir, write_image
 
 EPILOG = """examples:
   modic segment --t1 t1.nrrd --t2 t2.nrrd --fs fs.nrrd --seed-lps="-4.1;38.5;-165.0" --out seg/
   modic segment --t1 t1.nrrd --t2 t2.nrrd --mask lesion.seg.nrrd --segment-name "Modic" --out seg/
-writes seg/mask_t1.nrrd, mask_t2.nrrd, mask_fs.nrrd (each on its sequence's grid) and seg/segmentation.json"""
+writes seg/mask_t1.nrrd, mask_t2.nrrd, mask_fs.nrrd (each on its sequence's grid) and seg/segmentation.json
+(with "plausibility": a mask larger than a lesion can be, running into the search limit, mostly outside
+vertebral marrow or scattered in pieces is written but flagged "plausible": false, with a warning).
+--out must be a new or empty folder, or one this command wrote before; see docs/OUTPUTS.md and --overwrite."""
 
 
 def add_parser(sub) -> None:
@@ -37,7 +42,8 @@ def add_parser(sub) -> None:
                         "(0 = the seed's class only; default 2.0)")
     g.add_argument("--no-sclerotic-refinement", action="store_true",
                    help="skip the re-split of type III-pattern masks that keeps the lesion out of the disc")
-    p.add_argument("--out", required=True, metavar="DIR", help="output folder")
+    p.add_argument("--out", required=True, metavar="DIR", help="output folder (new or empty; see --overwrite)")
+    add_overwrite_argument(p)
     p.set_defaults(func=run)
 
 
@@ -48,7 +54,7 @@ def _merge_distance(value: float) -> float:
 
 
 def run(args: argparse.Namespace) -> int:
-    check_writable_dir(args.out)
+    check_output_dir(args.out, args.overwrite, inputs=input_paths(args), command="segment")
     images = load_images(args)
     masks = load_masks(args, images)
     info: dict
@@ -65,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
     else:
         source = args.mask or {s: getattr(args, f"mask_{a}") for s, a in SEQ_ARGS.items()}
         info = {"method": "imported", "source": source, "label": args.label, "segment": args.segment_name}
-    with atomic_directory(Path(args.out)) as tmp:
+    with atomic_directory(Path(args.out), args.overwrite, inputs=input_paths(args), command="segment") as tmp:
         for seq, mask in masks.items():
             write_image(mask, tmp / f"mask_{SEQ_ARGS[seq]}.nrrd")
         (tmp / "segmentation.json").write_text(json.dumps(info, indent=2, default=str))
