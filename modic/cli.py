@@ -50,6 +50,18 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "command", None):
         parser.print_help()
         return EXIT_INPUT
+    import warnings
+
+    from modic.errors import ModicWarning
+
+    def show_warning(message, category, filename, lineno, file=None, line=None):  # one line per warning
+        if issubclass(category, ModicWarning):
+            sys.stderr.write(f"modic {args.command}: warning: {message}\n")
+        else:
+            default_show(message, category, filename, lineno, file, line)
+
+    default_show = warnings.showwarning
+    warnings.showwarning = show_warning
     try:
         return int(args.func(args) or 0)
     except ModicInputError as exc:
@@ -70,6 +82,8 @@ def main(argv: list[str] | None = None) -> int:
         sys.stderr.write(f"modic {args.command}: internal error: {type(exc).__name__}: {text} — please report "
                          "it (run with MODIC_DEBUG=1 for the traceback)\n")
         return EXIT_INTERNAL
+    finally:
+        warnings.showwarning = default_show
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -193,7 +193,7 @@ def check_location(path: PathLike, kind: str = "folder", inputs: Iterable[PathLi
         if i.is_dir() and _inside(r, i):
             raise ModicInputError(f"{option} {p} lies inside the input folder {inp} — choose an output "
                                   "outside it")
-    probe = r if r.exists() else r.parent
+    probe = r if (kind == "folder" and r.is_dir()) else r.parent
     while not probe.exists():
         probe = probe.parent
     if not probe.is_dir():

@@ -94,7 +94,7 @@ def analyze_case(images: Mapping[str, sitk.Image], seed_lps: Sequence[float] | N
                  params: Mapping | str | os.PathLike | None = None, normalization: str | None = None,
                  reference_lps: Sequence[float] | None = None, roi_lps: Sequence[Sequence[float]] | None = None,
                  case_id: str = "case", label: int = 1, jobs: int = 1,
-                 progress: Progress | None = None) -> CaseResult:
+                 progress: Progress | None = None, spine=None) -> CaseResult:
     """Analyse one case.
 
     images: {"T1"|"T2"|"FS": image}; seed_lps: a point inside the lesion (LPS mm) when no masks are
@@ -105,6 +105,9 @@ def analyze_case(images: Mapping[str, sitk.Image], seed_lps: Sequence[float] | N
     with the paper's parameters, "none" with your own: PyRadiomics' values, the file's `normalize` governs).
     spine: an optional `modic.spine.Spine` (or its label image) for the plausibility check of a segmentation.
     progress(fraction, message) may return False to cancel (raises InterruptedError).
+    A segmentation from the seed is checked by `modic.plausibility`: `result.segmentation["plausible"]` is
+    False (with the reasons in `["plausibility"]`) and a `ModicWarning` is issued when it does not look like
+    a Modic lesion; the features are still computed so the mask can be inspected.
     """
     t0 = time.perf_counter()
     if not images:
@@ -119,8 +122,10 @@ def analyze_case(images: Mapping[str, sitk.Image], seed_lps: Sequence[float] | N
     if masks is None:
         if seed_lps is None:
             raise ModicInputError(f"case {case_id}: give a seed point inside the lesion (LPS mm) or lesion masks")
+        from modic.plausibility import assess_result
+
         seg = segment_lesion(images, seed_lps, roi_lps=roi_lps, reference_lps=reference_lps)
-        masks, seg_info = seg.masks, seg.info
+        masks, seg_info = seg.masks, assess_result(seg.masks, seg.info, seed_lps, spine=spine)
     else:
         from modic.geometry import resample_like
 

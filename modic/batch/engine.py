@@ -312,8 +312,14 @@ def process_case(task: CaseTask) -> dict[str, Any]:
             if not isinstance(seed, str):
                 raise ModicInputError(f"case {task.case_id}: empty seed_lps — give 'x;y;z' in LPS mm")
             kw = {} if ref is None else {"reference_lps": ref}
-            seg = segment_lesion(images, parse_point_lps(seed, what=f"case {task.case_id} seed_lps"), **kw)
+            seed_point = parse_point_lps(seed, what=f"case {task.case_id} seed_lps")
+            seg = segment_lesion(images, seed_point, **kw)
             masks, seg_info, label = seg.masks, seg.info, 1
+            from modic.plausibility import assess_result, warning_text
+
+            seg_info = assess_result(masks, seg_info, seed_point, warn=False)
+            if not seg_info["plausible"]:  # never enters a cohort table silently: the case fails, with why
+                raise ModicInputError(f"case {task.case_id}: {warning_text(seg_info['plausibility'])}")
         else:
             masks = load_case_masks(task.row, images)
         norm_record = None

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
+import warnings
 from pathlib import Path
 
 from modic.commands._common import (
@@ -18,7 +20,7 @@ from modic.commands._common import (
     point,
     roi,
 )
-from modic.errors import ModicInputError
+from modic.errors import ModicInputError, ModicWarning
 from modic.io import atomic_directory, check_output_dir, write_image
 from modic.normalize import METHODS
 
@@ -62,16 +64,24 @@ def run(args: argparse.Namespace) -> int:
         from modic.model_io import demo_model_path, load_model
 
         model = load_model(args.model or demo_model_path())
-    result = analyze_case(images, seed_lps=point(args.seed_lps, "--seed-lps"), masks=masks, model=model,
-                          params=args.params, normalization=args.normalization,
-                          reference_lps=point(args.reference_lps, "--reference-lps"), roi_lps=roi(args.roi_lps),
-                          case_id=args.case_id, jobs=args.jobs)
+    with warnings.catch_warnings():  # the CLI says it in its own words below
+        warnings.simplefilter("ignore", ModicWarning)
+        result = analyze_case(images, seed_lps=point(args.seed_lps, "--seed-lps"), masks=masks, model=model,
+                              params=args.params, normalization=args.normalization,
+                              reference_lps=point(args.reference_lps, "--reference-lps"), roi_lps=roi(args.roi_lps),
+                              case_id=args.case_id, jobs=args.jobs)
     with atomic_directory(Path(args.out), args.overwrite, inputs=input_paths(args), command="analyze") as tmp:
         result.feature_table().to_csv(tmp / "features.csv", index=False)
         for seq, mask in result.masks.items():
             write_image(mask, tmp / f"mask_{SEQ_ARGS[seq]}.nrrd")
         (tmp / "result.json").write_text(json.dumps({**result.summary(), "diagnostics": result.diagnostics},
                                                     indent=2, default=str))
+    seg = result.segmentation or {}
+    if seg.get("plausible") is False:
+        from modic.plausibility import warning_text
+
+        sys.stderr.write(f"modic analyze: warning: {warning_text(seg['plausibility'])}; written with "
+                         "\"plausible\": false in result.json\n")
     sp = result.signal_pattern
     line = f"case {args.case_id}: {len(result.features)} features"
     if sp is not None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 from modic.commands._common import (
@@ -67,7 +68,13 @@ def run(args: argparse.Namespace) -> int:
                                 reference_lps=point(args.reference_lps, "--reference-lps"),
                                 merge_distance=_merge_distance(args.merge_distance),
                                 sclerotic_refinement=not args.no_sclerotic_refinement)
-        masks, info = result.masks, result.info
+        from modic.plausibility import assess_result, warning_text
+
+        seed = point(args.seed_lps, "--seed-lps")
+        masks, info = result.masks, assess_result(result.masks, result.info, seed, warn=False)
+        if not info["plausible"]:
+            sys.stderr.write(f"modic segment: warning: {warning_text(info['plausibility'])}; written with "
+                             "\"plausible\": false in segmentation.json\n")
     else:
         source = args.mask or {s: getattr(args, f"mask_{a}") for s, a in SEQ_ARGS.items()}
         info = {"method": "imported", "source": source, "label": args.label, "segment": args.segment_name}
