@@ -130,10 +130,19 @@ def schema_error_text(exc: BaseException) -> str:
     m = re.match(r"Key '(.+?)' was not defined\. Path: '(.*?)'", first)
     if m:
         key, path = m.groups()
+        import difflib
+
         allowed = sorted((_schema_node(path).get("mapping") or {}).keys())
         allowed = [a for a in allowed if not a.startswith("regex;")]
         where = path.strip("/").replace("/", " → ") or "top level"
-        more = f"; allowed: {', '.join(allowed)}" if allowed else ""
+        close = difflib.get_close_matches(key, allowed, n=3, cutoff=0.6)
+        if close:
+            more = f" — did you mean {' or '.join(close)}?"
+        elif allowed:
+            listed = ", ".join(allowed)
+            more = f"; allowed: {listed if len(listed) <= 240 else listed[:240].rsplit(',', 1)[0] + ', …'}"
+        else:
+            more = ""
         return f"unknown key {key!r} under {where}{more}"
     m = re.match(r"Value '(.*?)' is not of type '(.+?)'\. Path: '(.*?)'", first)
     if m:

@@ -76,9 +76,9 @@ class ModicModel:
     def check_table(self, table: pd.DataFrame) -> None:
         missing = [f for f in self.feature_names if f not in table.columns]
         if missing:
-            shown = ", ".join(missing[:10])
+            shown = ", ".join(missing[:3])
             raise ModicInputError(f"feature table lacks {len(missing)} of the model's {len(self.feature_names)} "
-                                  f"feature columns: {shown}{' …' if len(missing) > 10 else ''} — extract "
+                                  f"feature columns: {shown}{' …' if len(missing) > 3 else ''} — extract "
                                   "features with the same sequences and parameter file as the training data")
 
     def predict(self, table: pd.DataFrame) -> pd.DataFrame:

@@ -170,8 +170,11 @@ def check_location(path: PathLike, kind: str = "folder", inputs: Iterable[PathLi
     if r.parent == r:
         raise ModicInputError(f"{option} {p} is the file-system root — choose a new folder for the outputs")
     home = _resolved(Path.home())
-    if r == home or r in home.parents:
+    if r == home:
         raise ModicInputError(f"{option} {p} is your home folder — choose a new folder inside it for the outputs")
+    if r in home.parents:
+        raise ModicInputError(f"{option} {p} is a folder above your home folder — choose a new folder for the "
+                              "outputs")
     cwd = _resolved(Path.cwd())
     if kind == "folder" and (r == cwd or r in cwd.parents):
         raise ModicInputError(f"{option} {p} is the current folder or one above it — choose a new folder "

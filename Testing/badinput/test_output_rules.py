@@ -1,0 +1,121 @@
+"""The output rules (docs/OUTPUTS.md) when the answer is yes: re-running a command replaces its own outputs,
+--overwrite replaces only modic's own unchanged files and never touches anything else, single files are
+replaced only when modic wrote them, and a crash leaves nothing behind."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+from conftest import assert_one_line_error, run_cli, tree_hashes
+
+from modic.errors import ModicInputError
+from modic.outputs import RECORD_NAME, atomic_directory, inspect_folder
+
+
+def _segment(project, out, *extra):
+    return ["segment", "--t2", str(project / "t2.nrrd"), "--fs", str(project / "fs.nrrd"), "--mask",
+            str(project / "mask.nrrd"), "--out", str(out), *extra]
+
+
+def test_rerun_replaces_own_outputs_and_overwrite_spares_user_files(project, tmp_path, capsys):
+    out = tmp_path / "seg"
+    assert run_cli(_segment(project, out), capsys)[0] == 0
+    record = json.loads((out / RECORD_NAME).read_text())
+    assert record["command"] == "segment"
+    assert set(record["files"]) == {"mask_t2.nrrd", "mask_fs.nrrd", "segmentation.json"}
+    assert run_cli(_segment(project, out), capsys)[0] == 0  # the same command again: its own files
+    (out / "my_notes.txt").write_text("mine")
+    rc, err = run_cli(_segment(project, out), capsys)
+    assert_one_line_error(rc, err, "segment", "holds files modic did not write (1: my_notes.txt)")
+    before = (out / "mask_t2.nrrd").stat().st_mtime_ns
+    assert run_cli(_segment(project, out, "--overwrite"), capsys)[0] == 0
+    assert (out / "my_notes.txt").read_text() == "mine"
+    assert (out / "mask_t2.nrrd").stat().st_mtime_ns != before
+    assert inspect_folder(out).foreign == ["my_notes.txt"]
+
+
+def test_a_changed_modic_file_is_the_users(project, tmp_path, capsys):
+    out = tmp_path / "seg"
+    assert run_cli(_segment(project, out), capsys)[0] == 0
+    (out / "segmentation.json").write_text('{"edited": true}')
+    snapshot = tree_hashes(out)
+    rc, err = run_cli(_segment(project, out), capsys)
+    assert_one_line_error(rc, err, "segment", "segmentation.json")
+    rc, err = run_cli(_segment(project, out, "--overwrite"), capsys)  # would land on the user's edit
+    assert_one_line_error(rc, err, "segment", "would be replaced but modic did not write it")
+    assert tree_hashes(out) == snapshot and not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+
+
+def test_another_commands_outputs_need_overwrite(tmp_path):
+    out = tmp_path / "o"
+    with atomic_directory(out, command="phantom") as tmp:
+        (tmp / "manifest.csv").write_text("x")
+        (tmp / "cases").mkdir()
+        (tmp / "cases" / "a.nrrd").write_text("a")
+    with pytest.raises(ModicInputError, match="holds the outputs of `modic phantom`"):
+        with atomic_directory(out, command="stats") as tmp:
+            (tmp / "report.html").write_text("r")
+    assert sorted(p.name for p in out.iterdir()) == [RECORD_NAME, "cases", "manifest.csv"]
+    with atomic_directory(out, overwrite=True, command="stats") as tmp:
+        (tmp / "report.html").write_text("r")
+    assert sorted(p.name for p in out.iterdir()) == [RECORD_NAME, "report.html"]
+
+
+def test_overwrite_merge_removes_only_old_modic_files(tmp_path):
+    out = tmp_path / "o"
+    with atomic_directory(out, command="x") as tmp:
+        (tmp / "old.csv").write_text("old")
+        (tmp / "sub").mkdir()
+        (tmp / "sub" / "keep_name.csv").write_text("v1")
+    (out / "sub" / "user.txt").write_text("user")
+    with atomic_directory(out, overwrite=True, command="x") as tmp:
+        (tmp / "sub").mkdir()
+        (tmp / "sub" / "keep_name.csv").write_text("v2")
+    assert not (out / "old.csv").exists()
+    assert (out / "sub" / "keep_name.csv").read_text() == "v2" and (out / "sub" / "user.txt").read_text() == "user"
+    state = inspect_folder(out)
+    assert state.owned == ["sub/keep_name.csv"] and state.foreign == ["sub/user.txt"]
+
+
+def test_crash_leaves_nothing_and_creates_no_parents(tmp_path):
+    out = tmp_path / "a" / "b" / "report"
+    with pytest.raises(RuntimeError), atomic_directory(out, command="x") as tmp:
+        (tmp / "t.csv").write_text("1")
+        raise RuntimeError("crash")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_nested_records_count_as_modic_files(tmp_path):
+    top = tmp_path / "demo"
+    with atomic_directory(top / "cohort", command="phantom") as tmp:
+        (tmp / "manifest.csv").write_text("m")
+    with atomic_directory(top / "report", command="stats") as tmp:
+        (tmp / "report.html").write_text("r")
+    state = inspect_folder(top)
+    assert state.foreign == [] and sorted(state.nested) == ["cohort/manifest.csv", "report/report.html"]
+    (top / "report" / "mine.txt").write_text("u")
+    assert inspect_folder(top).foreign == ["report/mine.txt"]
+
+
+def test_single_file_outputs(project, tmp_path, capsys):
+    out = tmp_path / "odi.csv"
+    args = ["odi", "--items", str(project / "odi.csv"), "--out", str(out)]
+    assert run_cli(args, capsys)[0] == 0
+    assert run_cli(args, capsys)[0] == 0  # modic's own file: replaced
+    out.write_text("edited by the user\n")
+    rc, err = run_cli(args, capsys)
+    assert_one_line_error(rc, err, "odi", "was not written by modic (or was changed since)")
+    assert out.read_text() == "edited by the user\n"
+    assert run_cli([*args, "--overwrite"], capsys)[0] == 0
+    assert list(pd.read_csv(out)["odi"]) == [20.0, 40.0]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [RECORD_NAME, "odi.csv"]
+
+
+def test_overwrite_flag_on_every_writing_command():
+    from modic.cli import build_parser
+
+    sub = build_parser()._subparsers._group_actions[0].choices  # noqa: SLF001
+    for name in ("phantom", "segment", "extract", "analyze", "stats", "classify", "odi", "demo"):
+        assert "--overwrite" in sub[name]._option_string_actions, name  # noqa: SLF001
