@@ -178,7 +178,7 @@ def check_location(path: PathLike, kind: str = "folder", inputs: Iterable[PathLi
     cwd = _resolved(Path.cwd())
     if kind == "folder" and (r == cwd or r in cwd.parents):
         raise ModicInputError(f"{option} {p} is the current folder or one above it — choose a new folder "
-                              "for the outputs, e.g. --out results")
+                              "for the outputs (e.g. results)")
     if kind == "folder" and r.exists() and not r.is_dir():
         raise ModicInputError(f"{option} {p} exists and is a file, not a folder — choose a new folder")
     if kind == "file" and r.is_dir():
