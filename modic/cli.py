@@ -18,6 +18,12 @@ from modic.errors import ModicInputError
 COMMANDS: tuple[str, ...] = ("phantom", "segment", "extract", "classify", "analyze", "stats", "odi", "demo")
 
 EXIT_OK, EXIT_INTERNAL, EXIT_INPUT, EXIT_PARTIAL = 0, 1, 2, 3
+OUTPUT_RULES = """outputs: modic never deletes or replaces a file it did not write. --out must be a new or empty folder,
+or one the same command wrote before; a folder holding anything else is refused unless --overwrite,
+which replaces only modic's own files there (recorded in .modic-outputs.json). An existing output file
+is replaced only if modic wrote it (or with --overwrite). --out ., .., /, your home folder, a file where
+a folder is expected, or an input are always refused. Details: docs/OUTPUTS.md
+exit codes: 0 ok, 2 bad input (one line on stderr), 3 some cohort cases failed, 1 internal error"""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -29,7 +35,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="modic", description=__doc__.splitlines()[0],
+    parser = _Parser(prog="modic", description=__doc__.splitlines()[0], epilog=OUTPUT_RULES,
                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"modic {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)

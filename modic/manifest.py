@@ -97,8 +97,10 @@ def load_case_masks(row: pd.Series, images: dict[str, sitk.Image]) -> dict[str, 
                                   "'mask', or segment with --segment and a seed_lps column")
         resampled = resample_like(mask, image, is_label=True)
         if _has_voxels(mask) and not _has_voxels(resampled):
-            raise ModicInputError(f"case {case}: the lesion mask lies outside the {seq} image — check that "
-                                  "mask and image belong to the same study (origin/direction)")
+            mask_path = own if isinstance(own, str) else shared
+            raise ModicInputError(f"case {case}: the lesion mask {mask_path} lies outside the {seq} image "
+                                  f"{row.get(IMAGE_COLUMNS[seq])} — check that mask and image belong to the same "
+                                  "study (origin/direction)")
         masks[seq] = resampled
     return masks
 

@@ -119,3 +119,59 @@ def test_overwrite_flag_on_every_writing_command():
     sub = build_parser()._subparsers._group_actions[0].choices  # noqa: SLF001
     for name in ("phantom", "segment", "extract", "analyze", "stats", "classify", "odi", "demo"):
         assert "--overwrite" in sub[name]._option_string_actions, name  # noqa: SLF001
+
+
+def test_demo_reuses_its_own_folder(tmp_path, monkeypatch, capsys):
+    """`modic demo` fills its folder step by step (cohort, features + cache, report, example case): a second run
+    needs no --overwrite; a file of the user's there is refused, and kept with --overwrite. The heavy steps are
+    replaced by fakes that write through the same output functions."""
+    import types
+
+    import modic.batch
+    import modic.phantom
+    import modic.stats.report
+    from modic.commands import demo
+    from modic.outputs import atomic_directory, check_output_file, record_files
+
+    def fake_cohort(folder, n_cases=None, seed=0, progress=True, overwrite=False, **kw):
+        with atomic_directory(folder, overwrite, command="phantom") as tmp:
+            (tmp / "manifest.csv").write_text(f"case_id,t2\nc1,t2.nrrd  # seed {seed}\n")
+        return folder / "manifest.csv"
+
+    def fake_batch(manifest, out, overwrite=False, **kw):
+        check_output_file(out, overwrite, inputs=[manifest])
+        out.write_text("case_id,f\nc1,1\n")
+        (out.parent / (out.name + ".cache")).mkdir(exist_ok=True)
+        record_files([out], command="extract", dirs=[out.parent / (out.name + ".cache")])
+        return types.SimpleNamespace(n_failed=0, errors_csv=None)
+
+    def fake_stats(features, manifest, out_dir, overwrite=False, **kw):
+        with atomic_directory(out_dir, overwrite, inputs=[features, manifest], command="stats") as tmp:
+            (tmp / "report.html").write_text("r")
+        metrics = {"accuracy": 1.0, "balanced_accuracy": 1.0}
+        summary = {"cohort": {"n_cases": 24, "per_type": {1: 8, 2: 8, 3: 8}, "n_features": 1},
+                   "table1": {"sequence": "T2", "significant": []}, "selection": {"counts": {"n": 1},
+                                                                                  "per_sequence": {}},
+                   "validation": {"holdout": {"metrics": metrics}, "nested_cv": {"metrics": metrics}}}
+        return types.SimpleNamespace(summary=summary, model_path=out_dir / "model.skops", out_dir=out_dir)
+
+    def fake_example(manifest, out, model_path, params, overwrite=False):
+        with atomic_directory(out, overwrite, command="demo") as tmp:
+            (tmp / "result.json").write_text("{}")
+        return "example"
+
+    monkeypatch.setattr(modic.phantom, "generate_cohort", fake_cohort)
+    monkeypatch.setattr(modic.batch, "run_cohort", fake_batch)
+    monkeypatch.setattr(modic.stats.report, "run_stats", fake_stats)
+    monkeypatch.setattr(demo, "_example_case", fake_example)
+    out = tmp_path / "demo_output"
+    args = ["demo", "--out", str(out), "--cases", "24"]
+    assert run_cli(args, capsys)[0] == 0
+    assert run_cli(args, capsys)[0] == 0  # its own folder: reused, no --overwrite needed
+    assert run_cli([*args, "--seed", "1"], capsys)[0] == 0  # a new cohort replaces the old one
+    assert "seed 1" in (out / "cohort" / "manifest.csv").read_text()
+    (out / "report" / "mine.txt").write_text("mine")
+    rc, err = run_cli(args, capsys)
+    assert_one_line_error(rc, err, "demo", "holds files modic did not write (1: report/mine.txt)")
+    assert run_cli([*args, "--overwrite"], capsys)[0] == 0
+    assert (out / "report" / "mine.txt").read_text() == "mine" and (out / "report" / "report.html").is_file()

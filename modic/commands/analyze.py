@@ -29,7 +29,9 @@ EPILOG = """examples:
   modic analyze --t1 t1.nrrd --t2 t2.nrrd --fs fs.nrrd --mask lesion.nii.gz --model model.skops --out case01/
 writes case01/result.json (signal-pattern type with ratios, model prediction with probabilities,
 settings, versions), case01/features.csv, and case01/mask_<seq>.nrrd. Without --model the shipped
-synthetic demo model is used (trained on phantom data: a demonstration, not a clinical model)."""
+synthetic demo model is used (trained on phantom data: a demonstration, not a clinical model).
+--out must be a new or empty folder, or one `modic analyze` wrote before (see --overwrite, docs/OUTPUTS.md);
+with --params and no --normalization the features are PyRadiomics' own values for that file."""
 
 
 def add_parser(sub) -> None:
