@@ -107,7 +107,7 @@ CASES = [
     ("demo-too-few-cases", ["demo", "--out", "{W}/d", "--cases", "5"], "at least 24"),
     # --- every --out hazard
     ("out-dot-stats", [*ST, "--out", "."], "current folder"),
-    ("out-dotdot-segment", ["segment", *T2, SEED, "--out", ".."], "one above"),
+    ("out-dotdot-segment", ["segment", *T2, SEED, "--out", ".."], "above"),
     ("out-root-phantom", ["phantom", "--out", "/", "--cases", "1", "--no-progress"], "root"),
     ("out-home-analyze", ["analyze", *T2, SEED, "--out", "~"], "home folder"),
     ("out-home-abs-demo", ["demo", "--out", "{H}"], "home folder"),
