@@ -3,6 +3,9 @@
 Images are SimpleITK images in LPS physical space (as ITK, NRRD, NIfTI and DICOM define it). Every
 reader turns a missing or unreadable file into a `ModicInputError` naming the file; every writer
 writes to a temporary file in the target folder and renames it, so a crash never leaves a torn file.
+Which outputs may be written at all (never over a file modic did not write, never `--out .` or an input)
+is decided in `modic.outputs` (re-exported here: `atomic_directory`, `check_output_dir`,
+`check_output_file`, `record_files`); see docs/OUTPUTS.md.
 """
 
 from __future__ import annotations

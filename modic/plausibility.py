@@ -156,6 +156,17 @@ def assess_result(masks: Mapping[str, sitk.Image], info: Mapping, seed_lps: Sequ
     return {**info, "plausible": a["plausible"], "plausibility": a}
 
 
+def checked_for_cohort(seg, seed_lps: Sequence[float], case_id: str) -> dict:
+    """`assess_result` for a cohort run: an implausible segmentation raises (the case fails with the reason in
+    the error list) instead of entering the feature table silently."""
+    info = assess_result(seg.masks, seg.info, seed_lps, warn=False)
+    if not info["plausible"]:
+        from modic.errors import ModicInputError
+
+        raise ModicInputError(f"case {case_id}: {warning_text(info['plausibility'])}")
+    return info
+
+
 def warning_text(assessment: Mapping) -> str:
     """One line for stderr / a dialog: why the segmentation is not plausible."""
     return ("the segmentation does not look like a Modic lesion: " + "; ".join(assessment.get("reasons", []))

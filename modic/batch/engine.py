@@ -31,7 +31,7 @@ from modic.batch.cache import CaseCache, cache_dir_for, case_key
 from modic.batch.progress import Progress, ProgressCallback
 from modic.compat import spawn_context
 from modic.errors import ModicInputError
-from modic.io import check_location, file_sha256, write_csv, write_text
+from modic.io import check_output_file, file_sha256, record_files, write_csv, write_text
 from modic.manifest import PATH_COLUMNS, read_manifest
 
 EXIT_OK, EXIT_INPUT, EXIT_PARTIAL = 0, 2, 3
@@ -120,22 +120,15 @@ def run_cohort(manifest: str | os.PathLike, out_csv: str | os.PathLike,
     address, or "local" for a `LocalCluster` of `jobs` workers. `segment`: segment each case from its
     `seed_lps` instead of reading a mask. `progress(done, total, message)`: called after every case;
     returning False stops the run (finished cases stay cached, no table is written).
-    `normalization`: as `modic.pipeline.analyze_case` (default: "zscore-image" with the paper's parameters,
-    "none" with the user's own `params`, whose `normalize` setting then governs; "zscore-reference" uses a
-    `reference_lps` manifest column when present, else falling back to "zscore-image"); "none" gives
-    exactly PyRadiomics' values for the parameter file.
-    `overwrite`: replace an existing `out_csv` (and its companion files) that modic did not write; without
-    it such a file is refused (docs/OUTPUTS.md). The manifest and its files are never written over.
+    `normalization`: as `modic.pipeline.analyze_case` (None: "zscore-image" with the paper's parameters, "none"
+    — PyRadiomics' own values — with your `params`; "zscore-reference" uses a `reference_lps` column).
+    `overwrite`: replace an `out_csv` (and companions) modic did not write (docs/OUTPUTS.md).
     `show_progress`: tqdm bar / log lines on stderr (default: when no callback is given).
     Failing cases are listed in `<out>.errors.csv`; bad input raises `ModicInputError`.
     """
     t0 = time.perf_counter()
-    from modic.io import check_output_file, record_files
     from modic.pipeline import default_normalization
-
-    paths = output_paths(out_csv)
-    normalization = default_normalization(params) if normalization is None else normalization
-    check_location(paths["out"], "file", inputs=[manifest])
+    paths, normalization = output_paths(out_csv), normalization or default_normalization(params)
     df = read_manifest(manifest, require_masks=not segment)
     inputs = [manifest, *(v for col in PATH_COLUMNS if col in df.columns for v in df[col] if isinstance(v, str))]
     companions = [paths[k] for k in ("errors", "diagnostics", "diagnostics_json")]
@@ -306,6 +299,7 @@ def process_case(task: CaseTask) -> dict[str, Any]:
         label = task.label
         if task.segment:
             step = "segment"
+            from modic.plausibility import checked_for_cohort  # an implausible mask fails the case
             from modic.segment import segment_lesion
 
             seed = task.row.get("seed_lps")
@@ -314,12 +308,7 @@ def process_case(task: CaseTask) -> dict[str, Any]:
             kw = {} if ref is None else {"reference_lps": ref}
             seed_point = parse_point_lps(seed, what=f"case {task.case_id} seed_lps")
             seg = segment_lesion(images, seed_point, **kw)
-            masks, seg_info, label = seg.masks, seg.info, 1
-            from modic.plausibility import assess_result, warning_text
-
-            seg_info = assess_result(masks, seg_info, seed_point, warn=False)
-            if not seg_info["plausible"]:  # never enters a cohort table silently: the case fails, with why
-                raise ModicInputError(f"case {task.case_id}: {warning_text(seg_info['plausibility'])}")
+            masks, seg_info, label = seg.masks, checked_for_cohort(seg, seed_point, task.case_id), 1
         else:
             masks = load_case_masks(task.row, images)
         norm_record = None
