@@ -7,7 +7,7 @@ folder (empty), {H} the home folder. Commands run in-process (`modic.cli.main`).
 from __future__ import annotations
 
 import pytest
-from conftest import assert_one_line_error, run_cli
+from battery import assert_one_line_error, run_cli
 
 IMG = ["--t1", "{P}/t1.nrrd", "--t2", "{P}/t2.nrrd", "--fs", "{P}/fs.nrrd"]
 T2 = ["--t2", "{P}/t2.nrrd"]

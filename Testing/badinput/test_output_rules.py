@@ -8,7 +8,7 @@ import json
 
 import pandas as pd
 import pytest
-from conftest import assert_one_line_error, run_cli, tree_hashes
+from battery import assert_one_line_error, run_cli, tree_hashes
 
 from modic.errors import ModicInputError
 from modic.outputs import RECORD_NAME, atomic_directory, inspect_folder

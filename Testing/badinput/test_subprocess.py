@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import tree_hashes
+from battery import tree_hashes
 
 ROOT = Path(__file__).resolve().parents[2]
 
