@@ -39,13 +39,18 @@ def add_mask_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--segment-name", metavar="NAME", help="segment name in a .seg.nrrd file")
 
 
-OVERWRITE_HELP = ("replace what an earlier modic run wrote at --out; files modic did not write are never "
-                  "touched (without it, an --out holding anything else is refused)")
+OVERWRITE_HELP = {
+    "folder": "write into an --out folder that holds other files: modic's own earlier outputs there are replaced, "
+              "every other file is left untouched (without it such a folder is refused; docs/OUTPUTS.md)",
+    "file": "replace an existing output file that modic did not write (without it, only a file modic wrote "
+            "before is replaced; an input is never replaced; docs/OUTPUTS.md)"}
 
 
-def add_overwrite_argument(p: argparse.ArgumentParser) -> None:
-    """`--overwrite`: the one switch that lets a command replace modic's own earlier outputs (docs/OUTPUTS.md)."""
-    p.add_argument("--overwrite", action="store_true", help=OVERWRITE_HELP)
+def add_overwrite_argument(p: argparse.ArgumentParser, kind: str = "folder") -> None:
+    """`--overwrite`: the one switch that lets a command write where other files are (docs/OUTPUTS.md).
+
+    kind: "folder" for commands writing an output folder, "file" for a single output file."""
+    p.add_argument("--overwrite", action="store_true", help=OVERWRITE_HELP[kind])
 
 
 def input_paths(args: argparse.Namespace) -> list[str]:

@@ -14,7 +14,7 @@ def add_parser(subparsers) -> None:
     p.add_argument("--model", required=True, help="model file (.skops) written by `modic stats`")
     p.add_argument("--out", help="write predictions to this CSV (default: print); an existing file is replaced "
                                  "only if modic wrote it, or with --overwrite")
-    add_overwrite_argument(p)
+    add_overwrite_argument(p, kind="file")
     p.set_defaults(func=run)
 
 

@@ -48,7 +48,7 @@ def add_parser(sub) -> None:
     from modic.batch import add_batch_arguments
 
     add_batch_arguments(p)
-    add_overwrite_argument(p)
+    add_overwrite_argument(p, kind="file")
     p.set_defaults(func=run)
 
 

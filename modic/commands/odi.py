@@ -13,7 +13,7 @@ def add_parser(subparsers) -> None:
     p.add_argument("--prefix", default="odi_", help="item column prefix (default odi_)")
     p.add_argument("--min-answered", type=int, default=8,
                    help="minimum answered items for a score (default 8; fewer → empty)")
-    add_overwrite_argument(p)
+    add_overwrite_argument(p, kind="file")
     p.set_defaults(func=run)
 
 
