@@ -40,6 +40,8 @@ CASES = [
     ("segment-text-seed", ["segment", *T2, "--seed-lps=a;b;c", "--out", "{W}/seg"], "seed"),
     ("segment-seed-outside", ["segment", *T2, "--seed-lps=900;900;900", "--out", "{W}/seg"], "outside"),
     ("segment-no-seed", ["segment", *T2, "--out", "{W}/seg"], "--seed-lps"),
+    ("segment-spine-not-labels", ["segment", *T2, SEED, "--spine", "{P}/mask.nrrd", "--out", "{W}/seg"],
+     "not a spine label map"),
     ("analyze-bad-roi", ["analyze", *T2, SEED, "--roi-lps=1;2;3", "--out", "{W}/case"], "--roi-lps"),
     # --- parameter files
     ("extract-yaml-syntax", ["extract", *T2, "--mask", "{P}/mask.nrrd", "--params", "{P}/syntax.yaml",

@@ -103,12 +103,17 @@ def test_cli_segment_writes_the_flag_and_warns(tmp_path, capsys):
 
     img, path = _fluid_case(tmp_path)
     seed = ";".join(f"{v:.2f}" for v in _centre_lps(img))
-    assert main(["segment", "--t2", str(path), f"--seed-lps={seed}", "--out", str(tmp_path / "seg")]) == 0
+    labels = np.full(sitk.GetArrayViewFromImage(img).shape, 76, np.uint8)  # the L4-L5 disc almost everywhere,
+    labels[:, :, :2] = 16  # L4 marrow only at the image edge, far from the seed
+    sitk.WriteImage(_img(labels), str(tmp_path / "spine.nrrd"))
+    assert main(["segment", "--t2", str(path), f"--seed-lps={seed}", "--spine", str(tmp_path / "spine.nrrd"),
+                 "--out", str(tmp_path / "seg")]) == 0
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("modic segment: warning: the segmentation does not look like")
     info = json.loads((tmp_path / "seg" / "segmentation.json").read_text())
     assert info["plausible"] is False and info["plausibility"]["measures"]["volume_ml"] > 40
     assert any("larger than" in r for r in info["plausibility"]["reasons"])
+    assert info["plausibility"]["measures"]["marrow_fraction"] == 0.0
 
 
 def test_pipeline_flags_and_warns(tmp_path):

@@ -14,9 +14,11 @@ from modic.commands._common import (
     add_mask_arguments,
     add_overwrite_argument,
     add_point_arguments,
+    add_spine_argument,
     input_paths,
     load_images,
     load_masks,
+    load_spine,
     point,
     roi,
 )
@@ -39,6 +41,7 @@ def add_parser(sub) -> None:
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     add_image_arguments(p)
     add_point_arguments(p)
+    add_spine_argument(p)
     add_mask_arguments(p)
     p.add_argument("--model", metavar="SKOPS", help="model file from `modic stats` (default: synthetic demo model)")
     p.add_argument("--no-model", action="store_true", help="skip the classifier")
@@ -59,6 +62,7 @@ def run(args: argparse.Namespace) -> int:
     check_output_dir(args.out, args.overwrite, inputs=input_paths(args), command="analyze")
     images = load_images(args)
     masks = load_masks(args, images)
+    spine = load_spine(args)  # read before the long steps, so a bad file fails at once
     if masks is None and not args.seed_lps:
         raise ModicInputError("give --seed-lps (a point inside the lesion) or a lesion --mask")
     model = None
@@ -71,7 +75,7 @@ def run(args: argparse.Namespace) -> int:
         result = analyze_case(images, seed_lps=point(args.seed_lps, "--seed-lps"), masks=masks, model=model,
                               params=args.params, normalization=args.normalization,
                               reference_lps=point(args.reference_lps, "--reference-lps"), roi_lps=roi(args.roi_lps),
-                              case_id=args.case_id, jobs=args.jobs)
+                              case_id=args.case_id, jobs=args.jobs, spine=spine)
     with atomic_directory(Path(args.out), args.overwrite, inputs=input_paths(args), command="analyze") as tmp:
         result.feature_table().to_csv(tmp / "features.csv", index=False)
         for seq, mask in result.masks.items():

@@ -13,9 +13,11 @@ from modic.commands._common import (
     add_mask_arguments,
     add_overwrite_argument,
     add_point_arguments,
+    add_spine_argument,
     input_paths,
     load_images,
     load_masks,
+    load_spine,
     point,
     roi,
 )
@@ -36,6 +38,7 @@ def add_parser(sub) -> None:
                        description=__doc__, epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_image_arguments(p)
     add_point_arguments(p)
+    add_spine_argument(p)
     add_mask_arguments(p)
     g = p.add_argument_group("segmentation tuning (one-click mode; defaults are the measured ones)")
     g.add_argument("--merge-distance", type=float, default=2.0, metavar="D",
@@ -58,6 +61,7 @@ def run(args: argparse.Namespace) -> int:
     check_output_dir(args.out, args.overwrite, inputs=input_paths(args), command="segment")
     images = load_images(args)
     masks = load_masks(args, images)
+    spine = load_spine(args)  # read before the long steps, so a bad file fails at once
     info: dict
     if masks is None:
         if not args.seed_lps:
@@ -71,7 +75,8 @@ def run(args: argparse.Namespace) -> int:
         from modic.plausibility import assess_result, warning_text
 
         seed = point(args.seed_lps, "--seed-lps")
-        masks, info = result.masks, assess_result(result.masks, result.info, seed, warn=False)
+        masks, info = result.masks, assess_result(result.masks, result.info, seed, spine=spine,
+                                                  warn=False)
         if not info["plausible"]:
             sys.stderr.write(f"modic segment: warning: {warning_text(info['plausibility'])}; written with "
                              "\"plausible\": false in segmentation.json\n")
