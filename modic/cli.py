@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
 from modic import __version__
@@ -17,7 +18,13 @@ from modic.errors import ModicInputError
 COMMANDS: tuple[str, ...] = ("phantom", "segment", "extract", "classify", "analyze", "stats", "odi", "demo",
                             "series", "export-dicom")
 
-EXIT_OK, EXIT_INPUT, EXIT_PARTIAL = 0, 2, 3
+EXIT_OK, EXIT_INTERNAL, EXIT_INPUT, EXIT_PARTIAL = 0, 1, 2, 3
+OUTPUT_RULES = """outputs: modic never deletes or replaces a file it did not write. --out must be a new or empty folder,
+or one the same command wrote before; a folder holding anything else is refused unless --overwrite,
+which replaces only modic's own files there (recorded in .modic-outputs.json). An existing output file
+is replaced only if modic wrote it (or with --overwrite). --out ., .., /, your home folder, a file where
+a folder is expected, or an input are always refused. Details: docs/OUTPUTS.md
+exit codes: 0 ok, 2 bad input (one line on stderr), 3 some cohort cases failed, 1 internal error"""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -29,7 +36,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="modic", description=__doc__.splitlines()[0],
+    parser = _Parser(prog="modic", description=__doc__.splitlines()[0], epilog=OUTPUT_RULES,
                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"modic {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
@@ -50,6 +57,18 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "command", None):
         parser.print_help()
         return EXIT_INPUT
+    import warnings
+
+    from modic.errors import ModicWarning
+
+    def show_warning(message, category, filename, lineno, file=None, line=None):  # one line per warning
+        if issubclass(category, ModicWarning):
+            sys.stderr.write(f"modic {args.command}: warning: {message}\n")
+        else:
+            default_show(message, category, filename, lineno, file, line)
+
+    default_show = warnings.showwarning
+    warnings.showwarning = show_warning
     try:
         return int(args.func(args) or 0)
     except ModicInputError as exc:
@@ -58,6 +77,20 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         sys.stderr.write(f"modic {args.command}: interrupted; finished work was kept\n")
         return 130
+    except OSError as exc:  # disk full, permissions changed mid-run, ...: the environment, not a bug
+        where = f" {exc.filename}" if getattr(exc, "filename", None) else ""
+        sys.stderr.write(f"modic {args.command}: error: cannot read or write{where}: "
+                         f"{exc.strerror or exc} — check the path, free space and permissions\n")
+        return EXIT_INPUT
+    except Exception as exc:  # noqa: BLE001 - a bug: one line, the traceback only on request
+        if os.environ.get("MODIC_DEBUG"):
+            raise
+        text = " ".join(str(exc).split())[:200]
+        sys.stderr.write(f"modic {args.command}: internal error: {type(exc).__name__}: {text} — please report "
+                         "it (run with MODIC_DEBUG=1 for the traceback)\n")
+        return EXIT_INTERNAL
+    finally:
+        warnings.showwarning = default_show
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -11,3 +11,7 @@ class ModicInputError(ValueError):
 
     def __init__(self, message: str):
         super().__init__(" ".join(str(message).split()))
+
+
+class ModicWarning(UserWarning):
+    """A result that is written but should be looked at (e.g. an implausible segmentation)."""

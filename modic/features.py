@@ -95,11 +95,68 @@ def _extractor(params: Mapping):
     from radiomics import featureextractor
 
     logging.getLogger("radiomics").setLevel(logging.ERROR)
+    logging.getLogger("pykwalify").setLevel(logging.CRITICAL)  # it logs every schema error over several lines
     try:
         return featureextractor.RadiomicsFeatureExtractor(copy.deepcopy(dict(params)))
     except Exception as exc:  # pykwalify SchemaError and friends
-        msg = str(exc).strip().splitlines()
-        raise ModicInputError(f"invalid PyRadiomics parameters: {msg[0] if msg else type(exc).__name__}") from None
+        raise ModicInputError(f"invalid PyRadiomics parameters: {schema_error_text(exc)}") from None
+
+
+def _schema_node(path: str) -> dict:
+    """The node of PyRadiomics' parameter schema at a pykwalify path like '/setting' ({} if unknown)."""
+    import yaml
+    from radiomics import featureextractor
+
+    schema_file = Path(featureextractor.__file__).resolve().parent / "schemas" / "paramSchema.yaml"
+    try:
+        node = yaml.safe_load(schema_file.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError):
+        return {}
+    for part in [p for p in path.strip("/").split("/") if p]:
+        mapping = (node or {}).get("mapping") or {}
+        node = mapping.get(part) or next((v for k, v in mapping.items() if k.startswith("regex;")), None)
+        if node is None:
+            return {}
+    return node or {}
+
+
+def schema_error_text(exc: BaseException) -> str:
+    """One line for a PyRadiomics parameter error: the setting, what is wrong and the allowed values."""
+    import re
+
+    text = str(getattr(exc, "msg", "") or exc)
+    errors = re.findall(r"- (.+?)\.?$", text, flags=re.M) or [" ".join(text.split())]
+    first = errors[0]
+    m = re.match(r"Key '(.+?)' was not defined\. Path: '(.*?)'", first)
+    if m:
+        key, path = m.groups()
+        import difflib
+
+        allowed = sorted((_schema_node(path).get("mapping") or {}).keys())
+        allowed = [a for a in allowed if not a.startswith("regex;")]
+        where = path.strip("/").replace("/", " → ") or "top level"
+        close = difflib.get_close_matches(key, allowed, n=3, cutoff=0.6)
+        if close:
+            more = f" — did you mean {' or '.join(close)}?"
+        elif allowed:
+            listed = ", ".join(allowed)
+            more = f"; allowed: {listed if len(listed) <= 240 else listed[:240].rsplit(',', 1)[0] + ', …'}"
+        else:
+            more = ""
+        return f"unknown key {key!r} under {where}{more}"
+    m = re.match(r"Value '(.*?)' is not of type '(.+?)'\. Path: '(.*?)'", first)
+    if m:
+        value, kind, path = m.groups()
+        return f"{path.strip('/').replace('/', ' → ')} must be of type {kind}, got {value!r}"
+    m = re.search(r"Path: '(.*?)'", first)
+    if m:
+        node = _schema_node(m.group(1))
+        rng = node.get("range") if isinstance(node, dict) else None
+        if rng:
+            bounds = ", ".join(f"{k} {v}" for k, v in rng.items())
+            return f"{m.group(1).strip('/').replace('/', ' → ')}: {first.split('. Path')[0]} (allowed range: {bounds})"
+    extra = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+    return " ".join(first.split())[:300] + extra
 
 
 def check_mask(image: sitk.Image, mask: sitk.Image, label: int, where: str) -> None:

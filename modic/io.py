@@ -3,6 +3,9 @@
 Images are SimpleITK images in LPS physical space (as ITK, NRRD, NIfTI and DICOM define it). Every
 reader turns a missing or unreadable file into a `ModicInputError` naming the file; every writer
 writes to a temporary file in the target folder and renames it, so a crash never leaves a torn file.
+Which outputs may be written at all (never over a file modic did not write, never `--out .` or an input)
+is decided in `modic.outputs` (re-exported here: `atomic_directory`, `check_output_dir`,
+`check_output_file`, `record_files`); see docs/OUTPUTS.md.
 """
 
 from __future__ import annotations
@@ -10,7 +13,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
-import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,6 +20,13 @@ from pathlib import Path
 import SimpleITK as sitk
 
 from modic.errors import ModicInputError
+from modic.outputs import (  # noqa: F401 - output safety lives in modic.outputs, re-exported here
+    atomic_directory,
+    check_location,
+    check_output_dir,
+    check_output_file,
+    record_files,
+)
 
 IMAGE_SUFFIXES = (".nrrd", ".nhdr", ".nii", ".nii.gz", ".mha", ".mhd")
 
@@ -127,36 +136,6 @@ def write_csv(df, path: str | os.PathLike, **kwargs) -> Path:
     return Path(path)
 
 
-@contextlib.contextmanager
-def atomic_directory(path: str | os.PathLike) -> Iterator[Path]:
-    """Build a whole output folder in a hidden sibling and move it into place only when complete.
-
-    An existing folder at `path` is replaced only after the new one is finished.
-    """
-    path = Path(path)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.partial-", dir=path.parent))
-    except OSError as exc:
-        raise ModicInputError(f"cannot create output folder {path}: {exc.strerror} — choose a writable "
-                              "location") from None
-    try:
-        yield tmp
-        os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp creates 0700; give the folder the usual permissions
-        if path.exists():
-            if path.is_file() or any(path.iterdir()):
-                old = path.with_name(f".{path.name}.old-{os.getpid()}")
-                os.replace(path, old)
-                os.replace(tmp, path)
-                shutil.rmtree(old, ignore_errors=True)
-                return
-            path.rmdir()
-        os.replace(tmp, path)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-
-
 def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
@@ -184,3 +163,39 @@ def check_writable_dir(path: str | os.PathLike) -> Path:
     if not probe.is_dir() or not os.access(probe, os.W_OK | os.X_OK):
         raise ModicInputError(f"output folder {p} is not writable — choose another --out")
     return p
+
+
+def read_csv_table(path: str | os.PathLike, what: str = "table", dtype=None, allow_no_rows: bool = False):
+    """Read a CSV file with one-line errors for the usual ways it goes wrong.
+
+    Missing file, a folder, binary content (NUL bytes: an image, a spreadsheet, a zip), text that is not
+    UTF-8, a file pandas cannot parse, an empty file, and (unless `allow_no_rows`) a header without rows.
+    """
+    import pandas as pd
+
+    p = Path(path)
+    if not p.exists():
+        raise ModicInputError(f"{what} not found: {p} — check the path")
+    if p.is_dir():
+        raise ModicInputError(f"{what} {p} is a folder — give the CSV file")
+    try:
+        with open(p, "rb") as fh:
+            head = fh.read(1 << 16)
+    except OSError as exc:
+        raise ModicInputError(f"cannot read {what} {p}: {exc.strerror}") from None
+    if b"\x00" in head or head[:4] in (b"PK\x03\x04", b"\x89PNG") or head[:2] == b"\x1f\x8b":
+        raise ModicInputError(f"{what} {p} is not a text CSV file (binary content) — export it as CSV "
+                              "(comma-separated, UTF-8)")
+    if not head.strip():
+        raise ModicInputError(f"{what} {p} is empty — it needs a header line and one row per case")
+    try:
+        df = pd.read_csv(p, dtype=dtype)
+    except UnicodeDecodeError:
+        raise ModicInputError(f"{what} {p} is not UTF-8 text — save it as CSV UTF-8") from None
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as exc:
+        first = str(exc).strip().splitlines()[0][:150] if str(exc).strip() else "unreadable"
+        raise ModicInputError(f"cannot parse {what} {p}: {first} — is it a CSV file?") from None
+    df.columns = [str(c).strip() for c in df.columns]
+    if len(df) == 0 and not allow_no_rows:
+        raise ModicInputError(f"{what} {p} has a header but no rows — add one row per case")
+    return df

@@ -18,7 +18,7 @@ import SimpleITK as sitk
 
 from modic.errors import ModicInputError
 from modic.geometry import resample_like
-from modic.io import read_image
+from modic.io import read_csv_table, read_image
 
 IMAGE_COLUMNS: dict[str, str] = {"T1": "t1", "T2": "t2", "FS": "fs"}
 MASK_COLUMNS: dict[str, str] = {"T1": "mask_t1", "T2": "mask_t2", "FS": "mask_fs"}
@@ -30,13 +30,7 @@ PATH_COLUMNS = (*IMAGE_COLUMNS.values(), STUDY_COLUMN, "mask", *MASK_COLUMNS.val
 def read_manifest(path: str | os.PathLike, require_masks: bool = False) -> pd.DataFrame:
     """Read and validate a manifest; path columns become absolute strings, `label` defaults to 1."""
     path = Path(path)
-    if not path.is_file():
-        raise ModicInputError(f"manifest not found: {path}")
-    try:
-        df = pd.read_csv(path, dtype={"case_id": str}, keep_default_na=True)
-    except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
-        raise ModicInputError(f"cannot parse manifest {path}: {str(exc).splitlines()[0]}") from None
-    df.columns = [str(c).strip() for c in df.columns]
+    df = read_csv_table(path, "manifest", dtype={"case_id": str})
     if "case_id" not in df.columns:
         raise ModicInputError(f"manifest {path} has no 'case_id' column — add one (unique per case)")
     if df["case_id"].isna().any():
@@ -122,8 +116,10 @@ def load_case_masks(row: pd.Series, images: dict[str, sitk.Image]) -> dict[str, 
                                   "'mask', or segment with --segment and a seed_lps column")
         resampled = resample_like(mask, image, is_label=True)
         if _has_voxels(mask) and not _has_voxels(resampled):
-            raise ModicInputError(f"case {case}: the lesion mask lies outside the {seq} image — check that "
-                                  "mask and image belong to the same study (origin/direction)")
+            mask_path = own if isinstance(own, str) else shared
+            raise ModicInputError(f"case {case}: the lesion mask {mask_path} lies outside the {seq} image "
+                                  f"{row.get(IMAGE_COLUMNS[seq])} — check that mask and image belong to the same "
+                                  "study (origin/direction)")
         masks[seq] = resampled
     return masks
 

@@ -76,9 +76,9 @@ class ModicModel:
     def check_table(self, table: pd.DataFrame) -> None:
         missing = [f for f in self.feature_names if f not in table.columns]
         if missing:
-            shown = ", ".join(missing[:10])
+            shown = ", ".join(missing[:3])
             raise ModicInputError(f"feature table lacks {len(missing)} of the model's {len(self.feature_names)} "
-                                  f"feature columns: {shown}{' …' if len(missing) > 10 else ''} — extract "
+                                  f"feature columns: {shown}{' …' if len(missing) > 3 else ''} — extract "
                                   "features with the same sequences and parameter file as the training data")
 
     def predict(self, table: pd.DataFrame) -> pd.DataFrame:
@@ -129,6 +129,17 @@ def load_model(path: str | os.PathLike) -> ModicModel:
     if not p.is_file():
         raise ModicInputError(f"model file not found: {p} — train one with `modic stats`")
     try:
+        with open(p, "rb") as fh:
+            magic = fh.read(4)
+    except OSError as exc:
+        raise ModicInputError(f"cannot read model file {p}: {exc.strerror}") from None
+    if magic[:1] == b"\x80" or p.suffix.lower() in (".pkl", ".pickle", ".joblib"):
+        raise ModicInputError(f"{p} is a Python pickle/joblib file — modic never loads pickles (loading one can "
+                              "run any code); use a .skops model written by `modic stats`")
+    if magic != b"PK\x03\x04":
+        raise ModicInputError(f"cannot read model file {p}: not a .skops archive — use a model written by "
+                              "`modic stats`")
+    try:
         untrusted = sio.get_untrusted_types(file=p)
     except Exception as exc:  # zip/JSON errors from a damaged file
         raise ModicInputError(f"cannot read model file {p}: {type(exc).__name__}: {str(exc)[:120]} — is it a "
@@ -143,9 +154,20 @@ def load_model(path: str | os.PathLike) -> ModicModel:
         raise ModicInputError(f"cannot load model file {p}: {type(exc).__name__}: {str(exc)[:120]}") from None
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise ModicInputError(f"{p} is not a modic model file (expected format {FORMAT})")
-    meta = json.loads(payload["metadata_json"])
-    return ModicModel(estimator=payload["estimator"], feature_names=list(meta["feature_names"]),
-                      classes_=list(meta["classes"]), metadata=meta, path=str(p))
+    damaged = f"model file {p} is damaged or was edited"
+    try:
+        meta = json.loads(payload["metadata_json"])
+        names, classes = list(meta["feature_names"]), [int(c) for c in meta["classes"]]
+    except (KeyError, TypeError, ValueError):
+        raise ModicInputError(f"{damaged}: its metadata cannot be read — use a model written by "
+                              "`modic stats`") from None
+    est = payload.get("estimator")
+    if not (hasattr(est, "predict_proba") and hasattr(est, "classes_")) or not names \
+            or not all(isinstance(n, str) for n in names) or not set(classes) <= {1, 2, 3} \
+            or getattr(est, "n_features_in_", len(names)) != len(names):
+        raise ModicInputError(f"{damaged}: the classifier and its feature list do not match — use a model "
+                              "written by `modic stats`")
+    return ModicModel(estimator=est, feature_names=names, classes_=classes, metadata=meta, path=str(p))
 
 
 def demo_model_path() -> Path:

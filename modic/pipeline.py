@@ -58,6 +58,13 @@ def _report(progress: Progress | None, fraction: float, message: str) -> None:
         raise InterruptedError("cancelled")
 
 
+def default_normalization(params: Mapping | str | os.PathLike | None) -> str:
+    """The normalisation used when none is asked for: "zscore-image" with the paper's parameters, "none"
+    with the user's own PyRadiomics parameters (their `normalize` setting governs, so the values are
+    exactly `RadiomicsFeatureExtractor(params).execute`'s)."""
+    return "zscore-image" if params is None else "none"
+
+
 def prepare_params(params: Mapping | str | os.PathLike | None, normalization: str) -> dict:
     """Load PyRadiomics parameters and add what the normalisation method needs (PyRadiomics' own)."""
     loaded = load_params(params)
@@ -84,29 +91,41 @@ def normalize_for_extraction(images: Mapping[str, sitk.Image], normalization: st
 
 def analyze_case(images: Mapping[str, sitk.Image], seed_lps: Sequence[float] | None = None,
                  masks: Mapping[str, sitk.Image] | None = None, model=None,
-                 params: Mapping | str | os.PathLike | None = None, normalization: str = "zscore-image",
+                 params: Mapping | str | os.PathLike | None = None, normalization: str | None = None,
                  reference_lps: Sequence[float] | None = None, roi_lps: Sequence[Sequence[float]] | None = None,
                  case_id: str = "case", label: int = 1, jobs: int = 1,
-                 progress: Progress | None = None) -> CaseResult:
+                 progress: Progress | None = None, spine=None) -> CaseResult:
     """Analyse one case.
 
     images: {"T1"|"T2"|"FS": image}; seed_lps: a point inside the lesion (LPS mm) when no masks are
     given; masks: lesion masks per sequence (any grid: resampled by physical coordinates); model: a
     `ModicModel` or a model file path (optional); params: PyRadiomics parameters (None → paper's);
     reference_lps: a point in normal marrow (LPS mm) for normalisation and typing.
+    normalization: one of `modic.normalize.METHODS`; None → `default_normalization(params)` ("zscore-image"
+    with the paper's parameters, "none" with your own: PyRadiomics' values, the file's `normalize` governs).
+    spine: an optional `modic.spine.Spine` (or its label image) for the plausibility check of a segmentation.
     progress(fraction, message) may return False to cancel (raises InterruptedError).
+    A segmentation from the seed is checked by `modic.plausibility`: `result.segmentation["plausible"]` is
+    False (with the reasons in `["plausibility"]`) and a `ModicWarning` is issued when it does not look like
+    a Modic lesion; the features are still computed so the mask can be inspected.
     """
     t0 = time.perf_counter()
     if not images:
         raise ModicInputError("no image given — provide at least one of T1, T2, FS")
+    from modic.checks import check_images, check_lesion_mask
+
+    check_images(images)
+    normalization = default_normalization(params) if normalization is None else normalization
     params_loaded = prepare_params(params, normalization)
     _report(progress, 0.0, f"{case_id}: segmenting" if masks is None else f"{case_id}: reading masks")
     seg_info = None
     if masks is None:
         if seed_lps is None:
             raise ModicInputError(f"case {case_id}: give a seed point inside the lesion (LPS mm) or lesion masks")
+        from modic.plausibility import assess_result
+
         seg = segment_lesion(images, seed_lps, roi_lps=roi_lps, reference_lps=reference_lps)
-        masks, seg_info = seg.masks, seg.info
+        masks, seg_info = seg.masks, assess_result(seg.masks, seg.info, seed_lps, spine=spine)
     else:
         from modic.geometry import resample_like
 
@@ -114,6 +133,8 @@ def analyze_case(images: Mapping[str, sitk.Image], seed_lps: Sequence[float] | N
             raise ModicInputError(f"case {case_id}: no lesion mask given")
         source = next(iter(masks.values()))  # a sequence without its own mask gets this one, resampled
         masks = {s: resample_like(masks.get(s, source), images[s], is_label=True) for s in images}
+        for s, m in masks.items():
+            check_lesion_mask(m == label, f"for {s}", f"{s} image")
     _report(progress, 0.1, f"{case_id}: normalising")
     normed, norm_record = normalize_for_extraction(images, normalization, reference_lps)
 

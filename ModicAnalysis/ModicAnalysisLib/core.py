@@ -40,6 +40,8 @@ class CaseAnalysis:
     probabilities: dict[str, float] = field(default_factory=dict)
     modelPath: str | None = None
     raw: Any = None
+    plausible: bool | None = None  # False: the one-click segmentation does not look like a Modic lesion
+    plausibilityReasons: list[str] = field(default_factory=list)
 
 
 def _checkedProgress(progress: ProgressCallback | None) -> Callable[..., bool]:
@@ -136,10 +138,13 @@ def fromCoreResult(result: Any, modelPath: str | None = None) -> CaseAnalysis:
         features = features.values
     signalType, signalCode, ratios = _signal(getattr(result, "signal_pattern", None))
     predictedType, probabilities = _prediction(getattr(result, "prediction", None))
+    segmentation = getattr(result, "segmentation", None) or {}
     return CaseAnalysis(masks=dict(getattr(result, "masks", {}) or {}),
                         features={str(k): float(v) for k, v in dict(features).items() if v is not None},
                         signalType=signalType, signalCode=signalCode, signalRatios=ratios, predictedType=predictedType,
-                        probabilities=probabilities, modelPath=modelPath, raw=result)
+                        probabilities=probabilities, modelPath=modelPath, raw=result,
+                        plausible=segmentation.get("plausible"),
+                        plausibilityReasons=list((segmentation.get("plausibility") or {}).get("reasons", [])))
 
 
 def _checkImages(images: Mapping[str, sitk.Image]) -> None:
@@ -152,7 +157,7 @@ def _checkImages(images: Mapping[str, sitk.Image]) -> None:
 
 def analyzeCase(images: Mapping[str, sitk.Image], seedLps: Sequence[float] | None = None,
                 masks: Mapping[str, sitk.Image] | None = None, modelPath: str | None = None,
-                params: str | Mapping | None = None, normalization: str = "zscore-image",
+                params: str | Mapping | None = None, normalization: str | None = None,
                 progress: ProgressCallback | None = None) -> CaseAnalysis:
     """Segment (from the LPS seed, unless masks are given), extract, type and classify one case."""
     from modic import pipeline
@@ -161,23 +166,39 @@ def analyzeCase(images: Mapping[str, sitk.Image], seedLps: Sequence[float] | Non
     if seedLps is None and not masks:
         raise ValueError("Give either a seed point on the lesion or an existing segmentation")
     model = loadModel(modelPath) if modelPath else None
-    result = pipeline.analyze_case(dict(images), seed_lps=None if seedLps is None else tuple(seedLps),
-                                   masks=dict(masks) if masks else None, model=model, params=params,
-                                   normalization=normalization, progress=_checkedProgress(progress))
+    import warnings
+
+    from modic.errors import ModicWarning
+
+    with warnings.catch_warnings():  # shown through CaseAnalysis.plausible / plausibilityReasons instead
+        warnings.simplefilter("ignore", ModicWarning)
+        result = pipeline.analyze_case(dict(images), seed_lps=None if seedLps is None else tuple(seedLps),
+                                       masks=dict(masks) if masks else None, model=model, params=params,
+                                       normalization=normalization, progress=_checkedProgress(progress))
     return fromCoreResult(result, modelPath)
 
 
 def segmentCase(images: Mapping[str, sitk.Image], seedLps: Sequence[float],
                 progress: ProgressCallback | None = None) -> dict[str, sitk.Image]:
     """Lesion masks (uint8, one per sequence grid) grown from an LPS seed point."""
+    return segmentCaseWithInfo(images, seedLps, progress)[0]
+
+
+def segmentCaseWithInfo(images: Mapping[str, sitk.Image], seedLps: Sequence[float],
+                        progress: ProgressCallback | None = None) -> tuple[dict[str, sitk.Image], dict]:
+    """Masks and the segmentation record, with "plausible" and "plausibility" (`modic.plausibility`)."""
     from modic import segment
+    from modic.checks import check_images
+    from modic.plausibility import assess_result
 
     _checkImages(images)
+    check_images(images)
     report = _checkedProgress(progress)
     report(0.0, "Segmenting lesion")
-    result = segment.segment_lesion(dict(images), tuple(float(v) for v in seedLps))
+    seed = tuple(float(v) for v in seedLps)
+    result = segment.segment_lesion(dict(images), seed)
     report(1.0, "Segmentation done")
-    return dict(result.masks)
+    return dict(result.masks), assess_result(result.masks, result.info, seed, warn=False)
 
 
 def classifyFeatures(features: Mapping[str, float], modelPath: str) -> tuple[str | None, dict[str, float]]:

@@ -122,9 +122,20 @@ class ModicAnalysisCaseLogic:
         seed = self.seedPointLps(seedMarkupsNode, seedPointLps)
         if seed is None:
             raise ValueError("Place a point on the lesion first (seed point)")
-        masks = core.segmentCase(self.imagesFromVolumes(nodes), seed, progress)
+        masks, info = core.segmentCaseWithInfo(self.imagesFromVolumes(nodes), seed, progress)
         segmentationNode = self._segmentationNode(segmentationNode, self._referenceVolume(nodes))
-        return conversion.segmentationFromLabelMaps(self.scene, masks, segmentationNode)
+        segmentationNode = conversion.segmentationFromLabelMaps(self.scene, masks, segmentationNode)
+        self.storePlausibility(segmentationNode, info.get("plausible"),
+                               (info.get("plausibility") or {}).get("reasons", []))
+        return segmentationNode
+
+    @staticmethod
+    def storePlausibility(node, plausible: bool | None, reasons) -> None:
+        """Keep the plausibility verdict of a one-click segmentation with its node ("true"/"false"/"")."""
+        if node is None:
+            return
+        node.SetAttribute(ATTRIBUTE_PREFIX + "Plausible", "" if plausible is None else str(bool(plausible)).lower())
+        node.SetAttribute(ATTRIBUTE_PREFIX + "PlausibilityReasons", "; ".join(reasons or []))
 
     def extract(self, volumeNodes: Mapping[str, object | None], segmentationNode, tableNode=None,
                 params: str | Mapping | None = None, caseId: str = "case",
@@ -162,7 +173,7 @@ class ModicAnalysisCaseLogic:
                     seedPointLps: Sequence[float] | None = None, inputSegmentationNode=None,
                     modelPath: str | None = None, params: str | Mapping | None = None,
                     outputSegmentationNode=None, outputTableNode=None, caseId: str = "case",
-                    normalization: str = "zscore-image",
+                    normalization: str | None = None,
                     progress: ProgressCallback | None = None) -> CaseNodes:
         """Analyse all: segment (from the seed, unless `inputSegmentationNode` is given), extract, classify.
 
@@ -188,6 +199,8 @@ class ModicAnalysisCaseLogic:
         else:
             segmentationNode = self._segmentationNode(outputSegmentationNode, self._referenceVolume(nodes))
             conversion.segmentationFromLabelMaps(self.scene, analysis.masks or masks or {}, segmentationNode)
+        if seed is not None:
+            self.storePlausibility(segmentationNode, analysis.plausible, analysis.plausibilityReasons)
         tableNode = self._tableNode(outputTableNode)
         tables.featuresToTableNode(analysis.features, tableNode, caseId)
         self.storeTyping(tableNode, analysis)
@@ -200,11 +213,15 @@ class ModicAnalysisCaseLogic:
 
     # ---------------------------------------------------------------- export
     @staticmethod
-    def writeTable(tableNode, path: str | os.PathLike) -> str:
-        """Write a table node to CSV (atomically; numbers at full precision)."""
-        from modic.io import write_csv
+    def writeTable(tableNode, path: str | os.PathLike, overwrite: bool = False) -> str:
+        """Write a table node to CSV (atomically; numbers at full precision). An existing file is replaced
+        only when modic wrote it, or with `overwrite` (the rules of docs/OUTPUTS.md)."""
+        from modic.io import check_output_file, record_files, write_csv
 
+        check_output_file(path, overwrite, option="output file")
         df = tables.tableNodeToDataFrame(tableNode)
         if tables.CASE_COLUMN in df.columns:
             df = df.rename(columns={tables.CASE_COLUMN: "case_id"})
-        return str(write_csv(df, path, index=False))
+        written = str(write_csv(df, path, index=False))
+        record_files([written], command="slicer-table")
+        return written

@@ -32,12 +32,12 @@ class StatsOutputs:
 
 def runExtraction(manifest: str | os.PathLike, outCsv: str | os.PathLike, params=None, jobs: int | None = 1,
                   scheduler: str | None = None, segment: bool = False,
-                  progress: BatchProgress | None = None):
+                  progress: BatchProgress | None = None, overwrite: bool = False):
     """Extract features of every manifest case into `outCsv` (modic.batch.run_cohort's BatchResult)."""
     from modic.batch import run_cohort
 
     return run_cohort(manifest, outCsv, params=params, jobs=jobs, scheduler=scheduler, segment=segment,
-                      progress=progress)
+                      progress=progress, overwrite=overwrite)
 
 
 def _accepted(function: Callable, options: Mapping[str, Any]) -> dict[str, Any]:

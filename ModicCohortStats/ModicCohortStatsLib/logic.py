@@ -58,25 +58,35 @@ class ModicCohortStatsLogicCore:
     # ---------------------------------------------------------------- extraction
     @staticmethod
     def runExtraction(manifestPath, outCsv, params=None, jobs: int | None = 1, scheduler: str | None = None,
-                      segment: bool = False, progress: BatchProgress | None = None):
-        """Features of every manifest case → `outCsv`; `progress(done, total, message)` False cancels."""
+                      segment: bool = False, progress: BatchProgress | None = None, overwrite: bool = False):
+        """Features of every manifest case → `outCsv`; `progress(done, total, message)` False cancels.
+
+        An existing `outCsv` is replaced only when modic wrote it, or with `overwrite` (docs/OUTPUTS.md)."""
         if not manifestPath or not os.path.isfile(manifestPath):
             raise ValueError(f"Manifest not found: {manifestPath!r} — select the cohort manifest CSV")
         if not outCsv:
             raise ValueError("Choose where to write the feature table (CSV)")
         return core.runExtraction(manifestPath, outCsv, params=params, jobs=jobs, scheduler=scheduler,
-                                  segment=segment, progress=progress)
+                                  segment=segment, progress=progress, overwrite=overwrite)
 
     # ---------------------------------------------------------------- statistics
     def runStatistics(self, featuresCsv, manifestCsv, outDir, tableNodes: Mapping[str, object] | None = None,
-                      **options) -> CohortOutputs:
-        """Run the statistics into `outDir`, then show tables and the Figure-1 chart in the scene."""
+                      overwrite: bool = False, **options) -> CohortOutputs:
+        """Run the statistics into `outDir`, then show tables and the Figure-1 chart in the scene.
+
+        `outDir` follows the command line's rules (docs/OUTPUTS.md): new or empty, or a report folder modic
+        wrote; a folder holding other files is refused (ValueError, one line) unless `overwrite`, which
+        replaces only modic's own files there. Checked before anything is computed."""
         for path, what in ((featuresCsv, "Feature table"), (manifestCsv, "Manifest")):
             if isinstance(path, (str, os.PathLike)) and not os.path.isfile(path):
                 raise ValueError(f"{what} not found: {path!r}")
         if not outDir:
             raise ValueError("Choose a report folder")
-        stats = core.runStatistics(featuresCsv, manifestCsv, outDir, **options)
+        from modic.io import check_output_dir
+
+        inputs = [p for p in (featuresCsv, manifestCsv) if isinstance(p, (str, os.PathLike))]
+        check_output_dir(outDir, overwrite, inputs=inputs, command="stats", option="report folder")
+        stats = core.runStatistics(featuresCsv, manifestCsv, outDir, overwrite=overwrite, **options)
         return self.showOutputs(stats, tableNodes)
 
     def showOutputs(self, stats: StatsOutputs, tableNodes: Mapping[str, object] | None = None) -> CohortOutputs:

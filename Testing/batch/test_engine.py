@@ -246,7 +246,8 @@ def test_segment_path(cohort, monkeypatch):
 
 
 def test_default_normalization_matches_pipeline(cohort_template, tmp_path):
-    """Without --normalization the batch normalises like `analyze_case` (here: zscore-image fallback)."""
+    """Without --normalization the batch normalises like `analyze_case`: with the user's own parameter file,
+    not at all (PyRadiomics' own values; the file's `normalize` setting governs)."""
     from modic.pipeline import analyze_case
 
     out = tmp_path / "features.csv"
@@ -260,7 +261,8 @@ def test_default_normalization_matches_pipeline(cohort_template, tmp_path):
     got = read_table(out).set_index("case_id").loc[row["case_id"]]
     assert all(got[k] == v for k, v in ref.features.items())
     diag = pd.read_csv(output_paths(out)["diagnostics"])
-    assert "zscore-image" in diag["normalization_method"][0]
+    assert "normalization_method" not in diag.columns
+    assert ref.normalization["method"] == "none"
 
 
 def test_pool_workers_run_one_thread_each(cohort_template, tmp_path):

@@ -148,5 +148,5 @@ def test_too_few_cases_of_a_type_for_the_svm_is_one_line_exit_2(tmp_path, capsys
     assert rc == 2
     errors = [line for line in err if line.startswith("modic stats: error")]
     assert len(errors) == 1 and err[-1] == errors[0]  # progress lines first, then one error line
-    assert "too few cases to train the calibrated SVM" in errors[0]
+    assert "too few cases per Modic type (type 3: 2; need ≥ 3" in errors[0]
     assert not (tmp_path / "report").exists()

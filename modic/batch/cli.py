@@ -27,10 +27,10 @@ def add_batch_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentPar
              "LocalCluster of --jobs workers")
     add("--segment", action="store_true",
         help="segment each case from its seed_lps column instead of reading a mask")
-    add("--normalization", default="zscore-image",
+    add("--normalization", default=None,
         choices=("zscore-reference", "zscore-image", "pyradiomics", "none"),
-        help="intensity normalisation before extraction (default zscore-image; zscore-reference uses the "
-             "reference_lps column); 'none' gives exactly PyRadiomics' values")
+        help="intensity normalisation before extraction (default: zscore-image, or none with --params; "
+             "zscore-reference uses the reference_lps column); 'none' gives exactly PyRadiomics' values")
     add("--no-progress", dest="no_progress", action="store_true",
         help="no progress bar or progress lines on stderr")
     add("--clear-cache", dest="clear_cache", action="store_true",
@@ -49,7 +49,8 @@ def run_from_args(args: argparse.Namespace) -> int:
         result = run_cohort(args.manifest, args.out, params=getattr(args, "params", None),
                             jobs=getattr(args, "jobs", None), scheduler=getattr(args, "scheduler", None),
                             segment=bool(getattr(args, "segment", False)),
-                            normalization=getattr(args, "normalization", None) or "zscore-image",
+                            normalization=getattr(args, "normalization", None),
+                            overwrite=bool(getattr(args, "overwrite", False)),
                             show_progress=not getattr(args, "no_progress", False),
                             clear_cache=bool(getattr(args, "clear_cache", False)))
     except ModicInputError as exc:

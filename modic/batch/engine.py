@@ -31,7 +31,7 @@ from modic.batch.cache import CaseCache, cache_dir_for, case_key
 from modic.batch.progress import Progress, ProgressCallback
 from modic.compat import spawn_context
 from modic.errors import ModicInputError
-from modic.io import check_writable_dir, file_sha256, write_csv, write_text
+from modic.io import check_output_file, file_sha256, record_files, write_csv, write_text
 from modic.manifest import PATH_COLUMNS, read_manifest
 
 EXIT_OK, EXIT_INPUT, EXIT_PARTIAL = 0, 2, 3
@@ -110,9 +110,9 @@ def output_paths(out_csv: str | os.PathLike) -> dict[str, Path]:
 def run_cohort(manifest: str | os.PathLike, out_csv: str | os.PathLike,
                params: dict | str | os.PathLike | None = None, jobs: int | None = None,
                scheduler: str | None = None, segment: bool = False,
-               progress: ProgressCallback | None = None, *, normalization: str = "zscore-image",
+               progress: ProgressCallback | None = None, *, normalization: str | None = None,
                show_progress: bool | None = None, case_function: CaseFunction | None = None,
-               clear_cache: bool = False) -> BatchResult:
+               clear_cache: bool = False, overwrite: bool = False) -> BatchResult:
     """Extract features for every case of a manifest into one table (first column `case_id`).
 
     `params`: a PyRadiomics parameter file or dict (None: the paper's). `jobs`: local worker
@@ -120,16 +120,19 @@ def run_cohort(manifest: str | os.PathLike, out_csv: str | os.PathLike,
     address, or "local" for a `LocalCluster` of `jobs` workers. `segment`: segment each case from its
     `seed_lps` instead of reading a mask. `progress(done, total, message)`: called after every case;
     returning False stops the run (finished cases stay cached, no table is written).
-    `normalization`: as `modic.pipeline.analyze_case` (default "zscore-image"; "zscore-reference" uses a
-    `reference_lps` manifest column when present, else falling back to "zscore-image"); "none" gives
-    exactly PyRadiomics' values for the parameter file.
+    `normalization`: as `modic.pipeline.analyze_case` (None: "zscore-image" with the paper's parameters, "none"
+    — PyRadiomics' own values — with your `params`; "zscore-reference" uses a `reference_lps` column).
+    `overwrite`: replace an `out_csv` (and companions) modic did not write (docs/OUTPUTS.md).
     `show_progress`: tqdm bar / log lines on stderr (default: when no callback is given).
     Failing cases are listed in `<out>.errors.csv`; bad input raises `ModicInputError`.
     """
     t0 = time.perf_counter()
-    paths = output_paths(out_csv)
-    check_writable_dir(paths["out"].parent)
+    from modic.pipeline import default_normalization
+    paths, normalization = output_paths(out_csv), normalization or default_normalization(params)
     df = read_manifest(manifest, require_masks=not segment)
+    inputs = [manifest, *(v for col in PATH_COLUMNS if col in df.columns for v in df[col] if isinstance(v, str))]
+    companions = [paths[k] for k in ("errors", "diagnostics", "diagnostics_json")]
+    check_output_file(paths["out"], overwrite, inputs=inputs, companions=companions)
     if segment and "seed_lps" not in df.columns:
         raise ModicInputError(f"manifest {manifest} has no 'seed_lps' column — --segment needs a seed "
                               "point 'x;y;z' (LPS mm) per case")
@@ -227,6 +230,7 @@ def run_cohort(manifest: str | os.PathLike, out_csv: str | os.PathLike,
                 "seconds": round(result.seconds, 3), "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
                 "versions": software_versions()}
     write_text(paths["diagnostics_json"], json.dumps(run_info, indent=2, default=str) + "\n")
+    record_files([paths["out"], *companions], command="extract", dirs=[paths["cache"]])
     return result
 
 
@@ -295,14 +299,16 @@ def process_case(task: CaseTask) -> dict[str, Any]:
         label = task.label
         if task.segment:
             step = "segment"
+            from modic.plausibility import checked_for_cohort  # an implausible mask fails the case
             from modic.segment import segment_lesion
 
             seed = task.row.get("seed_lps")
             if not isinstance(seed, str):
                 raise ModicInputError(f"case {task.case_id}: empty seed_lps — give 'x;y;z' in LPS mm")
             kw = {} if ref is None else {"reference_lps": ref}
-            seg = segment_lesion(images, parse_point_lps(seed, what=f"case {task.case_id} seed_lps"), **kw)
-            masks, seg_info, label = seg.masks, seg.info, 1
+            seed_point = parse_point_lps(seed, what=f"case {task.case_id} seed_lps")
+            seg = segment_lesion(images, seed_point, **kw)
+            masks, seg_info, label = seg.masks, checked_for_cohort(seg, seed_point, task.case_id), 1
         else:
             masks = load_case_masks(task.row, images)
         norm_record = None

@@ -39,6 +39,29 @@ def add_point_arguments(p: argparse.ArgumentParser, seed_required: bool = False)
     p.add_argument("--roi-lps", metavar="X;Y;Z;X;Y;Z", help="optional search box: two opposite corners, LPS mm")
 
 
+def add_spine_argument(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--spine", metavar="LABELS",
+                   help="spine label map (vertebral marrow 10-18, endplate zones 30-58, as `modic spine` writes "
+                        "it) on any grid: the plausibility check then also asks that the lesion lie in marrow")
+
+
+def load_spine(args: argparse.Namespace):
+    """The --spine label image (modic.spine label values), or None."""
+    import numpy as np
+
+    path = getattr(args, "spine", None)
+    if not path:
+        return None
+    labels = read_image(path, what="spine label map")
+    values = set(np.unique(sitk.GetArrayViewFromImage(labels)).tolist()) - {0}
+    valid = {b + k for b in (10, 30, 50, 70) for k in range(9)}
+    if not values & set(range(10, 19)) or values - valid:
+        shown = sorted(values)[:8]
+        raise ModicInputError(f"--spine {path} is not a spine label map (labels {shown}): give the label map "
+                              "`modic spine` writes (vertebral bodies 10-18, endplate zones 30-58, discs 70-77)")
+    return labels
+
+
 def add_mask_arguments(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("lesion mask (instead of a seed)")
     g.add_argument("--mask", metavar="PATH",
@@ -48,6 +71,27 @@ def add_mask_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--mask-fs", metavar="PATH", help="mask on the FS grid")
     g.add_argument("--label", type=int, default=1, help="lesion label value in the label map (default 1)")
     g.add_argument("--segment-name", metavar="NAME", help="segment name in a .seg.nrrd file")
+
+
+OVERWRITE_HELP = {
+    "folder": "write into an --out folder that holds other files: modic's own earlier outputs there are replaced, "
+              "every other file is left untouched (without it such a folder is refused; docs/OUTPUTS.md)",
+    "file": "replace an existing output file that modic did not write (without it, only a file modic wrote "
+            "before is replaced; an input is never replaced; docs/OUTPUTS.md)"}
+
+
+def add_overwrite_argument(p: argparse.ArgumentParser, kind: str = "folder") -> None:
+    """`--overwrite`: the one switch that lets a command write where other files are (docs/OUTPUTS.md).
+
+    kind: "folder" for commands writing an output folder, "file" for a single output file."""
+    p.add_argument("--overwrite", action="store_true", help=OVERWRITE_HELP[kind])
+
+
+def input_paths(args: argparse.Namespace) -> list[str]:
+    """Every input file/folder named on the command line (outputs must not be, contain or lie in them)."""
+    names = ("t1", "t2", "fs", "mask", "mask_t1", "mask_t2", "mask_fs", "params", "model", "manifest",
+             "features", "items", "spine", "study")
+    return [str(v) for v in (getattr(args, n, None) for n in names) if v]
 
 
 def load_images(args: argparse.Namespace) -> dict[str, sitk.Image]:
@@ -75,6 +119,10 @@ def load_images_and_study(args: argparse.Namespace):
         raise ModicInputError("--t1-series/--t2-series/--fs-series need --study")
     images.update({seq: read_image(getattr(args, a), what=f"{seq} image")
                    for seq, a in SEQ_ARGS.items() if getattr(args, a, None)})
+    from modic.checks import check_image
+
+    for seq, image in images.items():
+        check_image(image, f"{seq} image {getattr(args, SEQ_ARGS[seq], None) or args.study}")
     if not images:
         raise ModicInputError("no image given — pass at least one of --t1, --t2, --fs, or --study")
     return images, study
@@ -82,6 +130,7 @@ def load_images_and_study(args: argparse.Namespace):
 
 def load_masks(args: argparse.Namespace, images: dict[str, sitk.Image]) -> dict[str, sitk.Image] | None:
     """Masks on each sequence's grid from --mask / --mask-<seq>, or None when none was given."""
+    from modic.checks import check_lesion_mask
     from modic.segment import import_mask
 
     own = {seq: getattr(args, f"mask_{a}", None) for seq, a in SEQ_ARGS.items()}
@@ -93,6 +142,7 @@ def load_masks(args: argparse.Namespace, images: dict[str, sitk.Image]) -> dict[
         if not path:
             raise ModicInputError(f"no mask for {seq} — pass --mask or --mask-{SEQ_ARGS[seq]}")
         masks[seq] = import_mask(path, image, label=args.label, segment=args.segment_name)
+        check_lesion_mask(masks[seq], path, f"{seq} image {getattr(args, SEQ_ARGS[seq])}")
     return masks
 
 

@@ -4,21 +4,27 @@ from __future__ import annotations
 
 import sys
 
+from modic.commands._common import add_overwrite_argument
+
 
 def add_parser(subparsers) -> None:
     p = subparsers.add_parser("classify", help="predict Modic type from features with a model file",
                               description=__doc__)
     p.add_argument("--features", required=True, help="feature table CSV (case_id + feature columns)")
     p.add_argument("--model", required=True, help="model file (.skops) written by `modic stats`")
-    p.add_argument("--out", help="write predictions to this CSV (default: print)")
+    p.add_argument("--out", help="write predictions to this CSV (default: print); an existing file is replaced "
+                                 "only if modic wrote it, or with --overwrite")
+    add_overwrite_argument(p, kind="file")
     p.set_defaults(func=run)
 
 
 def run(args) -> int:
-    from modic.io import write_csv
+    from modic.io import check_output_file, record_files, write_csv
     from modic.model_io import load_model
     from modic.stats.cohort import read_features
 
+    if args.out:
+        check_output_file(args.out, args.overwrite, inputs=[args.features, args.model])
     model = load_model(args.model)
     table, _ = read_features(args.features)
     pred = model.predict(table)
@@ -26,6 +32,7 @@ def run(args) -> int:
         sys.stderr.write("note: this model was trained on synthetic (phantom) data — not for clinical use\n")
     if args.out:
         write_csv(pred, args.out, float_format="%.6f")
+        record_files([args.out], command="classify")
         print(f"{len(pred)} prediction(s) → {args.out}")
     else:
         print(pred.to_csv(float_format="%.4f"), end="")

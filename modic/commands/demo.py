@@ -14,14 +14,16 @@ import shutil
 import time
 from pathlib import Path
 
+from modic.commands._common import add_overwrite_argument
 from modic.errors import ModicInputError
-from modic.io import check_writable_dir
 
 EPILOG = """examples:
   modic demo --out demo_output               # the paper's 154-case cohort (~10-15 min on 2 cores)
   modic demo --out demo_small --cases 36     # a quicker run
 outputs: demo_output/cohort/ (images, masks, manifest.csv), demo_output/features.csv,
-demo_output/report/report.html (+ tables, figures, model.skops), demo_output/example_case/result.json"""
+demo_output/report/report.html (+ tables, figures, model.skops), demo_output/example_case/result.json
+--out must be new or empty, or a folder `modic demo` wrote (re-running reuses its cohort and features);
+with --overwrite modic's own files there are replaced and any other file is left alone (docs/OUTPUTS.md)"""
 
 
 def add_parser(sub) -> None:
@@ -32,6 +34,7 @@ def add_parser(sub) -> None:
     p.add_argument("--seed", type=int, default=0, help="random seed of the cohort and the statistics")
     p.add_argument("--jobs", type=int, default=None, help="worker processes (default: all cores)")
     p.add_argument("--params", metavar="YAML", help="PyRadiomics parameter file (default: the paper's)")
+    add_overwrite_argument(p)
     p.set_defaults(func=run)
 
 
@@ -39,8 +42,9 @@ def _say(text: str) -> None:
     print(f"[demo] {text}", flush=True)
 
 
-def _cohort(out: Path, cases: int | None, seed: int) -> Path:
+def _cohort(out: Path, cases: int | None, seed: int, overwrite: bool = False) -> Path:
     """Generate the phantom cohort unless an identical one is already there."""
+    from modic.io import record_files, write_text
     from modic.phantom import generate_cohort
 
     folder = out / "cohort"
@@ -50,8 +54,9 @@ def _cohort(out: Path, cases: int | None, seed: int) -> Path:
         _say(f"reusing the phantom cohort in {folder}")
         return folder / "manifest.csv"
     _say("generating the synthetic cohort (T1, T2, FS; sagittal 2D geometry; ground-truth masks)")
-    manifest = generate_cohort(folder, n_cases=cases, seed=seed, progress=True)
-    stamp.write_text(json.dumps(wanted))
+    manifest = generate_cohort(folder, n_cases=cases, seed=seed, progress=True, overwrite=overwrite)
+    write_text(stamp, json.dumps(wanted))
+    record_files([stamp], command="demo")
     return manifest
 
 
@@ -59,15 +64,23 @@ def run(args: argparse.Namespace) -> int:
     if args.cases is not None and args.cases < 24:
         raise ModicInputError("--cases must be at least 24 so that every Modic type has enough cases for the "
                               "classifier's validation (the paper's proportions give type III 29/154)")
-    out = check_writable_dir(Path(args.out))
-    out.mkdir(parents=True, exist_ok=True)
+    from modic.features import load_params
+    from modic.io import check_output_dir
+    from modic.outputs import claim_folder
+
+    out = Path(args.out)
+    check_output_dir(out, args.overwrite, inputs=[args.params], command="demo")
+    if args.params:
+        load_params(args.params)  # a bad parameter file is refused before anything is written
+    claim_folder(out, "demo")
     t0 = time.perf_counter()
-    manifest = _cohort(out, args.cases, args.seed)
+    manifest = _cohort(out, args.cases, args.seed, args.overwrite)
 
     from modic.batch import run_cohort
 
     _say("extracting PyRadiomics features on the ground-truth lesion masks (cached per case)")
-    batch = run_cohort(manifest, out / "features.csv", params=args.params, jobs=args.jobs, show_progress=True)
+    batch = run_cohort(manifest, out / "features.csv", params=args.params, jobs=args.jobs, show_progress=True,
+                       overwrite=args.overwrite)
     if batch.n_failed:
         _say(f"{batch.n_failed} case(s) failed, see {batch.errors_csv}; continuing with the others")
 
@@ -75,11 +88,11 @@ def run(args: argparse.Namespace) -> int:
 
     _say("cohort statistics, feature selection, SVM and report")
     stats = run_stats(out / "features.csv", manifest, out / "report", seed=args.seed, synthetic=True,
-                      progress=lambda msg: _say(f"  {msg}"))
+                      progress=lambda msg: _say(f"  {msg}"), overwrite=args.overwrite)
     summary = stats.summary
 
     _say("analysing one case from a single click with the trained model")
-    example = _example_case(manifest, out / "example_case", stats.model_path, args.params)
+    example = _example_case(manifest, out / "example_case", stats.model_path, args.params, args.overwrite)
 
     t1 = summary["table1"]
     sel = summary["selection"]
@@ -99,7 +112,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _example_case(manifest: Path, out: Path, model_path: Path, params) -> str:
+def _example_case(manifest: Path, out: Path, model_path: Path, params, overwrite: bool = False) -> str:
     """Analyse the first scored case from its seed point, with the model just trained."""
     import pandas as pd
 
@@ -116,13 +129,13 @@ def _example_case(manifest: Path, out: Path, model_path: Path, params) -> str:
     result = analyze_case(images, seed_lps=parse_point_lps(row["seed_lps"]), model=load_model(model_path),
                           params=params, case_id=row["case_id"],
                           reference_lps=parse_point_lps(ref) if isinstance(ref, str) else None)
-    with atomic_directory(out) as tmp:
+    with atomic_directory(out, overwrite, command="demo") as tmp:
         pd.DataFrame([{"case_id": row["case_id"], **result.features}]).to_csv(tmp / "features.csv", index=False)
         for seq, mask in result.masks.items():
             write_image(mask, tmp / f"mask_{seq.lower()}.nrrd")
         (tmp / "result.json").write_text(json.dumps(result.summary(), indent=2, default=str))
+        shutil.copy(manifest, tmp / "source_manifest.csv")
     sp, pr = result.signal_pattern, result.prediction
-    shutil.copy(manifest, out / "source_manifest.csv")
     return (f"example {row['case_id']} (true type {row.get('true_type', row.get('modic_type'))}): signal pattern "
             f"Modic {sp.modic_type if sp else '?'}; model type {pr['predicted_type']} "
             f"(p = {max(pr['probabilities'].values()):.2f}, synthetic model)")

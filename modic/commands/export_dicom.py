@@ -21,7 +21,7 @@ MASKS = {"T1": "mask_t1", "T2": "mask_t2", "FS": "mask_fs"}
 
 
 def add_parser(sub) -> None:
-    from modic.commands._common import add_study_arguments
+    from modic.commands._common import add_overwrite_argument, add_study_arguments
 
     p = sub.add_parser("export-dicom", help="earlier results → DICOM SEG + SR on a study",
                        description=__doc__, epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -29,6 +29,7 @@ def add_parser(sub) -> None:
     p.add_argument("--results", required=True, metavar="DIR",
                    help="output folder of modic segment / analyze / detect")
     p.add_argument("--out", required=True, metavar="DIR", help="folder for the DICOM files")
+    add_overwrite_argument(p)
     p.set_defaults(func=run)
 
 
@@ -37,14 +38,15 @@ def run(args: argparse.Namespace) -> int:
 
     from modic.dicom.export import export_dicom, lesion_from_results
     from modic.dicom.study import load_study
-    from modic.io import atomic_directory, check_writable_dir, read_image
+    from modic.io import atomic_directory, check_output_dir, read_image
 
     if not args.study:
         raise ModicInputError("give --study (the DICOM study the results were computed on)")
     results = Path(args.results)
     if not results.is_dir():
         raise ModicInputError(f"--results {results} is not a folder — give the output folder of modic analyze/segment")
-    check_writable_dir(args.out)
+    inputs = [args.study, args.results]
+    check_output_dir(args.out, args.overwrite, inputs=inputs, command="export-dicom")
     summary: dict = {}
     for name in ("result.json", "segmentation.json"):
         if (results / name).is_file():
@@ -64,7 +66,7 @@ def run(args: argparse.Namespace) -> int:
         lesions, spine = lesions_from_detection(results)
         if not lesions:
             raise ModicInputError(f"{results / 'lesions.csv'} lists no lesion — nothing to export")
-        with atomic_directory(Path(args.out)) as tmp:
+        with atomic_directory(Path(args.out), args.overwrite, inputs=inputs, command="export-dicom") as tmp:
             written = export_dicom(study, lesions, tmp, spine=spine)
         print(f"wrote {', '.join(p.name for p in written.values())} ({len(lesions)} lesion(s)) to {args.out}")
         return 0
@@ -78,7 +80,7 @@ def run(args: argparse.Namespace) -> int:
         row = pd.read_csv(results / "features.csv").iloc[0].to_dict()
         features = {k: v for k, v in row.items() if k != "case_id"}
     lesion = lesion_from_results(masks, summary, features)
-    with atomic_directory(Path(args.out)) as tmp:
+    with atomic_directory(Path(args.out), args.overwrite, inputs=inputs, command="export-dicom") as tmp:
         written = export_dicom(study, [lesion], tmp)
     print(f"wrote {', '.join(p.name for p in written.values())} to {args.out}")
     return 0

@@ -8,13 +8,15 @@ import json
 from modic.commands._common import (
     add_image_arguments,
     add_mask_arguments,
+    add_overwrite_argument,
     add_point_arguments,
+    input_paths,
     load_images_and_study,
     load_masks,
 )
 from modic.commands._common import point as parse_point
 from modic.errors import ModicInputError
-from modic.io import atomic_path, check_writable_dir, write_csv
+from modic.io import atomic_path, check_output_file, record_files, write_csv
 from modic.normalize import METHODS
 
 EPILOG = """examples:
@@ -25,7 +27,9 @@ EPILOG = """examples:
   a cohort (resumable, parallel; exit 3 if some cases failed, see features.errors.csv):
     modic extract --manifest cohort/manifest.csv --out features.csv --jobs 2
     modic extract --manifest cohort/manifest.csv --out features.csv --scheduler tcp://head:8786
-columns are <SEQ>_<pyradiomics key>, e.g. T2_original_shape_Sphericity; diagnostics go to <out>.diagnostics.json"""
+columns are <SEQ>_<pyradiomics key>, e.g. T2_original_shape_Sphericity; diagnostics go to <out>.diagnostics.json
+with --params and no --normalization the values are exactly RadiomicsFeatureExtractor(params).execute's (the
+file's own 'normalize' setting governs); an existing --out is replaced only if modic wrote it (or --overwrite)"""
 
 
 def add_parser(sub) -> None:
@@ -36,13 +40,15 @@ def add_parser(sub) -> None:
     add_point_arguments(p)
     p.add_argument("--out", required=True, metavar="CSV", help="output feature table")
     p.add_argument("--params", metavar="YAML", help="PyRadiomics parameter file (default: the paper's)")
-    p.add_argument("--normalization", choices=METHODS, default="zscore-image",
-                   help="intensity normalisation: zscore-image (default), zscore-reference (normal marrow at "
-                        "--reference-lps / the manifest's reference_lps), pyradiomics, none (PyRadiomics' raw values)")
+    p.add_argument("--normalization", choices=METHODS, default=None,
+                   help="intensity normalisation: zscore-image (default without --params), zscore-reference "
+                        "(normal marrow at --reference-lps / the manifest's reference_lps), pyradiomics, none "
+                        "(default with --params: PyRadiomics' own values, the file's 'normalize' governs)")
     p.add_argument("--case-id", default="case", help="case id for the output row (one case)")
     from modic.batch import add_batch_arguments
 
     add_batch_arguments(p)
+    add_overwrite_argument(p, kind="file")
     p.set_defaults(func=run)
 
 
@@ -53,7 +59,8 @@ def run(args: argparse.Namespace) -> int:
         return run_from_args(args)
     from modic.pipeline import analyze_case
 
-    check_writable_dir(args.out)
+    diagnostics = str(args.out) + ".diagnostics.json"
+    check_output_file(args.out, args.overwrite, inputs=input_paths(args), companions=[diagnostics])
     images, study = load_images_and_study(args)
     masks = load_masks(args, images)
     if masks is None and not args.seed_lps:
@@ -63,10 +70,11 @@ def run(args: argparse.Namespace) -> int:
                           reference_lps=parse_point(args.reference_lps, "--reference-lps"),
                           case_id=args.case_id, label=1, jobs=args.jobs or 1)
     write_csv(result.feature_table(), args.out, index=False)
-    with atomic_path(str(args.out) + ".diagnostics.json") as tmp:
+    with atomic_path(diagnostics) as tmp:
         record = {"diagnostics": result.diagnostics, **result.summary()}
         if study is not None:
             record["study"] = study.record()
         tmp.write_text(json.dumps(record, indent=2, default=str))
+    record_files([args.out, diagnostics], command="extract")
     print(f"{len(result.features)} features for case {args.case_id} written to {args.out}")
     return 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from modic.commands._common import add_overwrite_argument
 from modic.errors import ModicInputError
 
 EPILOG = """\
@@ -35,7 +36,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p = subparsers.add_parser("phantom", help="generate a synthetic lumbar MRI cohort with Modic lesions",
                               description=__doc__, epilog=EPILOG,
                               formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--out", required=True, help="output folder (built atomically; replaced if present)")
+    p.add_argument("--out", required=True, help="output folder, built atomically: new or empty, or one "
+                                                "`modic phantom` wrote before (see --overwrite)")
+    add_overwrite_argument(p)
     p.add_argument("--cases", type=int, default=None, help="number of cases (default 154)")
     p.add_argument("--seed", type=int, default=0, help="master random seed (default 0)")
     p.add_argument("--counts", default=None, help="cases per type I,II,III (default 41,84,29)")
@@ -58,6 +61,6 @@ def run(args: argparse.Namespace) -> int:
         raise ModicInputError(f"--cases must be at least 1, got {args.cases}")
     manifest = generate_cohort(args.out, n_cases=args.cases, counts=counts, with_scores=args.with_scores,
                                seed=args.seed, fmt=args.format, mixed=args.mixed,
-                               progress=not args.no_progress)
+                               progress=not args.no_progress, overwrite=args.overwrite)
     sys.stdout.write(f"wrote {manifest}\n")
     return 0

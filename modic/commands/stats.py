@@ -5,13 +5,17 @@ from __future__ import annotations
 import sys
 import time
 
+from modic.commands._common import add_overwrite_argument
+
 
 def add_parser(subparsers) -> None:
     p = subparsers.add_parser("stats", help="cohort statistics, model training and report",
                               description=__doc__)
     p.add_argument("--features", required=True, help="feature table CSV (case_id + <SEQ>_<feature> columns)")
     p.add_argument("--manifest", required=True, help="manifest CSV (case_id, modic_type, odi, vas, age, ...)")
-    p.add_argument("--out", required=True, help="output folder (written atomically)")
+    p.add_argument("--out", required=True, help="output folder, written atomically: new or empty, or one "
+                                                "`modic stats` wrote before (see --overwrite)")
+    add_overwrite_argument(p)
     p.add_argument("--sequence", default="T2", help="sequence of the Table 1 shape features (default T2)")
     p.add_argument("--screen", choices=["kw", "mwu"], default="kw",
                    help="screening test: kw = Kruskal–Wallis (default), mwu = pairwise Mann–Whitney U")
@@ -50,7 +54,7 @@ def run(args) -> int:
                         corr_cutoff=args.corr_cutoff, n_alphas=args.n_alphas, seed=args.seed,
                         cv_folds=args.cv_folds, cv_repeats=args.cv_repeats, test_size=args.test_size,
                         n_boot=args.n_boot, jobs=args.jobs, synthetic=True if args.synthetic else None)
-    res = run_stats(args.features, args.manifest, args.out, opts, progress=progress)
+    res = run_stats(args.features, args.manifest, args.out, opts, progress=progress, overwrite=args.overwrite)
     s = res.summary
     nv = s["validation"]["nested_cv"]["metrics"]
     hv = s["validation"]["holdout"]["metrics"]

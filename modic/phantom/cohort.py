@@ -66,17 +66,18 @@ def write_case(case, folder: Path, fmt: str = "nrrd") -> dict[str, str]:
 
 def generate_cohort(out: str | os.PathLike, n_cases: int | None = None, counts=None,
                     with_scores: int | None = None, seed: int = 0, fmt: str = "nrrd", mixed: bool = False,
-                    progress: bool = True) -> Path:
+                    progress: bool = True, overwrite: bool = False) -> Path:
     """Generate a synthetic cohort under `out` and return the path of its manifest.csv.
 
     Defaults reproduce the paper's cohort: 154 cases, type I/II/III = 41/84/29, ODI/VAS for 30 cases
     (7/22/1 by type). See `modic.phantom.spec.resolve_counts` for how `n_cases`, `counts` and
-    `with_scores` combine.
+    `with_scores` combine. `out` must be new or empty, or a cohort folder modic wrote; `overwrite` replaces
+    modic's own files in a folder that holds others (which are never touched; docs/OUTPUTS.md).
     """
     import pandas as pd
     from tqdm import tqdm
 
-    from modic.io import atomic_directory, check_writable_dir
+    from modic.io import atomic_directory, check_output_dir
     from modic.phantom.spec import cohort_specs, resolve_counts
     from modic.phantom.synth import synthesize
 
@@ -90,13 +91,11 @@ def generate_cohort(out: str | os.PathLike, n_cases: int | None = None, counts=N
         raise ModicInputError(f"--seed must not be negative, got {seed}")
     counts_, scored = resolve_counts(n_cases, counts, with_scores)
     out = Path(out)
-    if out.exists() and not out.is_dir():
-        raise ModicInputError(f"--out {out} exists and is not a folder — choose another --out")
-    check_writable_dir(out)
+    check_output_dir(out, overwrite, command="phantom")
     specs = cohort_specs(seed=seed, counts=counts_, with_scores=sum(scored), mixed=mixed)
     rows = []
     acq = {}
-    with atomic_directory(out) as tmp:
+    with atomic_directory(out, overwrite, command="phantom") as tmp:
         for spec in tqdm(specs, desc="modic phantom", unit="case", disable=not progress, file=sys.stderr):
             case = synthesize(spec)
             rel = Path("cases") / case.case_id

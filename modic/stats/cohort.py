@@ -17,6 +17,9 @@ import pandas as pd
 from modic.errors import ModicInputError
 
 TYPES: tuple[int, ...] = (1, 2, 3)
+# The fewest cases of a Modic type the analysis can run on: the hold-out split must leave 2 of every type
+# for training the calibrated SVM, and so must every fold of the nested cross-validation (3 folds of 3).
+MIN_CASES_PER_TYPE = 3
 SCORE_COLUMNS: tuple[str, ...] = ("odi", "vas", "age")
 _ROMAN = {"I": 1, "II": 2, "III": 3}
 
@@ -42,15 +45,10 @@ class Cohort:
 def _read_csv(src: str | os.PathLike | pd.DataFrame, what: str) -> tuple[pd.DataFrame, str]:
     if isinstance(src, pd.DataFrame):
         return src.copy(), f"<{what} DataFrame>"
+    from modic.io import read_csv_table
+
     p = Path(src)
-    if not p.is_file():
-        raise ModicInputError(f"{what} not found: {p} — check the path")
-    try:
-        df = pd.read_csv(p, dtype={"case_id": str})
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        msg = str(exc).strip().splitlines()[0][:150] if str(exc).strip() else "empty file"
-        raise ModicInputError(f"cannot read {what} {p}: {msg} — is it a CSV file?") from None
-    return df, str(p)
+    return read_csv_table(p, what, dtype={"case_id": str}), str(p)
 
 
 def _case_index(df: pd.DataFrame, src: str, what: str) -> pd.DataFrame:
@@ -84,6 +82,13 @@ def read_features(src: str | os.PathLike | pd.DataFrame) -> tuple[pd.DataFrame, 
     if df.shape[1] == 0:
         raise ModicInputError(f"feature table {name} has no feature columns — run `modic extract` first")
     num = df.apply(pd.to_numeric, errors="coerce")
+    text = num.isna() & df.notna() & (df.astype(str).apply(lambda c: c.str.strip()) != "")
+    if text.any().any():
+        col = text.any().idxmax()
+        case = text[col].idxmax()
+        raise ModicInputError(f"feature table {name}: column {col!r} has the non-numeric value "
+                              f"{str(df.at[case, col])[:40]!r} (case {case}) — a feature table holds numbers only "
+                              "(clinical columns belong in the manifest)")
     return num.astype(float), name
 
 
@@ -107,6 +112,9 @@ def read_manifest(src: str | os.PathLike | pd.DataFrame) -> tuple[pd.DataFrame, 
         raise ModicInputError(f"manifest {name} has no 'modic_type' column — add the Modic type (1, 2 or 3) "
                               "of every case")
     t = df["modic_type"].map(_parse_type)
+    if t.isna().all():
+        raise ModicInputError(f"manifest {name}: column 'modic_type' is empty — give the Modic type (1, 2 or 3) "
+                              "of every case")
     bad = t.index[t.isna() | ~t.isin([1.0, 2.0, 3.0])]
     if len(bad):
         vals = ", ".join(f"{c}={df.at[c, 'modic_type']!r}" for c in bad[:5])
@@ -131,6 +139,36 @@ def read_manifest(src: str | os.PathLike | pd.DataFrame) -> tuple[pd.DataFrame, 
     return df, name
 
 
+def check_split_sizes(types: pd.Series, test_size: float = 0.3, seed: int = 0) -> None:
+    """Refuse, in one line, a cohort too small for the hold-out split and the cross-validation.
+
+    Every type needs `MIN_CASES_PER_TYPE` cases, and the stratified hold-out split (`test_size`) must leave
+    at least 2 training and 1 test case of every type.
+    """
+    counts = {t: int((types == t).sum()) for t in TYPES}
+    small = {t: n for t, n in counts.items() if n < MIN_CASES_PER_TYPE}
+    if small:
+        desc = ", ".join(f"type {t}: {n}" for t, n in small.items())
+        raise ModicInputError(f"cohort too small: {desc} — the statistics need at least {MIN_CASES_PER_TYPE} "
+                              "cases of every Modic type (1, 2, 3) for the hold-out split and the "
+                              "cross-validation; add cases")
+    from sklearn.model_selection import train_test_split
+
+    try:
+        train, test = train_test_split(types.to_numpy(), test_size=test_size, stratify=types.to_numpy(),
+                                       random_state=seed)
+    except ValueError as exc:
+        raise ModicInputError(f"cohort of {len(types)} cases cannot be split for the hold-out validation "
+                              f"(test size {test_size}): {str(exc).splitlines()[0][:120]} — add cases or change "
+                              "--test-size") from None
+    for t in TYPES:
+        n_train, n_test = int((train == t).sum()), int((test == t).sum())
+        if n_train < 2 or n_test < 1:
+            raise ModicInputError(f"the hold-out split (test size {test_size}) leaves type {t} with {n_train} "
+                                  f"training and {n_test} test case(s); it needs ≥ 2 and ≥ 1 — add type {t} "
+                                  "cases or change --test-size")
+
+
 def load_cohort(features: str | os.PathLike | pd.DataFrame, manifest: str | os.PathLike | pd.DataFrame,
                 min_cases_per_type: int = 2) -> Cohort:
     """Read, validate and align the feature table and the manifest on their common case ids."""
@@ -151,7 +189,8 @@ def load_cohort(features: str | os.PathLike | pd.DataFrame, manifest: str | os.P
     if small:
         desc = ", ".join(f"type {t}: {n}" for t, n in small.items())
         raise ModicInputError(f"too few cases per Modic type ({desc}; need ≥ {min_cases_per_type} of each "
-                              f"of types 1, 2, 3) in {mname} — add cases or fix modic_type")
+                              f"of types 1, 2, 3 for the hold-out split and the cross-validation) in {mname} — "
+                              "add cases or fix modic_type")
     dropped = []
     all_nan = feat.columns[feat.isna().all()]
     dropped += [(c, "all values missing (NaN)") for c in all_nan]

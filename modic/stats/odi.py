@@ -76,17 +76,18 @@ def score_table(df: pd.DataFrame, prefix: str = "odi_", min_answered: int = MIN_
 
 
 def score_file(items_csv: str | os.PathLike, out_csv: str | os.PathLike, prefix: str = "odi_",
-               min_answered: int = MIN_ANSWERED) -> pd.DataFrame:
-    """Read an items CSV, score it, write it atomically (all original columns + odi, odi_answered)."""
-    from modic.io import write_csv
+               min_answered: int = MIN_ANSWERED, overwrite: bool = False) -> pd.DataFrame:
+    """Read an items CSV, score it, write it atomically (all original columns + odi, odi_answered).
+
+    `out_csv` must not be the items file; an existing file there is replaced only when modic wrote it or
+    with `overwrite` (see docs/OUTPUTS.md).
+    """
+    from modic.io import check_output_file, read_csv_table, record_files, write_csv
 
     p = Path(items_csv)
-    if not p.is_file():
-        raise ModicInputError(f"ODI items file not found: {p}")
-    try:
-        df = pd.read_csv(p, dtype={"case_id": str})
-    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        raise ModicInputError(f"cannot read {p}: {str(exc).splitlines()[0][:120]}") from None
+    check_output_file(out_csv, overwrite, inputs=[p])
+    df = read_csv_table(p, "ODI items file", dtype={"case_id": str})
     out = score_table(df, prefix, min_answered, source=str(p))
     write_csv(out, out_csv, index=False)
+    record_files([out_csv], command="odi")
     return out

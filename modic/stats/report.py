@@ -23,8 +23,8 @@ import numpy as np
 import pandas as pd
 
 from modic.errors import ModicInputError
-from modic.io import atomic_directory, check_writable_dir, file_sha256
-from modic.stats.cohort import Cohort, load_cohort, sequence_of
+from modic.io import atomic_directory, check_output_dir, file_sha256
+from modic.stats.cohort import MIN_CASES_PER_TYPE, Cohort, check_split_sizes, load_cohort, sequence_of
 
 Progress = Callable[[str], None] | None
 
@@ -98,12 +98,13 @@ def _is_synthetic(cohort: Cohort) -> bool:
 
 def run_stats(features: str | os.PathLike | pd.DataFrame, manifest: str | os.PathLike | pd.DataFrame,
               out_dir: str | os.PathLike, options: StatsOptions | None = None, progress: Progress = None,
-              **kwargs) -> StatsResult:
+              overwrite: bool = False, **kwargs) -> StatsResult:
     """Run the whole analysis and write the report folder atomically.
 
     Settings come from `options` or keyword arguments named like `StatsOptions` fields
     (e.g. ``run_stats(f, m, "out", screen="mwu", seed=1)``). Raises `ModicInputError` on bad input
-    before anything is written.
+    before anything is written. `out_dir` must be new or empty, or a report folder modic wrote; `overwrite`
+    replaces modic's own files in a folder that holds others, never the others (docs/OUTPUTS.md).
     """
     from modic.model_io import save_model, versions
     from modic.stats import classifier, correlation, posthoc, selection, table1
@@ -116,9 +117,12 @@ def run_stats(features: str | os.PathLike | pd.DataFrame, manifest: str | os.Pat
     for k, v in kwargs.items():
         setattr(opts, k, v)
     opts.validate()
-    cohort = load_cohort(features, manifest)
+    inputs = [p for p in (features, manifest) if not isinstance(p, pd.DataFrame)]
+    out_dir = Path(out_dir)
+    check_output_dir(out_dir, overwrite, inputs=inputs, command="stats")
+    cohort = load_cohort(features, manifest, min_cases_per_type=MIN_CASES_PER_TYPE)
+    check_split_sizes(cohort.types, test_size=opts.test_size, seed=opts.seed)
     shape = table1.shape_frame(cohort.features, opts.sequence)  # raises if the sequence has no shape features
-    out_dir = check_writable_dir(Path(out_dir))
     synthetic = _is_synthetic(cohort) if opts.synthetic is None else bool(opts.synthetic)
     timings: dict[str, float] = {}
     tables: dict[str, pd.DataFrame] = {}
@@ -228,7 +232,7 @@ def run_stats(features: str | os.PathLike | pd.DataFrame, manifest: str | os.Pat
                      "features_sha256": summary["inputs"]["features"]["sha256"]}
     _say(progress, "writing tables, figures, model and report")
     t0 = time.perf_counter()
-    with atomic_directory(out_dir) as tmp:
+    with atomic_directory(out_dir, overwrite, inputs=inputs, command="stats") as tmp:
         model_path = save_model(tmp / "model.skops", final, chosen, model_summary, synthetic=synthetic)
         _write_tables(tmp, tables)
         pngs = _write_figures(tmp, tables, t1, shape, y, sig_shape, sel, X, hold, nested, opts)

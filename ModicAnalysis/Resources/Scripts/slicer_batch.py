@@ -52,7 +52,7 @@ def loadVolume(scene, path, name):
 
 
 def analyzeCase(scene, imagePaths, seedLps=None, segmentationPath=None, outCsv=None, modelPath="default",
-                params=None, caseId="case", progress=None):
+                params=None, caseId="case", progress=None, overwrite=False):
     """Load the volumes, analyse one case and (optionally) write its feature table.
 
     `imagePaths`: {"T1": path, "T2": path, "FS": path} (any non-empty subset). `seedLps`: lesion point
@@ -63,6 +63,10 @@ def analyzeCase(scene, imagePaths, seedLps=None, segmentationPath=None, outCsv=N
     from ModicAnalysisLib import conversion, core
     from ModicAnalysisLib.logic import ModicAnalysisCaseLogic
 
+    if outCsv:  # the output rules of docs/OUTPUTS.md, checked before the analysis
+        from modic.io import check_output_file
+
+        check_output_file(outCsv, overwrite, inputs=[*imagePaths.values(), segmentationPath, params])
     volumeNodes = {seq: loadVolume(scene, path, f"{caseId} {seq}") for seq, path in imagePaths.items() if path}
     inputSegmentation = None
     if segmentationPath:
@@ -77,11 +81,12 @@ def analyzeCase(scene, imagePaths, seedLps=None, segmentationPath=None, outCsv=N
     result = logic.analyzeCase(volumeNodes, seedPointLps=seedLps, inputSegmentationNode=inputSegmentation,
                                modelPath=modelPath, params=params, caseId=caseId, progress=progress)
     if outCsv:
-        logic.writeTable(result.tableNode, outCsv)
+        logic.writeTable(result.tableNode, outCsv, overwrite=overwrite)
     return result
 
 
-def runCohort(scene, manifestPath, outCsv, jobs=1, statsDir=None, params=None, segment=False, progress=None):
+def runCohort(scene, manifestPath, outCsv, jobs=1, statsDir=None, params=None, segment=False, progress=None,
+              overwrite=False):
     """Extract features for every manifest case; with `statsDir`, also run the statistics there.
 
     `progress(done, total, message) -> bool` is passed to the batch engine (False cancels).
@@ -91,11 +96,15 @@ def runCohort(scene, manifestPath, outCsv, jobs=1, statsDir=None, params=None, s
     from ModicCohortStatsLib.logic import ModicCohortStatsLogicCore
 
     logic = ModicCohortStatsLogicCore(scene)
+    if statsDir:  # refuse a bad report folder before the extraction, not after it
+        from modic.io import check_output_dir
+
+        check_output_dir(statsDir, overwrite, inputs=[manifestPath, outCsv], command="stats")
     batch = logic.runExtraction(manifestPath, outCsv, params=params, jobs=jobs, segment=segment,
-                                progress=progress)
+                                progress=progress, overwrite=overwrite)
     outputs = None
     if statsDir and not batch.cancelled:
-        outputs = logic.runStatistics(outCsv, manifestPath, statsDir)
+        outputs = logic.runStatistics(outCsv, manifestPath, statsDir, overwrite=overwrite)
     return batch, outputs
 
 
@@ -112,6 +121,7 @@ def _parseArgs(argv):
     case.add_argument("--params", help="PyRadiomics parameter file (default: the paper's)")
     case.add_argument("--case-id", default="case")
     case.add_argument("--out", required=True, help="feature table CSV to write")
+    case.add_argument("--overwrite", action="store_true", help="replace an existing --out modic did not write")
     cohort = sub.add_parser("cohort", help="extract a cohort from a manifest")
     cohort.add_argument("--manifest", required=True)
     cohort.add_argument("--out", required=True, help="feature table CSV to write")
@@ -119,6 +129,8 @@ def _parseArgs(argv):
     cohort.add_argument("--params")
     cohort.add_argument("--segment", action="store_true", help="segment from the manifest's seed_lps")
     cohort.add_argument("--stats", help="also run the statistics into this folder")
+    cohort.add_argument("--overwrite", action="store_true",
+                        help="replace modic's own earlier outputs where other files are (docs/OUTPUTS.md)")
     return parser.parse_args(argv)
 
 
@@ -143,13 +155,13 @@ def main(argv=None, scene=None):
                 seedLps = (-x, -y, z)
             result = analyzeCase(scene, {"T1": args.t1, "T2": args.t2, "FS": args.fs}, seedLps=seedLps,
                                  segmentationPath=args.segmentation, outCsv=args.out, modelPath=args.model,
-                                 params=args.params, caseId=args.case_id)
+                                 params=args.params, caseId=args.case_id, overwrite=args.overwrite)
             analysis = result.analysis
             print(f"{args.case_id}: {len(analysis.features)} features -> {args.out}; signal-pattern type "
                   f"{analysis.signalType}; model prediction {analysis.predictedType} {analysis.probabilities}")
             return 0
         batch, outputs = runCohort(scene, args.manifest, args.out, jobs=args.jobs, statsDir=args.stats,
-                                   params=args.params, segment=args.segment)
+                                   params=args.params, segment=args.segment, overwrite=args.overwrite)
         print(f"{batch.n_ok}/{batch.n_cases} cases -> {args.out}"
               + (f"; report in {outputs.outDir}" if outputs else ""))
         return batch.exit_code

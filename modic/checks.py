@@ -1,0 +1,60 @@
+"""Input checks shared by the CLI, the batch engine, the pipeline and the Slicer logic.
+
+Each check raises a one-line `ModicInputError` (what, which file or sequence, what to do) before any
+numerical library sees the data, so a bad image never ends in a scikit-learn or PyRadiomics traceback.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+import SimpleITK as sitk
+
+from modic.errors import ModicInputError
+
+
+def check_image(image: sitk.Image, what: str = "image") -> None:
+    """Refuse images no step can use: not 3D, multi-component, no finite value, NaN/inf voxels, constant."""
+    if not isinstance(image, sitk.Image):
+        raise ModicInputError(f"{what} is not an image ({type(image).__name__}) — pass a SimpleITK image")
+    if image.GetDimension() != 3:
+        raise ModicInputError(f"{what} is {image.GetDimension()}D — modic needs a 3D volume (a stack of slices)")
+    if image.GetNumberOfComponentsPerPixel() != 1:
+        raise ModicInputError(f"{what} has {image.GetNumberOfComponentsPerPixel()} components per voxel (colour "
+                              "or vector image) — give the grey-value MR image")
+    if min(image.GetSize()) < 1:
+        raise ModicInputError(f"{what} has no voxels (size {image.GetSize()})")
+    arr = sitk.GetArrayViewFromImage(image)
+    if np.issubdtype(arr.dtype, np.floating):
+        finite = np.isfinite(arr)
+        n_bad = int(arr.size - np.count_nonzero(finite))
+        if n_bad == arr.size:
+            raise ModicInputError(f"{what} has no finite value (every voxel is NaN or infinite) — re-export "
+                                  "the image")
+        if n_bad:
+            raise ModicInputError(f"{what} has {n_bad:,} NaN or infinite voxel(s) of {arr.size:,} — replace them "
+                                  "(e.g. with 0) or re-export the image")
+    lo, hi = arr.min(), arr.max()
+    if lo == hi:
+        raise ModicInputError(f"{what} is constant (every voxel = {float(lo):g}) — a blank or wrongly exported "
+                              "image; check the file")
+
+
+def check_images(images: Mapping[str, sitk.Image], names: Mapping[str, str] | None = None) -> None:
+    """`check_image` for every sequence; `names` (sequence → file) makes the messages name the files."""
+    for seq, image in images.items():
+        where = f"{seq} image" + (f" {names[seq]}" if names and names.get(seq) else "")
+        check_image(image, where)
+
+
+def check_lesion_mask(mask: sitk.Image, mask_name: str, image_name: str) -> None:
+    """Refuse a lesion mask (already on the image's grid) that misses the image or is a single voxel."""
+    n = int(np.count_nonzero(sitk.GetArrayViewFromImage(mask)))
+    if n == 0:
+        raise ModicInputError(f"the lesion mask {mask_name} does not overlap the {image_name} (no lesion voxel "
+                              "falls inside it) — check that mask and image belong to the same study "
+                              "(origin, direction, spacing)")
+    if n == 1:
+        raise ModicInputError(f"the lesion mask {mask_name} covers a single voxel of the {image_name} — draw "
+                              "the whole lesion")
