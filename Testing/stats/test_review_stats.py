@@ -50,6 +50,25 @@ def test_l1_logistic_solver_matches_scikit_learn():
     assert np.abs(l1logistic.fit_path(X, Y, lams[:1])[0]).max() < 1e-12  # λ_max: every coefficient zero
 
 
+def test_glmnet_and_builtin_solver_agree(monkeypatch):
+    rng = np.random.default_rng(3)
+    y = np.repeat([1, 2, 3], 30)
+    X = rng.normal(size=(90, 20))
+    X[:, 0] += (y == 2) * 1.5  # type II apart
+    X[:, 1] -= (y - 2) * 1.0
+    g = LassoSelector("logistic").fit(X, y)
+    assert g.solver_ == "glmnet" and g.get_support()[0] and g.get_support()[1]
+    Y = l1logistic._onehot(y, np.unique(y))
+    assert g.alphas_[0] == pytest.approx(l1logistic.lambda_max(X, Y))
+    W, _, _ = l1logistic.fit_path(X, Y, g.alphas_[:31], tol=1e-8, max_iter=20000)
+    glm = np.asarray(g.model_.coef_path_)[:, :, 30].T if g.model_ is not None else None
+    if glm is not None:
+        assert np.abs(W[-1, 0] - glm).max() < 1e-3
+    monkeypatch.setitem(__import__("sys").modules, "glmnet", None)  # no python-glmnet: built-in solver
+    f = LassoSelector("logistic").fit(X, y)
+    assert f.solver_ == "modic FISTA" and f.get_support()[0] and f.get_support()[1]
+
+
 def test_lasso_path_length_and_one_se_rule():
     assert one_se_index(np.array([5.0, 3.0, 2.2, 2.0, 2.1]), np.array([0.1, 0.1, 0.1, 0.3, 0.1])) == 2
     rng = np.random.default_rng(1)
@@ -58,7 +77,8 @@ def test_lasso_path_length_and_one_se_rule():
     X[:, 0] += (y - 2) * 1.5
     for mode in ("logistic", "lassocv"):
         a = LassoSelector(mode).fit(X, y)
-        assert len(a.alphas_) == 100 and a.alpha_ == a.alpha_min_  # old: 50 alphas, 12 for logistic
+        assert a.path_length_ == 100 and a.alpha_ == a.alpha_min_  # old: 50 alphas, 12 for logistic
+        assert len(a.cv_scores_) == len(a.alphas_) <= 100
         b = LassoSelector(mode, rule="1se").fit(X, y)
         assert b.alpha_ >= b.alpha_min_ and b.get_support().sum() <= a.get_support().sum()
         assert b.get_support()[0]

@@ -5,10 +5,12 @@ ungrouped multinomial lasso of glmnet (``family = "multinomial"``). Solved by FI
 proximal gradient with adaptive restart) with warm starts from λ_max — the smallest λ with all
 coefficients zero — down to ``min_ratio`` · λ_max (glmnet's ``lambda.min.ratio`` for n < p, 0.01).
 
-scikit-learn's `LogisticRegressionCV(solver="saga")` solves the same problem (λ = 1 / (C n)) but takes
-minutes per fit on a few hundred standardised radiomics features, far too slow to repeat inside every
-outer fold of a nested cross-validation; this solver takes a fraction of a second and gives the same
-coefficients to solver tolerance (tested against scikit-learn).
+The selection uses glmnet itself (python-glmnet) when it is installed; this pure-NumPy solver is the
+fallback where no python-glmnet wheel exists. scikit-learn's `LogisticRegressionCV(solver="saga")`
+solves the same problem (λ = 1 / (C n)) but takes minutes per fit on a few hundred standardised
+radiomics features, too slow for every outer fold of a nested CV. This solver gives scikit-learn's and
+glmnet's coefficients to solver tolerance on well-conditioned problems (tested); near the unpenalised
+end of a p ≫ n path it converges slowly, so glmnet is preferred.
 """
 
 from __future__ import annotations
@@ -73,8 +75,22 @@ def _fista(X, Y, W, b, lam, step, Mw, tol, max_iter):
     return W, b, done
 
 
+def _train_loss(X, Y, W, b, M) -> np.ndarray:
+    """Mean training log loss of each of the B problems."""
+    n, p = X.shape
+    B, _, K = W.shape
+    eta = (X @ W.transpose(1, 0, 2).reshape(p, B * K)).reshape(n, B, K).transpose(1, 0, 2) + b[:, None, :]
+    P = _softmax_b(eta)
+    ll = -np.log(np.clip((P * Y[None]).sum(axis=2), 1e-15, None))
+    return (ll * M).sum(axis=1) / M.sum(axis=1)
+
+
+DEV_MAX = 0.999   # glmnet: stop the path when the deviance explained reaches this (saturated fit)
+DEV_CHANGE = 1e-5  # glmnet: ... or when it changes by less than this between successive λ
+
+
 def fit_path(X: np.ndarray, Y: np.ndarray, lambdas: np.ndarray, tol: float = 1e-4, max_iter: int = 200,
-             masks: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, int]:
+             masks: np.ndarray | None = None, stop=None) -> tuple[np.ndarray, np.ndarray, int]:
     """Solve B problems at once along the λ path (warm-started): problem b uses the rows where masks[b].
 
     Returns coefficients (L × B × p × K), intercepts (L × B × K) and the number of (λ, problem) fits that
@@ -82,6 +98,10 @@ def fit_path(X: np.ndarray, Y: np.ndarray, lambdas: np.ndarray, tol: float = 1e-
     one computation shares the Python overhead of every iteration. At each λ only a working set of
     features is iterated on: the active ones plus those passing the sequential strong rule (Tibshirani
     et al. 2012); the KKT conditions are then checked on all features and violators added until none.
+    As glmnet, the path stops early once every problem's training deviance explained reaches `DEV_MAX`
+    or changes by less than `DEV_CHANGE`: the remaining λ keep the last solution (their CV loss is then
+    that of the saturated fit). `stop(li, W, b) -> bool`, called after each λ, may end the path too;
+    the arrays returned then cover only the λ computed.
     """
     n, p = X.shape
     K = Y.shape[1]
@@ -98,7 +118,14 @@ def fit_path(X: np.ndarray, Y: np.ndarray, lambdas: np.ndarray, tol: float = 1e-
     not_converged = 0
     grad, _ = _gradient(X, Y, W, b, Mw)
     prev = float(lambdas[0])
+    null_loss = _train_loss(X, Y, W, b, M)
+    last_ratio = np.zeros(B)
+    stopped = False
     for li, lam in enumerate(lambdas):
+        if stopped:
+            coefs[li] = W
+            intercepts[li] = b
+            continue
         score = np.abs(grad).max(axis=(0, 2))
         work = (score >= 2 * lam - prev) | (np.abs(W).max(axis=(0, 2)) > 0)
         while True:
@@ -120,6 +147,11 @@ def fit_path(X: np.ndarray, Y: np.ndarray, lambdas: np.ndarray, tol: float = 1e-
         coefs[li] = W
         intercepts[li] = b
         prev = float(lam)
+        ratio = 1.0 - _train_loss(X, Y, W, b, M) / np.maximum(null_loss, 1e-300)
+        stopped = bool(li > 0 and np.all((ratio >= DEV_MAX) | (np.abs(ratio - last_ratio) < DEV_CHANGE * ratio)))
+        last_ratio = ratio
+        if stop is not None and stop(li, W, b):
+            return coefs[: li + 1], intercepts[: li + 1], not_converged
     return coefs, intercepts, not_converged
 
 
@@ -135,11 +167,14 @@ def log_loss(X: np.ndarray, Y: np.ndarray, W: np.ndarray, b: np.ndarray) -> floa
 
 
 def cv_path(X: np.ndarray, y: np.ndarray, n_lambdas: int = 100, cv: int = 5, random_state: int | None = 0,
-            min_ratio: float = 0.01, tol: float = 1e-4, max_iter: int = 200) -> dict:
+            min_ratio: float = 0.01, tol: float = 1e-4, max_iter: int = 200, patience: int | None = 10) -> dict:
     """K-fold stratified CV log loss along the λ path of the full data, and the full-data path itself.
 
-    Returns lambdas (decreasing), classes, cv_mean, cv_se (folds SD / √K), best (index of the minimum),
-    coefs (L × p × K) and intercepts (L × K) of the full-data fit, and how many fits did not converge.
+    The folds and the full-data fit are solved together. With `patience`, the path stops once the mean
+    CV log loss has not improved for `patience` successive λ (the weaker penalties beyond only overfit
+    more; this saves the slowest, nearly unpenalised fits). Returns lambdas (decreasing, as computed),
+    classes, cv_mean, cv_se (folds SD / √K), best (index of the minimum), coefs (L × p × K) and
+    intercepts (L × K) of the full-data fit, n_lambdas_planned and how many fits did not converge.
     """
     from sklearn.model_selection import StratifiedKFold
 
@@ -154,10 +189,17 @@ def cv_path(X: np.ndarray, y: np.ndarray, n_lambdas: int = 100, cv: int = 5, ran
     for f, (tr, _) in enumerate(folds):
         masks[f, tr] = True
     masks[-1] = True  # the full-data fit rides along
-    W, B, nc = fit_path(X, Y, lambdas, tol, max_iter, masks)
-    losses = np.array([[log_loss(X[te], Y[te], W[li, f], B[li, f]) for li in range(len(lambdas))]
-                       for f, (_, te) in enumerate(folds)])
+    losses: list[list[float]] = []
+
+    def stop(li, W, b) -> bool:
+        losses.append([log_loss(X[te], Y[te], W[f], b[f]) for f, (_, te) in enumerate(folds)])
+        mean = np.mean(losses, axis=1)
+        return patience is not None and li - int(np.argmin(mean)) >= patience
+
+    W, B, nc = fit_path(X, Y, lambdas, tol, max_iter, masks, stop=stop)
+    losses = np.asarray(losses).T  # folds × λ
     mean = losses.mean(axis=0)
     se = losses.std(axis=0, ddof=1) / np.sqrt(losses.shape[0])
-    return {"lambdas": lambdas, "classes": classes, "cv_mean": mean, "cv_se": se, "best": int(np.argmin(mean)),
-            "coefs": W[:, -1], "intercepts": B[:, -1], "not_converged": nc}
+    return {"lambdas": lambdas[: len(mean)], "classes": classes, "cv_mean": mean, "cv_se": se,
+            "best": int(np.argmin(mean)), "coefs": W[:, -1], "intercepts": B[:, -1], "not_converged": nc,
+            "n_lambdas_planned": len(lambdas)}

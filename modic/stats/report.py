@@ -313,6 +313,7 @@ def run_stats(features: str | os.PathLike | pd.DataFrame, manifest: str | os.Pat
                    "normality_star": opts.normality_star},
         "selection": {"counts": sel.counts_, "alpha": steps["lasso"].alpha_,
                       "alpha_min": steps["lasso"].alpha_min_, "rule": opts.lasso_rule,
+                      "solver": getattr(steps["lasso"], "solver_", "scikit-learn LassoCV"),
                       "correlation_filter_exact": bool(steps["correlation"].exact_used_), "selected": chosen,
                       "per_sequence": sel.per_sequence(), "significant_per_sequence": per_seq_sig},
         "classifier": {"description": classifier_description(opts, final), "class_weight": opts.class_weight,

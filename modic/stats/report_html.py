@@ -53,8 +53,9 @@ def methods_text(summary: dict, opts) -> str:
         lasso = (f"LASSO regression on the type codes 1/2/3 (LassoCV, {s['lasso_cv']}-fold CV over {s['n_alphas']} "
                  f"alphas, {rule}; alpha = {sel['alpha']:.6g}; this treats the types as ordered numbers)")
     else:
-        lasso = (f"multinomial L1-penalised logistic regression (types as categories; {s['lasso_cv']}-fold CV log "
-                 f"loss over {s['n_alphas']} penalties from λ_max down 100-fold, {rule}; λ = {sel['alpha']:.6g})")
+        lasso = (f"multinomial L1-penalised logistic regression (types as categories; {sel.get('solver', 'glmnet')}; "
+                 f"{s['lasso_cv']}-fold CV log loss over up to {s['n_alphas']} penalties from λ_max down 100-fold, "
+                 f"{rule}; λ = {sel['alpha']:.6g})")
     exact = sel.get("correlation_filter_exact", True)
     cfilter = ("caret findCorrelation, exact = TRUE: pairs visited in decreasing order of mean absolute "
                "correlation; of each pair the first feature is removed when its mean absolute correlation with the "
