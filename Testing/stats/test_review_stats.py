@@ -268,7 +268,7 @@ def test_presets_and_overrides():
 
     rec = StatsOptions().resolved()
     assert (rec.correlation, rec.screen, rec.lasso, rec.validation, rec.corr_adjust, rec.class_weight,
-            rec.tune_svm, rec.cv_repeats) == ("spearman", "kw", "logistic", "nested", "fdr_bh", "balanced", True, 5)
+            rec.tune_svm, rec.cv_repeats) == ("spearman", "kw", "logistic", "nested", "fdr_bh", "balanced", True, 2)
     pap = StatsOptions(preset="paper").resolved()
     assert (pap.correlation, pap.screen, pap.lasso, pap.validation, pap.corr_adjust) == (
         "pearson", "mwu", "lassocv", "holdout", "none")

@@ -188,8 +188,11 @@ def html_report(summary: dict, tables: dict[str, pd.DataFrame], t1: pd.DataFrame
         f"<p>{e(summary['classifier']['description'])}.</p>",
         "<p>Paper-style (selection on all data, then hold-out) is optimistic; nested CV repeats the whole "
         "selection inside each training fold. Hold-out accuracy: Wilson interval; other hold-out metrics and "
-        "nested-CV metrics: bootstrap over cases (the sampling variation of this cohort's cases). The spread over "
-        "repeats below shows the variation due to the fold split.</p>", tab(val, index=True, fmt="{:.3f}"),
+        "nested-CV metrics: bootstrap over cases (the sampling variation of this cohort's cases, given the "
+        "out-of-fold predictions; it does not include the variation of refitting the pipeline on new data). The "
+        f"spread over the {nv['repeats']} repeats below shows the variation due to the fold split"
+        + (" — with so few repeats only a rough indication: use --cv-repeats 5 or more for a final analysis"
+           if nv["repeats"] < 5 else "") + ".</p>", tab(val, index=True, fmt="{:.3f}"),
         tab(spread, fmt="{:.3f}"), chance,
         "<h3>Per-class sensitivity, specificity, PPV and NPV</h3>", tab(tables["per_class"], fmt="{:.3f}"),
         img("confusion_matrix", "Confusion matrices."),
