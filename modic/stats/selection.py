@@ -326,6 +326,8 @@ class LassoSelector(_NanTags, SelectorMixin, BaseEstimator):
         except ImportError:  # python-glmnet missing (e.g. no wheel for this platform): the built-in solver
             return self._logistic_fista(X, y)
         folds = max(2, min(self.cv, n_min))
+        if folds < 3:  # python-glmnet cross-validates with ≥ 3 folds only
+            return self._logistic_fista(X, y)
         m = LogitNet(alpha=1.0, n_lambda=self.n_alphas, min_lambda_ratio=0.01, standardize=False, n_splits=folds,
                      scoring="log_loss", random_state=self.random_state, tol=1e-7).fit(X, y)
         self.solver_ = "glmnet"
