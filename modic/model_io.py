@@ -4,7 +4,9 @@ Format (``modic-model/1``): ``skops.io.dump`` of a dict
 ``{"format": "modic-model/1", "estimator": <fitted Pipeline>, "metadata_json": "<JSON text>"}``.
 The metadata lives inside the same file (no sidecar that could get separated) and holds the feature
 list, class labels, versions (modic, scikit-learn, numpy, python, skops), the training summary and the
-``synthetic`` flag. Loading uses an explicit list of trusted types (`TRUSTED_TYPES`); a file that needs
+``synthetic`` flag, and (models from modic ≥ this version) the applicability ``domain``
+(`modic.stats.domain`; older files load with ``domain`` absent, so `assess_domain` gives in_domain
+None). Loading uses an explicit list of trusted types (`TRUSTED_TYPES`); a file that needs
 any other type is refused — never "trust everything".
 """
 
@@ -73,6 +75,22 @@ class ModicModel:
     def synthetic(self) -> bool:
         return bool(self.metadata.get("synthetic", False))
 
+    @property
+    def domain(self) -> dict | None:
+        """The applicability domain stored at training (None for model files without one)."""
+        return self.metadata.get("domain")
+
+    def assess_domain(self, table: pd.DataFrame) -> pd.DataFrame:
+        """Per row: in_domain, share_outside, n_outside, mahalanobis, distance_percentile (see
+        `modic.stats.domain.assess`); all None for a model file without a stored domain."""
+        from modic.stats.domain import assess
+
+        if "case_id" in table.columns:
+            table = table.set_index(table["case_id"].astype(str))
+        self.check_table(table)
+        X = table[self.feature_names].apply(pd.to_numeric, errors="coerce").astype(float)
+        return assess(self.domain, X)
+
     def check_table(self, table: pd.DataFrame) -> None:
         missing = [f for f in self.feature_names if f not in table.columns]
         if missing:
@@ -103,8 +121,9 @@ class ModicModel:
 
 
 def save_model(path: str | os.PathLike, estimator, feature_names, summary: dict,
-               synthetic: bool = False) -> Path:
-    """Write a fitted estimator with its feature list, classes, versions and `summary` atomically."""
+               synthetic: bool = False, domain: dict | None = None) -> Path:
+    """Write a fitted estimator with its feature list, classes, versions, `summary` and applicability
+    `domain` (`modic.stats.domain.fit_domain`) atomically."""
     import skops.io as sio
 
     path = Path(path)
@@ -115,6 +134,8 @@ def save_model(path: str | os.PathLike, estimator, feature_names, summary: dict,
     meta = {"format": FORMAT, "feature_names": list(map(str, feature_names)), "classes": classes,
             "versions": versions(), "summary": _jsonable(summary),
             "synthetic": bool(synthetic or summary.get("synthetic", False))}
+    if domain is not None:
+        meta["domain"] = domain
     payload = {"format": FORMAT, "estimator": estimator, "metadata_json": json.dumps(_jsonable(meta))}
     with atomic_path(path, suffix=".skops") as tmp:
         sio.dump(payload, tmp)

@@ -160,13 +160,19 @@ def analyze_case(images: Mapping[str, sitk.Image], seed_lps: Sequence[float] | N
 
 
 def predict_one(model, features: Mapping[str, float], case_id: str = "case") -> dict[str, Any]:
-    """Apply a model (ModicModel or file path) to one feature row → type, probabilities, features used."""
+    """Apply a model (ModicModel or file path) to one feature row → type, probabilities, features used,
+    and the applicability domain: `in_domain` (True/False; None for an old model file without a stored
+    domain) and `domain` (the measures behind it, or a note)."""
     from modic.model_io import ModicModel, load_model
+    from modic.stats.domain import describe
 
     if not isinstance(model, ModicModel):
         model = load_model(model)
     table = pd.DataFrame([dict(features)], index=pd.Index([case_id], name="case_id"))
     out = model.predict(table).iloc[0]
+    dom = model.assess_domain(table).iloc[0]
+    in_domain = None if dom["in_domain"] is None else bool(dom["in_domain"])
     return {"predicted_type": int(out["predicted_type"]),
             "probabilities": {str(c): float(out[f"p_type{c}"]) for c in (1, 2, 3)},
-            "features_used": list(model.feature_names), "synthetic_model": model.synthetic}
+            "features_used": list(model.feature_names), "synthetic_model": model.synthetic,
+            "in_domain": in_domain, "domain": describe(dom, model.domain)}

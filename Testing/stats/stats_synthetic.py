@@ -11,6 +11,9 @@ IMAGE_TYPES = ["original", "wavelet-LLH", "wavelet-HHL", "log-sigma-1-0-mm-3D", 
 CLASSES = ["firstorder_Mean", "firstorder_90Percentile", "glcm_Contrast", "glszm_ZoneEntropy",
            "glrlm_RunEntropy", "gldm_DependenceEntropy", "ngtdm_Busyness"]
 SHIFT = {1: -1.0, 2: 0.0, 3: 1.0}  # monotone in the type code, so LASSO on codes 1/2/3 finds it
+# type II differs from both I and III (the paper's SurfaceVolumeRatio shape): no linear trend in the
+# code, so LASSO regression on 1/2/3 misses it while a categorical (multinomial) model keeps it
+BUMP = {1: -0.5, 2: 1.0, 3: -0.5}
 
 
 def shape_block(types: np.ndarray, rng: np.random.Generator, seq: str = "T2") -> pd.DataFrame:
@@ -38,9 +41,11 @@ def shape_block(types: np.ndarray, rng: np.random.Generator, seq: str = "T2") ->
 
 
 def make_cohort(counts=(41, 84, 29), n_null_per_seq: int = 60, n_informative_per_seq: int = 3,
-                effect: float = 1.2, seed: int = 0, with_pain: bool = True):
-    """(features, manifest, informative) — informative features shift by type; each has a near-duplicate
-    (r > 0.95); plus null features, one constant and one all-NaN column."""
+                effect: float = 1.2, seed: int = 0, with_pain: bool = True, n_nonmonotone_per_seq: int = 1,
+                nonmonotone_effect: float = 1.0):
+    """(features, manifest, info) — informative features shift monotonically with the type code; each has a
+    near-duplicate (r > 0.95); non-monotone features (type II apart from I and III, info["nonmonotone"]);
+    plus null features, one constant and one all-NaN column."""
     rng = np.random.default_rng(seed)
     types = np.repeat([1, 2, 3], counts)
     rng.shuffle(types)
@@ -49,6 +54,7 @@ def make_cohort(counts=(41, 84, 29), n_null_per_seq: int = 60, n_informative_per
     cols: dict[str, np.ndarray] = {}
     informative: list[str] = []
     duplicates: dict[str, str] = {}
+    info_nm: list[str] = []
     shift = np.vectorize(SHIFT.get)(types)
     for seq in ("T1", "T2", "FS"):
         for k in range(n_informative_per_seq):
@@ -59,6 +65,11 @@ def make_cohort(counts=(41, 84, 29), n_null_per_seq: int = 60, n_informative_per
             cols[dup] = (v + rng.normal(0, 0.15, n)) * 2 - 1
             informative.append(name)
             duplicates[name] = dup
+        bump = np.vectorize(BUMP.get)(types)
+        for k in range(n_nonmonotone_per_seq):
+            name = f"{seq}_{IMAGE_TYPES[(k + 5) % len(IMAGE_TYPES)]}_glrlm_TypeTwoApart{k}"
+            cols[name] = rng.normal(0, 1, n) + nonmonotone_effect * bump
+            info_nm.append(name)
         for k in range(n_null_per_seq):
             it = IMAGE_TYPES[k % len(IMAGE_TYPES)]
             cols[f"{seq}_{it}_{CLASSES[k % len(CLASSES)]}{k}"] = rng.lognormal(0, 0.5, n)
@@ -81,4 +92,4 @@ def make_cohort(counts=(41, 84, 29), n_null_per_seq: int = 60, n_informative_per
         vas[pro] = np.clip(odi[pro] / 10 + rng.normal(0, 0.5, len(pro)), 0, 10).round(1)
     man["odi"] = odi
     man["vas"] = vas
-    return feats, man, {"informative": informative, "duplicates": duplicates}
+    return feats, man, {"informative": informative, "duplicates": duplicates, "nonmonotone": info_nm}

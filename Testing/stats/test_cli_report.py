@@ -71,11 +71,27 @@ def test_full_run_and_classify(tmp_path, small_cohort, capsys):
     assert code == 0, capsys.readouterr().err
     names = {p.name for p in out.iterdir()}
     for stem in ("figure1_screening", "figure2_lasso_coefficients", "lasso_path", "correlation_heatmap",
-                 "confusion_matrix", "boxplots_shape", "table1"):
+                 "confusion_matrix", "boxplots_shape", "table1", "roc_curves", "reliability", "selection_frequency"):
         assert {f"{stem}.png", f"{stem}.svg"} <= names
     assert {"tables.xlsx", "model.skops", "summary.json", "report.html", "dropped_features.csv",
-            "table1.csv", "table2_dunn.csv", "validation.csv", "correlations.csv"} <= names
+            "table1.csv", "table2_dunn.csv", "validation.csv", "correlations.csv", "per_class.csv",
+            "selection_frequency.csv", "correlations_by_type.csv", "nested_cv_repeats.csv"} <= names
     s = json.loads((out / "summary.json").read_text())
+    # issue 12 output contract
+    assert s["preset"] == "recommended" and "multinomial" in s["selection_method"]
+    assert s["majority_rate"] == pytest.approx(84 / 154) and s["permutation_p"] is None
+    assert s["balanced_accuracy"] == s["validation"]["nested_cv"]["metrics"]["balanced_accuracy"]
+    assert s["choices"]["correlation"] == {"value": "spearman", "from": "preset"}
+    t1 = pd.read_csv(out / "table1.csv")
+    assert {"median_1", "iqr_3", "epsilon2"} <= set(t1.columns)
+    corr = pd.read_csv(out / "correlations.csv")
+    assert {"p_method", "q", "ci_low", "ci_high"} <= set(corr.columns)
+    assert s["correlations"]["significance_basis"] == "q"
+    assert s["correlations"]["significant"] == int((corr.q < 0.05).sum())
+    pc = pd.read_csv(out / "per_class.csv")
+    assert {"sensitivity", "specificity", "ppv", "npv"} <= set(pc.columns) and len(pc) == 6
+    sf = pd.read_csv(out / "selection_frequency.csv")
+    assert sf.frequency.between(0, 1).all() and sf.in_final_model.any()
     assert s["cohort"]["per_type"] == {"1": 41, "2": 84, "3": 29}
     c = s["selection"]["counts"]
     assert c["input"] >= c["screened"] >= c["decorrelated"] >= c["lasso"] >= 5
@@ -91,6 +107,9 @@ def test_full_run_and_classify(tmp_path, small_cohort, capsys):
     assert (t2.p <= 1.0).all() and set(t2.feature) <= set(s["table1"]["significant"])
     html = (out / "report.html").read_text()
     assert "data:image/png;base64," in html and "synthetic" in html and "caret findCorrelation" in html
+    assert "TRIPOD" in html and "external validation" in html and "circular" in html
+    assert "mean of the remaining matrix without" in html  # caret's exact rule, as the code does it
+    assert "Preset: recommended" in html and "ensemble of 3 sigmoid-calibrated RBF SVMs" in html
     assert str(s["selection"]["counts"]["screened"]) in html
     xl = pd.ExcelFile(out / "tables.xlsx")
     assert {"table1", "table2_dunn", "table2_dunn_matrix", "screening", "validation"} <= set(xl.sheet_names)
@@ -100,6 +119,7 @@ def test_full_run_and_classify(tmp_path, small_cohort, capsys):
                  "--out", str(pred_csv)]) == 0
     pred = pd.read_csv(pred_csv)
     assert len(pred) == 154 and {"case_id", "predicted_type", "p_type1", "p_type2", "p_type3"} <= set(pred.columns)
+    assert {"in_domain", "share_outside", "mahalanobis"} <= set(pred.columns) and pred.in_domain.mean() > 0.8
     assert np.allclose(pred[["p_type1", "p_type2", "p_type3"]].sum(axis=1), 1.0, atol=1e-5)
     assert (pred.predicted_type.to_numpy() == man.modic_type.to_numpy()).mean() > 0.8
     # a table lacking the model's features: one line, exit 2
@@ -111,12 +131,20 @@ def test_full_run_and_classify(tmp_path, small_cohort, capsys):
     assert err.count("\n") == 1 and "feature table lacks" in err
 
 
-def test_api_options_and_mwu_logistic(tmp_path, small_cohort):
+def test_api_options_and_paper_preset(tmp_path, small_cohort):
     feats, man, _ = small_cohort
     progress = []
-    res = run_stats(feats, man, tmp_path / "o", screen="mwu", lasso="logistic", correlation="pearson",
-                    n_boot=50, cv_folds=3, cv_repeats=1, seed=3, progress=progress.append)
-    assert res.summary["settings"]["screen"] == "mwu" and res.summary["inputs"]["features"]["sha256"] is None
+    res = run_stats(feats, man, tmp_path / "o", preset="paper", n_boot=50, cv_folds=3, cv_repeats=1, seed=3,
+                    alpha=0.01, permutations=2, progress=progress.append)
+    s = res.summary
+    assert s["settings"]["screen"] == "mwu" and s["inputs"]["features"]["sha256"] is None
+    assert (s["preset"], s["settings"]["correlation"], s["settings"]["lasso"], s["primary_validation"]) == (
+        "paper", "pearson", "lassocv", "holdout")
+    assert "type codes" in s["selection_method"] and s["correlations"]["significance_basis"] == "p"
+    assert s["balanced_accuracy"] == s["validation"]["holdout"]["metrics"]["balanced_accuracy"]
+    assert 1 / 3 <= s["permutation_p"] <= 1 and len(res.tables["permutation_null"]) == 2
+    html = (tmp_path / "o" / "report.html").read_text()
+    assert "p &lt; 0.01 within that type" in html  # the normality note follows --alpha
     assert res.selector.counts_["lasso"] >= 3
     assert any(p.startswith("selection:") for p in progress)
     assert "p_1_2" in res.tables["screening"].columns

@@ -106,3 +106,29 @@ def test_trusted_list_is_exact(tmp_path, trained):
     p = save_model(tmp_path / "m.skops", est, list(X.columns), {})
     assert set(sio.get_untrusted_types(file=p)) == set(TRUSTED_TYPES)
     assert json.loads(json.dumps(list(TRUSTED_TYPES)))
+
+
+def test_applicability_domain_stored_and_applied(tmp_path, trained):
+    """Issue 12 item 17: a case far from the training data is flagged; an old model file still loads."""
+    from modic.pipeline import predict_one
+    from modic.stats.domain import fit_domain
+
+    est, X, y = trained
+    dom = fit_domain(X)
+    assert len(dom["training_distances_sorted"]) == 60 and dom["distance_limit"] > 0
+    m = load_model(save_model(tmp_path / "d.skops", est, list(X.columns), {}, domain=dom))
+    a = m.assess_domain(X)
+    assert a["in_domain"].mean() >= 0.9  # the training cases themselves (out-of-fold limits)
+    assert ((a["share_outside"] >= 0) & (a["share_outside"] <= 1)).all()
+    far = X.iloc[[0]] + 10 * X.std()  # 10 SD away in every feature
+    f = m.assess_domain(far).iloc[0]
+    assert not f["in_domain"] and f["share_outside"] == 1.0 and f["distance_percentile"] == 100.0
+    out = predict_one(m, far.iloc[0].to_dict(), "far")
+    assert out["in_domain"] is False and out["domain"]["n_outside"] == 12
+    inside = predict_one(m, X.iloc[5].to_dict(), "c5")
+    assert inside["in_domain"] is True and inside["domain"]["mahalanobis"] < dom["distance_limit"]
+    # a model file written before the domain existed: loads, predicts, in_domain None with a note
+    old = load_model(save_model(tmp_path / "old.skops", est, list(X.columns), {}))
+    res = predict_one(old, X.iloc[0].to_dict())
+    assert res["in_domain"] is None and "no applicability domain" in res["domain"]["note"]
+    assert old.assess_domain(X)["in_domain"].isna().all()

@@ -106,6 +106,8 @@ def run(args: argparse.Namespace) -> int:
         probs = ", ".join(f"{k}: {v:.2f}" for k, v in pr["probabilities"].items())
         tag = " [synthetic demo model]" if pr.get("synthetic_model") else ""
         line += f"; model: type {pr['predicted_type']} ({probs}){tag}"
+        if pr.get("in_domain") is False:
+            line += " — OUTSIDE THE TRAINING DATA: the model's answer is unreliable for this case"
     print(line)
     print(f"written to {args.out}")
     return 0

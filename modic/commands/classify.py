@@ -1,4 +1,9 @@
-"""`modic classify`: apply a trained model file to a feature table (one or many rows)."""
+"""`modic classify`: apply a trained model file to a feature table (one or many rows).
+
+Output columns: predicted_type, p_type1..3, and the applicability domain: in_domain (true when the case
+lies inside the training data), share_outside (share of the model's features outside the training
+1st–99th percentiles), n_outside, mahalanobis (distance in the standardised feature space) and
+distance_percentile (where that distance falls among the training cases' own, in %)."""
 
 from __future__ import annotations
 
@@ -28,8 +33,17 @@ def run(args) -> int:
     model = load_model(args.model)
     table, _ = read_features(args.features)
     pred = model.predict(table)
+    dom = model.assess_domain(table)
+    pred = pred.join(dom)
     if model.synthetic:
         sys.stderr.write("note: this model was trained on synthetic (phantom) data — not for clinical use\n")
+    if model.domain is None:
+        sys.stderr.write("note: this model file has no applicability domain (older modic); in_domain is empty — "
+                         "retrain with `modic stats` to get one\n")
+    elif (~dom["in_domain"].astype(bool)).any():
+        out_ids = list(dom.index[~dom["in_domain"].astype(bool)])
+        sys.stderr.write(f"warning: {len(out_ids)} case(s) outside the training data (in_domain false): "
+                         f"{', '.join(map(str, out_ids[:10]))}{' …' if len(out_ids) > 10 else ''}\n")
     if args.out:
         write_csv(pred, args.out, float_format="%.6f")
         record_files([args.out], command="classify")

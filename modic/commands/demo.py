@@ -138,4 +138,5 @@ def _example_case(manifest: Path, out: Path, model_path: Path, params, overwrite
     sp, pr = result.signal_pattern, result.prediction
     return (f"example {row['case_id']} (true type {row.get('true_type', row.get('modic_type'))}): signal pattern "
             f"Modic {sp.modic_type if sp else '?'}; model type {pr['predicted_type']} "
-            f"(p = {max(pr['probabilities'].values()):.2f}, synthetic model)")
+            f"(p = {max(pr['probabilities'].values()):.2f}, synthetic model"
+            f"{', outside the training data' if pr.get('in_domain') is False else ''})")

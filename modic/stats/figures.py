@@ -107,8 +107,9 @@ def lasso_path_figure(lasso_step, X: np.ndarray, y: np.ndarray):
     return fig
 
 
-def correlation_heatmap(corr: pd.DataFrame, title: str = "Correlations"):
-    """Heatmap of r (features × scores) with * p<0.05, ** p<0.01."""
+def correlation_heatmap(corr: pd.DataFrame, title: str = "Correlations", p_column: str = "p",
+                        alpha: float = 0.05):
+    """Heatmap of r (features × scores) with * `p_column` < alpha, ** < alpha / 5 (p_column "q": adjusted)."""
     from modic.stats.correlation import significance_mark
 
     plt = _plt()
@@ -118,7 +119,7 @@ def correlation_heatmap(corr: pd.DataFrame, title: str = "Correlations"):
         ax.axis("off")
         return fig
     r = corr.pivot_table(index="feature", columns="score", values="r", sort=False)
-    p = corr.pivot_table(index="feature", columns="score", values="p", sort=False).reindex_like(r)
+    p = corr.pivot_table(index="feature", columns="score", values=p_column, sort=False).reindex_like(r)
     fig, ax = plt.subplots(figsize=(2.0 + 1.3 * r.shape[1], 1.2 + 0.3 * r.shape[0]))
     im = ax.imshow(r.to_numpy(float), cmap="RdBu_r", vmin=-1, vmax=1, aspect="auto")
     ax.set_xticks(range(r.shape[1]), [c.upper() for c in r.columns])
@@ -127,9 +128,10 @@ def correlation_heatmap(corr: pd.DataFrame, title: str = "Correlations"):
         for j in range(r.shape[1]):
             v = r.iat[i, j]
             if v == v:
-                ax.text(j, i, f"{v:.2f}{significance_mark(p.iat[i, j])}", ha="center", va="center", fontsize=7)
+                ax.text(j, i, f"{v:.2f}{significance_mark(p.iat[i, j], alpha)}", ha="center", va="center",
+                        fontsize=7)
     fig.colorbar(im, ax=ax, shrink=0.8, label="r")
-    ax.set_title(title + "  (* p<0.05, ** p<0.01)", fontsize=9)
+    ax.set_title(title + f"  (* {p_column}<{alpha:g}, ** {p_column}<{alpha / 5:g})", fontsize=9)
     fig.tight_layout()
     return fig
 
@@ -184,5 +186,67 @@ def table_figure(df: pd.DataFrame, title: str, note: str = ""):
     ax.set_title(title, fontsize=10)
     if note:
         fig.text(0.01, 0.01, note, fontsize=7, wrap=True)
+    fig.tight_layout()
+    return fig
+
+
+def roc_figure(y_true: np.ndarray, proba: np.ndarray, classes=(1, 2, 3), title: str = "ROC (one vs rest)"):
+    """One-vs-rest ROC curve per Modic type with its AUC, and the macro-average AUC in the title."""
+    from sklearn.metrics import roc_auc_score, roc_curve
+
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(4.8, 4.4))
+    aucs = []
+    for k, c in enumerate(classes):
+        pos = np.asarray(y_true) == c
+        if pos.all() or not pos.any():
+            continue
+        fpr, tpr, _ = roc_curve(pos, proba[:, k])
+        a = roc_auc_score(pos, proba[:, k])
+        aucs.append(a)
+        ax.plot(fpr, tpr, lw=1.4, label=f"type {['I', 'II', 'III'][k]} vs rest: AUC {a:.3f}")
+    ax.plot([0, 1], [0, 1], color="grey", lw=0.8, ls="--")
+    ax.set_xlabel("1 − specificity")
+    ax.set_ylabel("sensitivity")
+    ax.set_title(f"{title}\nmacro AUC {np.mean(aucs):.3f}" if aucs else title, fontsize=9)
+    ax.legend(fontsize=7, frameon=False, loc="lower right")
+    fig.tight_layout()
+    return fig
+
+
+def reliability_figure(y_true: np.ndarray, proba: np.ndarray, classes=(1, 2, 3), n_bins: int = 5,
+                       brier: float | None = None):
+    """Reliability (calibration) plot per type: observed frequency vs mean predicted probability."""
+    from sklearn.calibration import calibration_curve
+
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(4.8, 4.4))
+    for k, c in enumerate(classes):
+        pos = np.asarray(y_true) == c
+        if pos.all() or not pos.any():
+            continue
+        frac, mean = calibration_curve(pos, proba[:, k], n_bins=n_bins, strategy="quantile")
+        ax.plot(mean, frac, marker="o", lw=1.2, label=f"type {['I', 'II', 'III'][k]}")
+    ax.plot([0, 1], [0, 1], color="grey", lw=0.8, ls="--", label="perfect calibration")
+    ax.set_xlabel("mean predicted probability (bin)")
+    ax.set_ylabel("observed frequency")
+    ttl = "Reliability (nested CV, out of fold)"
+    ax.set_title(ttl + (f"\nmulti-class Brier score {brier:.3f}" if brier is not None else ""), fontsize=9)
+    ax.legend(fontsize=7, frameon=False)
+    fig.tight_layout()
+    return fig
+
+
+def selection_frequency_figure(freq: pd.DataFrame, top: int = 40):
+    """Horizontal bars: share of outer folds in which each feature was selected (top `top`)."""
+    plt = _plt()
+    f = freq.sort_values("frequency", ascending=False).head(top).iloc[::-1]
+    fig, ax = plt.subplots(figsize=(8, max(2.5, 0.24 * len(f) + 1)))
+    colors = ["#c0392b" if s else "#7f8c8d" for s in f.get("in_final_model", [False] * len(f))]
+    ax.barh(f["feature"], f["frequency"], color=colors)
+    ax.set_xlim(0, 1)
+    ax.set_xlabel("share of outer folds selecting the feature (red: also in the final model)")
+    ax.tick_params(axis="y", labelsize=7)
+    ax.set_title("Selection stability across the nested-CV outer folds", fontsize=9)
     fig.tight_layout()
     return fig

@@ -6,11 +6,18 @@
    * ``test="mwu"``: pairwise Mann–Whitney U (1–2, 1–3, 2–3); a feature is kept if any pair has p < alpha
      (the paper says "Mann–Whitney", which with three groups can only mean pairs; no multiplicity
      correction, as in the paper).
-3. `CorrelationFilter` — for pairs with |r| > 0.9 drop one feature, the one with the larger mean absolute
-   correlation, exactly as caret's ``findCorrelation(exact = TRUE)`` (see `find_correlation`).
-4. `LassoSelector` — ``mode="lassocv"`` (paper): `LassoCV` regression on the type codes 1/2/3 with a CV
-   chosen alpha; ``mode="logistic"``: multinomial L1 logistic regression (`LogisticRegressionCV`,
-   ``l1_ratios=(1.0,)``). Features with |coef| > 1e-6 are kept.
+3. `CorrelationFilter` — for pairs with |r| > 0.9 drop one feature exactly as caret's ``findCorrelation``:
+   ``exact=True`` (`find_correlation`: recomputes means after each removal and compares the row mean of i
+   with the mean of the remaining matrix without row j) or ``exact=False`` (`find_correlation_fast`:
+   one pass comparing the ranks of the two columns' mean absolute correlations); ``exact="auto"`` is
+   caret's default, exact for fewer than 100 columns.
+4. `LassoSelector` — ``mode="logistic"`` (default): multinomial L1 logistic regression
+   (`LogisticRegressionCV`, ``l1_ratios=(1.0,)``), which treats the Modic types as categories;
+   ``mode="lassocv"`` (the paper's, a replication option): `LassoCV` regression on the type codes 1/2/3,
+   which assumes ordered types and drops a feature where type II differs from both I and III. Both use
+   the same path length (`n_alphas`, default 100) and either the CV minimum (``rule="min"``) or the
+   largest penalty within one standard error of it (``rule="1se"``, glmnet's lambda.1se). Features with
+   |coef| > 1e-6 are kept.
 
 `RadiomicsSelector` chains the four; its `transform` returns the *raw* selected columns (the classifier
 has its own scaler). Every step has `get_support()` and a `results_` DataFrame.
@@ -32,7 +39,9 @@ from modic.stats.cohort import image_type, sequence_of
 from modic.stats.posthoc import kruskal_wallis, pairwise_mann_whitney
 
 SCREEN_TESTS = ("kw", "mwu")
-LASSO_MODES = ("lassocv", "logistic")
+LASSO_MODES = ("logistic", "lassocv")
+LASSO_RULES = ("min", "1se")
+CORR_EXACT = ("auto", "yes", "no")
 
 
 def _names(est) -> np.ndarray:
@@ -180,12 +189,38 @@ def find_correlation(corr: np.ndarray, cutoff: float = 0.9) -> np.ndarray:
     return order[np.flatnonzero(deleted)]
 
 
-class CorrelationFilter(_NanTags, SelectorMixin, BaseEstimator):
-    """Drop one of each pair with |r| > cutoff (caret findCorrelation, exact); `method` pearson/spearman."""
+def find_correlation_fast(corr: np.ndarray, cutoff: float = 0.9) -> np.ndarray:
+    """Indices of columns to drop, as caret's ``findCorrelation(x, cutoff, exact = FALSE)``.
 
-    def __init__(self, cutoff: float = 0.9, method: str = "pearson"):
+    The mean absolute correlation of each column (diagonal included) is replaced by its rank among the
+    distinct means (``as.numeric(as.factor(.))``); for every pair (row i < column j, column-major order)
+    with |r| > cutoff, column j is flagged if its rank is higher, else row i. Returns the unique flagged
+    indices in caret's order (flagged columns first, then flagged rows).
+    """
+    x = np.abs(np.asarray(corr, dtype=float))
+    p = x.shape[0]
+    if p < 2:
+        return np.array([], dtype=int)
+    x = np.nan_to_num(x, nan=0.0)
+    _, level = np.unique(x.mean(axis=0), return_inverse=True)
+    iu = np.triu(x > cutoff, k=1)
+    cols, rows = np.nonzero(iu.T)  # column-major order, as R's which()
+    drop_col = level[cols] > level[rows]
+    flagged = np.concatenate([cols[drop_col], rows[~drop_col]])
+    _, first = np.unique(flagged, return_index=True)
+    return flagged[np.sort(first)].astype(int)
+
+
+class CorrelationFilter(_NanTags, SelectorMixin, BaseEstimator):
+    """Drop one of each pair with |r| > cutoff (caret findCorrelation); `method` pearson/spearman.
+
+    exact: "auto" (caret's default: exact below 100 columns), "yes" or "no"; `exact_used_` records it.
+    """
+
+    def __init__(self, cutoff: float = 0.9, method: str = "pearson", exact: str = "auto"):
         self.cutoff = cutoff
         self.method = method
+        self.exact = exact
 
     def fit(self, X, y=None):
         X = validate_data(self, X, dtype=float)
@@ -193,6 +228,7 @@ class CorrelationFilter(_NanTags, SelectorMixin, BaseEstimator):
             self.support_ = np.ones(X.shape[1], dtype=bool)
             self.mean_abs_corr_ = np.zeros(X.shape[1])
             self.drop_order_ = np.array([], dtype=int)
+            self.exact_used_ = True
         else:
             Z = X
             if self.method == "spearman":
@@ -205,7 +241,9 @@ class CorrelationFilter(_NanTags, SelectorMixin, BaseEstimator):
             np.fill_diagonal(c, 1.0)
             a = np.abs(c)
             self.mean_abs_corr_ = (a.sum(axis=0) - 1.0) / (a.shape[0] - 1)
-            self.drop_order_ = find_correlation(c, self.cutoff)
+            self.exact_used_ = self.exact == "yes" or (self.exact == "auto" and X.shape[1] < 100)
+            find = find_correlation if self.exact_used_ else find_correlation_fast
+            self.drop_order_ = find(c, self.cutoff)
             self.support_ = np.ones(X.shape[1], dtype=bool)
             self.support_[self.drop_order_] = False
             np.fill_diagonal(a, 0.0)
@@ -224,73 +262,134 @@ class CorrelationFilter(_NanTags, SelectorMixin, BaseEstimator):
         return self.support_
 
 
+def one_se_index(mean: np.ndarray, se: np.ndarray, lower_is_better: bool = True) -> int:
+    """Index of the strongest penalty whose CV score is within one SE of the best (glmnet's lambda.1se).
+
+    Entries are ordered from the strongest penalty (index 0) to the weakest.
+    """
+    m = np.asarray(mean, float) if lower_is_better else -np.asarray(mean, float)
+    best = int(np.nanargmin(m))
+    ok = np.flatnonzero(m <= m[best] + np.nan_to_num(se[best]))
+    return int(ok.min()) if len(ok) else best
+
+
 class LassoSelector(_NanTags, SelectorMixin, BaseEstimator):
     """Keep features with |coef| > threshold in an L1 model with CV-chosen strength.
 
-    mode="lassocv": `LassoCV` on the type codes (paper); mode="logistic": multinomial
-    `LogisticRegressionCV(l1_ratios=(1.0,), solver="saga")`. `alpha_` is the chosen alpha (for the
-    logistic mode 1 / C).
+    mode="logistic" (default): multinomial L1 logistic regression (glmnet's ungrouped multinomial lasso,
+    python-glmnet's `LogitNet`; `modic.stats.l1logistic` if that is not installed — `solver_` says which)
+    over `n_alphas` values of λ from λ_max down 100-fold (glmnet stops early when the fit saturates),
+    stratified CV log loss;
+    mode="lassocv": `LassoCV` on the type codes (the paper's; assumes ordered types). rule="min" takes
+    the CV optimum, rule="1se" the strongest penalty within one SE of it, refitted on all rows. `alpha_` is
+    the chosen penalty (λ for the logistic mode), `alpha_min_` the CV optimum.
     """
 
-    def __init__(self, mode: str = "lassocv", cv: int = 5, n_alphas: int = 50, threshold: float = 1e-6,
-                 random_state: int | None = 0, max_iter: int = 5000):
+    def __init__(self, mode: str = "logistic", cv: int = 5, n_alphas: int = 100, threshold: float = 1e-6,
+                 random_state: int | None = 0, max_iter: int | None = None, rule: str = "min", tol: float = 1e-4):
+        self.tol = tol
         self.mode = mode
         self.cv = cv
         self.n_alphas = n_alphas
         self.threshold = threshold
         self.random_state = random_state
         self.max_iter = max_iter
+        self.rule = rule
+
+    def _lassocv(self, X, y):
+        from sklearn.linear_model import Lasso, LassoCV
+        from sklearn.model_selection import KFold
+
+        cv = KFold(self.cv, shuffle=True, random_state=self.random_state)
+        max_iter = self.max_iter or 5000
+        m = LassoCV(alphas=self.n_alphas, cv=cv, max_iter=max_iter, n_jobs=None,
+                    random_state=self.random_state).fit(X, y.astype(float))
+        self.alphas_ = m.alphas_  # decreasing: strongest penalty first
+        self.path_length_ = len(m.alphas_)
+        mse = m.mse_path_
+        self.cv_scores_ = mse.mean(axis=1)
+        self.cv_se_ = mse.std(axis=1, ddof=1) / np.sqrt(mse.shape[1])
+        self.cv_score_name_ = "mean squared error"
+        self.alpha_min_ = float(m.alpha_)
+        if self.rule == "1se":
+            k = one_se_index(self.cv_scores_, self.cv_se_)
+            self.alpha_ = float(self.alphas_[k])
+            m = Lasso(alpha=self.alpha_, max_iter=max_iter, random_state=self.random_state).fit(X, y)
+        else:
+            self.alpha_ = self.alpha_min_
+        self.coef_ = m.coef_
+        return m, np.abs(m.coef_)
+
+    def _logistic(self, X, y, n_min):
+        try:
+            from glmnet import LogitNet
+        except ImportError:  # python-glmnet missing (e.g. no wheel for this platform): the built-in solver
+            return self._logistic_fista(X, y)
+        folds = max(2, min(self.cv, n_min))
+        if folds < 3:  # python-glmnet cross-validates with ≥ 3 folds only
+            return self._logistic_fista(X, y)
+        m = LogitNet(alpha=1.0, n_lambda=self.n_alphas, min_lambda_ratio=0.01, standardize=False, n_splits=folds,
+                     scoring="log_loss", random_state=self.random_state, tol=1e-7).fit(X, y)
+        self.solver_ = "glmnet"
+        self.alphas_ = np.asarray(m.lambda_path_)  # decreasing; glmnet stops early once the fit saturates
+        self.path_length_ = self.n_alphas
+        self.cv_scores_ = -np.asarray(m.cv_mean_score_)  # log loss
+        self.cv_se_ = np.asarray(m.cv_standard_error_)
+        self.cv_score_name_ = "log loss"
+        best = int(np.argmin(self.cv_scores_))
+        self.alpha_min_ = float(self.alphas_[best])
+        k = one_se_index(self.cv_scores_, self.cv_se_) if self.rule == "1se" else best
+        self.alpha_ = float(self.alphas_[k])
+        self.coef_ = np.asarray(m.coef_path_)[:, :, k]  # classes × features
+        self.classes_ = np.asarray(m.classes_)
+        self.path_not_converged_ = 0
+        return m, np.abs(self.coef_).max(axis=0)
+
+    def _logistic_fista(self, X, y):
+        from modic.stats import l1logistic as L
+
+        r = L.cv_path(X, y, n_lambdas=self.n_alphas, cv=self.cv, random_state=self.random_state,
+                      tol=self.tol, max_iter=self.max_iter or 200)
+        self.solver_ = "modic FISTA"
+        self.alphas_ = r["lambdas"]  # decreasing: strongest penalty first; stops 10 λ after the CV minimum
+        self.path_length_ = r["n_lambdas_planned"]
+        self.cv_scores_ = r["cv_mean"]
+        self.cv_se_ = r["cv_se"]
+        self.cv_score_name_ = "log loss"
+        self.alpha_min_ = float(self.alphas_[r["best"]])
+        k = one_se_index(self.cv_scores_, self.cv_se_) if self.rule == "1se" else r["best"]
+        self.alpha_ = float(self.alphas_[k])
+        W = r["coefs"][k]
+        self.path_not_converged_ = r["not_converged"]
+        self.coef_ = W.T  # classes × features
+        self.classes_ = r["classes"]
+        return None, np.abs(W).max(axis=1)
 
     def fit(self, X, y):
-        from sklearn.model_selection import KFold, StratifiedKFold
-
         if self.mode not in LASSO_MODES:
             raise ValueError(f"unknown LASSO mode {self.mode!r}; use one of {LASSO_MODES}")
+        if self.rule not in LASSO_RULES:
+            raise ValueError(f"unknown LASSO rule {self.rule!r}; use one of {LASSO_RULES}")
         X, y = validate_data(self, X, y, dtype=float)
         y = np.asarray(y)
         n_min = int(min(np.unique(y, return_counts=True)[1]))
         self.convergence_warnings_ = 0
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", ConvergenceWarning)
-            if self.mode == "lassocv":
-                from sklearn.linear_model import LassoCV
-
-                cv = KFold(self.cv, shuffle=True, random_state=self.random_state)
-                m = LassoCV(alphas=self.n_alphas, cv=cv, max_iter=self.max_iter, n_jobs=None,
-                            random_state=self.random_state).fit(X, y.astype(float))
-                self.alpha_ = float(m.alpha_)
-                self.alphas_ = m.alphas_
-                self.cv_scores_ = m.mse_path_.mean(axis=1)
-                self.cv_score_name_ = "mean squared error"
-                self.coef_ = m.coef_
-                importance = np.abs(m.coef_)
-            else:
-                from sklearn.linear_model import LogisticRegressionCV
-
-                cv = StratifiedKFold(max(2, min(self.cv, n_min)), shuffle=True,
-                                     random_state=self.random_state)
-                Cs = np.logspace(-2, 2, max(2, min(self.n_alphas, 12)))
-                m = LogisticRegressionCV(Cs=Cs, l1_ratios=(1.0,), solver="saga", cv=cv,
-                                         scoring="neg_log_loss",
-                                         max_iter=self.max_iter, random_state=self.random_state,
-                                         use_legacy_attributes=False).fit(X, y)
-                self.alpha_ = float(1.0 / np.ravel(m.C_)[0])
-                self.alphas_ = 1.0 / np.asarray(Cs)
-                scores = np.asarray(m.scores_)
-                self.cv_scores_ = -scores.reshape(-1, len(Cs)).mean(axis=0) if scores.size else None
-                self.cv_score_name_ = "log loss"
-                self.coef_ = m.coef_
-                importance = np.abs(m.coef_).max(axis=0)
+            warnings.filterwarnings("ignore", category=FutureWarning)
+            m, importance = self._lassocv(X, y) if self.mode == "lassocv" else self._logistic(X, y, n_min)
             self.model_ = m
-        self.convergence_warnings_ = sum(issubclass(w.category, ConvergenceWarning) for w in caught)
+        self.convergence_warnings_ = (sum(issubclass(w.category, ConvergenceWarning) for w in caught)
+                                      + getattr(self, "path_not_converged_", 0))
         self.importance_ = importance
         self.support_ = importance > self.threshold
         self.fallback_ = False
         if not self.support_.any():
-            # no feature survives the CV-chosen alpha: keep the one most correlated with the type code
-            with np.errstate(divide="ignore", invalid="ignore"):
-                r = np.abs(np.nan_to_num([np.corrcoef(X[:, k], y)[0, 1] for k in range(X.shape[1])]))
-            self.support_[int(np.argmax(r))] = True
+            # no feature survives the chosen alpha: keep the one with the strongest univariate signal
+            from modic.stats.posthoc import kruskal_wallis
+
+            _, p = kruskal_wallis(X, y)
+            self.support_[int(np.argmin(p))] = True
             self.fallback_ = True
         names = _names(self)
         coef = self.coef_ if self.coef_.ndim == 1 else None
@@ -299,7 +398,7 @@ class LassoSelector(_NanTags, SelectorMixin, BaseEstimator):
         if coef is not None:
             res.insert(2, "coef", coef)
         else:
-            for k, c in enumerate(getattr(m, "classes_", range(self.coef_.shape[0]))):
+            for k, c in enumerate(getattr(self, "classes_", range(self.coef_.shape[0]))):
                 res[f"coef_type{c}"] = self.coef_[k]
         self.results_ = res
         return self
@@ -317,8 +416,11 @@ class RadiomicsSelector(_NanTags, SelectorMixin, BaseEstimator):
     """
 
     def __init__(self, screen: str = "kw", alpha: float = 0.05, corr_cutoff: float = 0.9,
-                 corr_method: str = "pearson", lasso: str = "lassocv", lasso_cv: int = 5, n_alphas: int = 50,
-                 random_state: int | None = 0, progress: Callable[[str], None] | None = None):
+                 corr_method: str = "pearson", lasso: str = "logistic", lasso_cv: int = 5, n_alphas: int = 100,
+                 random_state: int | None = 0, progress: Callable[[str], None] | None = None,
+                 corr_exact: str = "auto", lasso_rule: str = "min"):
+        self.corr_exact = corr_exact
+        self.lasso_rule = lasso_rule
         self.screen = screen
         self.alpha = alpha
         self.corr_cutoff = corr_cutoff
@@ -345,11 +447,12 @@ class RadiomicsSelector(_NanTags, SelectorMixin, BaseEstimator):
         scr = UnivariateScreen(self.screen, self.alpha).fit(pd.DataFrame(Z[:, idx], columns=names[idx]), y)
         idx = idx[scr.get_support()]
         self._say(f"selection: correlation filter on {len(idx)} features (|r| > {self.corr_cutoff})")
-        cor = CorrelationFilter(self.corr_cutoff, self.corr_method).fit(
+        cor = CorrelationFilter(self.corr_cutoff, self.corr_method, self.corr_exact).fit(
             pd.DataFrame(Z[:, idx], columns=names[idx]))
         idx = idx[cor.get_support()]
         self._say(f"selection: LASSO ({self.lasso}) on {len(idx)} features")
-        las = LassoSelector(self.lasso, cv=self.lasso_cv, n_alphas=self.n_alphas, random_state=self.random_state)
+        las = LassoSelector(self.lasso, cv=self.lasso_cv, n_alphas=self.n_alphas, random_state=self.random_state,
+                            rule=self.lasso_rule)
         las.fit(pd.DataFrame(Z[:, idx], columns=names[idx]), y)
         idx = idx[las.get_support()]
         self.steps_ = {"zscore": z, "screen": scr, "correlation": cor, "lasso": las}
