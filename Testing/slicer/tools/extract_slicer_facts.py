@@ -11,7 +11,8 @@ For every Slicer tag the script reads (with `git show`, no checkout needed):
 - `slicer.util` (and `slicer.packaging`) functions with their parameters;
 - the parameterNodeWrapper validators (annotations) and the widget classes its GUI connectors accept;
 - which `slicer.<name>` Python modules exist (Base/Python/slicer);
-- the names of Slicer C++ classes (vtkMRML*, vtkSlicer*, qSlicer*, qMRML*) a `slicer.<Class>` may name;
+- the names of Slicer C++ classes (vtkMRML*, vtkSlicer*, qSlicer*, qMRML*) a `slicer.<Class>` may name, and
+  the loadable / scripted modules (`slicer.modules.<name>`);
 - the Python version and the packages the SuperBuild bundles (exact pins) and the extension template's
   `cmake_minimum_required` range.
 
@@ -334,6 +335,8 @@ def slicer_facts(slicer_git: Path, ctk_git: Path, tag: str) -> dict:
                       if f.startswith(pyslicer) and (f.endswith(".py") or f.count("/") > 3)
                       and not f[len(pyslicer):].startswith(("tests", "release"))} - {"__init__"})
     cpp_classes = sorted({Path(f).stem for f in files if re.search(r"/(vtkMRML|vtkSlicer|qSlicer|qMRML)\w+\.h$", f)})
+    modules_dirs = sorted({f.split("/")[2] for f in files
+                           if re.match(r"Modules/(Loadable|Scripted)/\w+/CMakeLists\.txt$", f)})
     facts = {
         "slicer_commit": rev_parse(slicer_git, tag), "ctk_commit": ctk_rev, "python": python,
         "extension_template_cmake_minimum": cmake_range,
@@ -344,6 +347,7 @@ def slicer_facts(slicer_git: Path, ctk_git: Path, tag: str) -> dict:
         "designer_plugin_classes": sorted(plugins),
         "widget_classes": dict(sorted(classes.items())),
         "cpp_classes": cpp_classes,
+        "slicer_modules": sorted(m.lower() for m in modules_dirs),
     }
     packaging = git_show(slicer_git, tag, pyslicer + "packaging.py")
     if packaging:
