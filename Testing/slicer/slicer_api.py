@@ -169,6 +169,10 @@ def check_python(source: str, name: str, ui: dict[str, str] | None = None) -> li
                     for alias in node.names:
                         if alias.name not in util and alias.name != "VTKObservationMixin":
                             problems.append(f"{line}: slicer.util has no {alias.name} in Slicer {version}")
+                if node.module == "slicer.i18n":
+                    for alias in node.names:
+                        if alias.name not in info["slicer_i18n"]:
+                            problems.append(f"{line}: slicer.i18n has no {alias.name} in Slicer {version}")
             elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
                 dotted = _dotted(node.func) or ""
                 if dotted.startswith("slicer.util."):

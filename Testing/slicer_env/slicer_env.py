@@ -43,7 +43,10 @@ TESTS = ["Testing/core", "Testing/batch", "Testing/slicer/test_mrml_conversion.p
 
 
 def find_python312() -> str:
-    for candidate in ("python3.12", os.path.expanduser("~/.pyenv/versions/3.12.1/bin/python3.12")):
+    import glob
+
+    pyenv = sorted(glob.glob(os.path.expanduser("~/.pyenv/versions/3.12*/bin/python3.12")), reverse=True)
+    for candidate in ("python3.12", *pyenv):
         path = shutil.which(candidate) or (candidate if os.path.isfile(candidate) else None)
         if path and subprocess.run([path, "-c", "import sys; assert sys.version_info[:2] == (3, 12)"],
                                    capture_output=True).returncode == 0:

@@ -349,6 +349,7 @@ def slicer_facts(slicer_git: Path, ctk_git: Path, tag: str) -> dict:
         "cpp_classes": cpp_classes,
         "slicer_modules": sorted(m.lower() for m in modules_dirs),
     }
+    facts["slicer_i18n"] = python_functions(git_show(slicer_git, tag, pyslicer + "i18n.py"))
     packaging = git_show(slicer_git, tag, pyslicer + "packaging.py")
     if packaging:
         facts["slicer_packaging"] = python_functions(packaging)
