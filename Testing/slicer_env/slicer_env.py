@@ -33,6 +33,8 @@ ROOT = Path(__file__).resolve().parents[2]
 FACTS = ROOT / "Testing" / "slicer" / "data" / "slicer_api_facts.json"
 PYRADIOMICS_COMMIT = "146e3bd0971336913f9c9f49ce535bc4663ca5c2"  # SlicerRadiomics External_python-pyradiomics
 PYRADIOMICS_URL = "https://github.com/AIM-Harvard/pyradiomics.git"
+PYRADIOMICS_BUILD_FILES = ["radiomics", "setup.py", "setup.cfg", "pyproject.toml", "versioneer.py", "README.md",
+                           "LICENSE.txt", "MANIFEST.in", "requirements.txt", "requirements-setup.txt"]
 SLICER_CORE = "slicer-core==5.13.31053.0"
 #: Packages the SuperBuild lists that are build tools or only used by the Extension Manager; not pinned here.
 NOT_INSTALLED = {"pip", "setuptools", "wheel"}
@@ -87,8 +89,9 @@ def pyradiomics_source(src: str | None, workdir: Path, log) -> Path | None:
                 continue
             git_dir = clone
         target.mkdir(parents=True)
-        archive = subprocess.run(["git", "--git-dir", str(git_dir), "archive", PYRADIOMICS_COMMIT],
-                                 capture_output=True, check=True).stdout
+        # only what `pip install .` needs (a partial mirror may lack the large data/ blobs)
+        archive = subprocess.run(["git", "--git-dir", str(git_dir), "archive", PYRADIOMICS_COMMIT, "--",
+                                  *PYRADIOMICS_BUILD_FILES], capture_output=True, check=True).stdout
         subprocess.run(["tar", "-x", "-C", str(target)], input=archive, check=True)
         # `git archive` leaves versioneer no tag to read: record what `git describe` gives (v3.1.0-2-g146e3bd)
         version = {"date": None, "dirty": False, "error": None, "full-revisionid": PYRADIOMICS_COMMIT,
@@ -108,7 +111,7 @@ def build(version: str, root: Path, python: str, pyradiomics_src: str | None, lo
     report: dict = {"version": version, "bundled": pins}
     if not py.is_file():
         run([python, "-m", "venv", venv], log)
-        run([py, "-m", "pip", "install", "--quiet", *(f"{k}=={v}" for k, v in pins.items())], log)
+    run([py, "-m", "pip", "install", "--quiet", *(f"{k}=={v}" for k, v in pins.items())], log)  # no-op when done
     constraints = venv / "constraints.txt"
     constraints.write_text("".join(f"{k}=={v}\n" for k, v in pins.items()))
     if version == "5.12":
