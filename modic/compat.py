@@ -58,10 +58,12 @@ def worker_executable(executable: str | None = None, platform: str | None = None
 
     Inside 3D Slicer `sys.executable` is `PythonSlicer`, a CTK launcher that sets the environment and
     starts `python-real` as its *child*: a worker spawned with it would have the launcher, not Slicer,
-    as parent, and `terminate()` would stop only the launcher. Slicer's own process already carries the
-    launcher's environment (library paths, PYTHONHOME, PYTHONPATH), so workers run `python-real`
-    directly. The layouts (SlicerBlockInstallPython.cmake: python-real next to PythonSlicer):
-    Linux `<Slicer>/bin/PythonSlicer`, macOS `Slicer.app/Contents/bin/PythonSlicer`, Windows
+    as parent, and `terminate()` would stop only the launcher. Slicer's own process already carries what
+    PythonSlicer would set (Slicer's launcher sets PYTHONHOME, PYTHONNOUSERSITE, PYTHONPATH, the library
+    paths and `LibraryPaths` for Windows DLL directories: External_python.cmake,
+    SlicerBlockCTKAppLauncherSettings.cmake), so workers run `python-real` directly. The layouts
+    (SlicerBlockInstallPython.cmake: python-real next to PythonSlicer): Linux `<Slicer>/bin/PythonSlicer`,
+    macOS `Slicer.app/Contents/bin/PythonSlicer`, Windows
     `<Slicer>\\bin\\PythonSlicer.exe`. When `sys.executable` is not a Python at all (the Slicer
     application), `python-real`, else `PythonSlicer`, next to it or in `../bin` is used.
     """
