@@ -121,3 +121,21 @@ class W:
     assert "p.py:13: slicer.util.notAFunction does not exist in Slicer 5.12" in problems
     assert "p.py:14: slicer.modules.notamodule is not a Slicer 5.10 module" in problems
     assert "p.py:15: slicer.vtkMRMLNotANode does not exist in Slicer 5.10" in problems
+
+
+def test_pip_ensure_and_pip_install_are_called_as_slicer_defines_them():
+    """ensureInSlicer calls slicer.packaging.pip_ensure (5.12) and slicer.util.pip_install (5.10) through a
+    variable, which the AST check cannot follow: compare the keywords it passes with the facts."""
+    import ast
+    import inspect
+
+    from ModicAnalysisLib import dependencies
+
+    tree = ast.parse(inspect.getsource(dependencies.ensureInSlicer))
+    calls = {node.func.attr: node for node in ast.walk(tree)
+             if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)}
+    ensure = slicer_api.facts()["versions"]["5.12"]["slicer_packaging"]["pip_ensure"]["params"]
+    assert {k.arg for k in calls["pip_ensure"].keywords} <= set(ensure)
+    for version in slicer_api.versions():
+        install = slicer_api.facts()["versions"][version]["slicer_util"]["pip_install"]
+        assert install["params"][0] == "requirements" and not calls["pip_install"].keywords
