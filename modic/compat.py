@@ -20,10 +20,15 @@ from pathlib import Path
 
 
 def sph_harm(m, n, theta, phi):
-    """Spherical harmonic Y_n^m(theta azimuth, phi polar), SciPy ≤ 1.16 signature."""
-    from scipy.special import sph_harm_y
+    """Spherical harmonic Y_n^m(theta azimuth, phi polar), SciPy ≤ 1.16 signature.
 
-    return sph_harm_y(n, m, phi, theta)
+    SciPy < 1.15 (e.g. 1.13.1 in 3D Slicer 5.10) has no `sph_harm_y`: its own `sph_harm` is used.
+    """
+    import scipy.special
+
+    if hasattr(scipy.special, "sph_harm_y"):
+        return scipy.special.sph_harm_y(n, m, phi, theta)
+    return scipy.special.sph_harm(m, n, theta, phi)
 
 
 def install_scipy_shims() -> list[str]:
