@@ -263,12 +263,20 @@ def software_versions() -> dict[str, str]:
     import importlib.metadata as md
 
     out = {"python": platform.python_version(), "platform": platform.platform(), "modic": __version__}
-    for dist in ("pyradiomics-bhklab", "SimpleITK", "numpy", "scipy", "PyWavelets", "scikit-image",
-                 "pandas", "dask", "distributed"):
+    # "pyradiomics" is the distribution SlicerRadiomics installs (its metadata says 3.0.1a1 at commit 146e3bd):
+    # `radiomics` records the version the imported package itself reports, whichever distribution provides it.
+    for dist in ("pyradiomics-bhklab", "pyradiomics", "SimpleITK", "numpy", "scipy", "PyWavelets",
+                 "scikit-image", "pandas", "dask", "distributed"):
         try:
             out[dist] = md.version(dist)
         except md.PackageNotFoundError:
             pass
+    try:
+        import radiomics
+
+        out["radiomics"] = str(getattr(radiomics, "__version__", "unknown"))
+    except ImportError:
+        pass
     return out
 
 
