@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 DEMO_OUT ?= demo_output
 
-.PHONY: demo test venv lint benchmark clean dicom3tools
+.PHONY: demo test test-slicer slicer-facts venv lint benchmark clean dicom3tools
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -30,6 +30,17 @@ dicom3tools:
 	  elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then \
 	    (sudo apt-get update -qq && sudo apt-get install -y -qq dicom3tools) || echo "note: could not install dicom3tools"; \
 	  else echo "note: dciodvfy not found (apt-get install dicom3tools) — the DICOM validation tests will skip"; fi; }
+
+# The tests in Python environments built like Slicer 5.10's and 5.12's (Python 3.12, Slicer's bundled numpy /
+# SciPy / SimpleITK, our requirements installed as the module installs them) plus upstream PyRadiomics at
+# SlicerRadiomics' commit vs pyradiomics-bhklab. Needs python3.12 and network (PyPI; GitHub unless
+# PYRADIOMICS_SRC points at a PyRadiomics clone). Not part of `make test` (see docs/SLICER.md).
+test-slicer: $(STAMP)
+	$(PY) Testing/slicer_env/slicer_env.py $(if $(PYRADIOMICS_SRC),--pyradiomics-src $(PYRADIOMICS_SRC))
+
+# Regenerate Testing/slicer/data/slicer_api_facts.json from clones of Slicer and CTK (git dirs).
+slicer-facts: $(STAMP)
+	$(PY) Testing/slicer/tools/extract_slicer_facts.py --slicer-git $(SLICER_GIT) --ctk-git $(CTK_GIT)
 
 benchmark: $(STAMP)
 	$(PY) benchmarks/run_benchmarks.py

@@ -1,15 +1,11 @@
-import logging
 import os
 from typing import Annotated
 
 import slicer
 import vtk
-from slicer import (
-    vtkMRMLMarkupsFiducialNode,
-    vtkMRMLScalarVolumeNode,
-    vtkMRMLSegmentationNode,
-    vtkMRMLTableNode,
-)
+from slicer import vtkMRMLMarkupsFiducialNode, vtkMRMLScalarVolumeNode, vtkMRMLSegmentationNode, vtkMRMLTableNode
+from slicer.i18n import tr as _
+from slicer.i18n import translate
 from slicer.parameterNodeWrapper import Choice, parameterNodeWrapper
 from slicer.ScriptedLoadableModule import (
     ScriptedLoadableModule,
@@ -25,38 +21,32 @@ NORMALIZATION_METHODS = ("zscore-reference", "zscore-image", "pyradiomics", "non
 SEQUENCES = ("T1", "T2", "FS")
 
 
-#
-# ModicAnalysis
-#
-
-
 class ModicAnalysis(ScriptedLoadableModule):
     """Per-case Modic-change analysis: segment the lesion from a click, extract PyRadiomics features,
     type the lesion from its signal pattern and classify it with a trained model."""
 
     def __init__(self, parent):
         ScriptedLoadableModule.__init__(self, parent)
-        self.parent.title = "Modic Analysis"
-        self.parent.categories = ["Quantification"]
-        self.parent.dependencies = []
-        self.parent.contributors = ["ModicRadiomics contributors"]
-        self.parent.helpText = """
+        self.parent.title = _("Modic Analysis")
+        self.parent.categories = [translate("qSlicerAbstractCoreModule", "Quantification")]
+        self.parent.dependencies = ["Markups", "Segmentations"]
+        self.parent.contributors = ["ModicRadiomics developers (ModicRadiomics project)"]
+        self.parent.helpText = _("""
 Analyse one lumbar spine MRI case (T1, T2 and fat-suppressed sagittal volumes): place a point on a
 Modic lesion (or select an existing segmentation), then Segment, Extract (PyRadiomics features) and
-Classify (signal-pattern type and model prediction), or Analyse all in one go.
+Classify (signal-pattern type and model prediction), or Analyse all in one go. Find vertebrae and
+Find Modic changes label the spine and detect lesions without a click.
 The default model is a <b>synthetic demo model</b> trained on phantoms: train a real one with the
-Modic Cohort Stats module. See <a href="https://github.com/ModicRadiomics/ModicRadiomics#readme">the
-documentation</a>.
-"""
-        self.parent.acknowledgementText = """
+Modic Cohort Stats module. Needs 3D Slicer 5.10 or later. See
+<a href="https://github.com/ModicRadiomics/ModicRadiomics#readme">the documentation</a>.
+""")
+        self.parent.acknowledgementText = _("""
 Method after Guo, Xiao and Xing (2025), "Analysis of Morphological Characteristics of Modic Changes in
 the Lumbar Spine Based on MRI Imaging Omics". Features are computed with PyRadiomics.
-"""
+""")
+        from ModicAnalysisLib.dependencies import ensureCoreImportable
 
-
-#
-# ModicAnalysisParameterNode
-#
+        ensureCoreImportable(os.path.dirname(os.path.abspath(parent.path)))
 
 
 @parameterNodeWrapper
@@ -64,8 +54,8 @@ class ModicAnalysisParameterNode:
     """Parameters of the per-case analysis (used by the widget; batch code calls the logic directly).
 
     t1Volume, t2Volume, fsVolume - input volumes (any non-empty subset).
-    seedPoints - point list; its first point (RAS in the scene) marks the lesion.
-    inputSegmentation - optional existing lesion segmentation, used instead of the seed.
+    seedPoints - point list; its point (RAS in the scene) marks the lesion (a new point replaces it).
+    inputSegmentation - optional existing lesion segmentation, only read, used instead of the seed.
     outputSegmentation, outputTable - results (created when empty).
     modelPath - model file (.skops); empty: the shipped synthetic demo model.
     paramsPath - PyRadiomics parameter file; empty: the paper's settings.
@@ -84,13 +74,10 @@ class ModicAnalysisParameterNode:
     caseId: str = "case"
 
 
-#
-# ModicAnalysisWidget
-#
-
-
 class ModicAnalysisWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
     """GUI: binds inputs to the parameter node, runs the logic with a progress dialog, shows results."""
+
+    PATH_FIELDS = {"modelPathLineEdit": "modelPath", "paramsPathLineEdit": "paramsPath"}
 
     def __init__(self, parent=None) -> None:
         ScriptedLoadableModuleWidget.__init__(self, parent)
@@ -98,6 +85,9 @@ class ModicAnalysisWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         self.logic = None
         self._parameterNode = None
         self._parameterNodeGuiTag = None
+        self._observedSeedNode = None
+        self._anatomy = None
+        self._detection = None
 
     def setup(self) -> None:
         ScriptedLoadableModuleWidget.setup(self)
@@ -108,8 +98,6 @@ class ModicAnalysisWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
 
         self.logic = ModicAnalysisLogic()
 
-        for method in NORMALIZATION_METHODS:
-            self.ui.normalizationComboBox.addItem(method)
         self.ui.seedPlaceWidget.setMRMLScene(slicer.mrmlScene)
         self.ui.seedPlaceWidget.placeMultipleMarkups = slicer.qSlicerMarkupsPlaceWidget.ForcePlaceSingleMarkup
         self.ui.seedPlaceWidget.buttonsVisible = False
@@ -119,12 +107,16 @@ class ModicAnalysisWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         self.addObserver(slicer.mrmlScene, slicer.mrmlScene.StartCloseEvent, self.onSceneStartClose)
         self.addObserver(slicer.mrmlScene, slicer.mrmlScene.EndCloseEvent, self.onSceneEndClose)
 
-        self.ui.modelPathLineEdit.connect("currentPathChanged(QString)", self.onModelPathEdited)
-        self.ui.paramsPathLineEdit.connect("currentPathChanged(QString)", self.onParamsPathEdited)
+        for widgetName, parameter in self.PATH_FIELDS.items():
+            getattr(self.ui, widgetName).connect(
+                "currentPathChanged(QString)", lambda path, p=parameter: self._setPath(p, path))
         self.ui.segmentButton.connect("clicked(bool)", self.onSegmentButton)
         self.ui.extractButton.connect("clicked(bool)", self.onExtractButton)
         self.ui.classifyButton.connect("clicked(bool)", self.onClassifyButton)
         self.ui.analyzeAllButton.connect("clicked(bool)", self.onAnalyzeAllButton)
+        self.ui.findVertebraeButton.connect("clicked(bool)", self.onFindVertebraeButton)
+        self.ui.findModicChangesButton.connect("clicked(bool)", self.onFindModicChangesButton)
+        self.ui.lesionTableView.connect("clicked(QModelIndex)", self.onLesionClicked)
 
         self.initializeParameterNode()
 
@@ -142,23 +134,22 @@ class ModicAnalysisWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
 
     def onSceneStartClose(self, caller, event) -> None:
         self.setParameterNode(None)
+        self._anatomy = self._detection = None
 
     def onSceneEndClose(self, caller, event) -> None:
         if self.parent.isEntered:
             self.initializeParameterNode()
 
     def initializeParameterNode(self) -> None:
-        """Create/observe the parameter node and preselect volumes whose names say T1, T2 or FS/STIR."""
+        """Create/observe the parameter node and preselect the volumes whose names say T1, T2 or FS/STIR."""
+        from ModicAnalysisLib import selection
+
         self.setParameterNode(self.logic.getParameterNode())
         node = self._parameterNode
-        volumes = slicer.util.getNodesByClass("vtkMRMLScalarVolumeNode")
-        keys = {"t1Volume": ("T1",), "t2Volume": ("T2",), "fsVolume": ("FS", "STIR", "FAT")}
-        for attribute, words in keys.items():
-            if getattr(node, attribute) is None:
-                for volume in volumes:
-                    if any(w in volume.GetName().upper() for w in words):
-                        setattr(node, attribute, volume)
-                        break
+        chosen = selection.preselect(slicer.util.getNodesByClass("vtkMRMLScalarVolumeNode"))
+        for attribute, sequence in (("t1Volume", "T1"), ("t2Volume", "T2"), ("fsVolume", "FS")):
+            if getattr(node, attribute) is None and sequence in chosen:
+                setattr(node, attribute, chosen[sequence])
         if not node.modelPath:
             node.modelPath = self.logic.defaultModelPath()
 
@@ -172,92 +163,60 @@ class ModicAnalysisWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
             self.addObserver(self._parameterNode, vtk.vtkCommand.ModifiedEvent, self._onParameterNodeModified)
             self._onParameterNodeModified()
 
+    def _setPath(self, parameter: str, path: str) -> None:
+        if self._parameterNode and getattr(self._parameterNode, parameter) != path:
+            setattr(self._parameterNode, parameter, path)
+
     def _onParameterNodeModified(self, caller=None, event=None) -> None:
-        """Sync the path fields, the model label and the button states with the parameter node."""
+        """Sync the path fields, the model label, the seed observer and the button states."""
         node = self._parameterNode
         if node is None:
             return
-        if self.ui.modelPathLineEdit.currentPath != node.modelPath:
-            self.ui.modelPathLineEdit.currentPath = node.modelPath
-        if self.ui.paramsPathLineEdit.currentPath != node.paramsPath:
-            self.ui.paramsPathLineEdit.currentPath = node.paramsPath
+        for widgetName, parameter in self.PATH_FIELDS.items():
+            widget = getattr(self.ui, widgetName)
+            if widget.currentPath != getattr(node, parameter):
+                widget.currentPath = getattr(node, parameter)
         self.ui.modelKindLabel.text = self.logic.modelDescription(node.modelPath)
+        self._observeSeedNode(node.seedPoints)
         hasInput = any((node.t1Volume, node.t2Volume, node.fsVolume))
+        hasSegmentation = node.outputSegmentation is not None or node.inputSegmentation is not None
         hasLesion = node.seedPoints is not None or node.inputSegmentation is not None
         self.ui.segmentButton.enabled = hasInput and node.seedPoints is not None
-        self.ui.extractButton.enabled = hasInput and (node.outputSegmentation is not None
-                                                      or node.inputSegmentation is not None)
-        self.ui.classifyButton.enabled = hasInput and node.outputTable is not None
+        self.ui.extractButton.enabled = hasInput and hasSegmentation
+        self.ui.classifyButton.enabled = hasInput and hasSegmentation and node.outputTable is not None
         self.ui.analyzeAllButton.enabled = hasInput and hasLesion
+        self.ui.findVertebraeButton.enabled = hasInput
+        self.ui.findModicChangesButton.enabled = hasInput
         if node.outputTable is not None:
             self.ui.featureTableView.setMRMLTableNode(node.outputTable)
-            self._showTyping(self.logic.caseLogic().readTyping(node.outputTable))
+            self._showTyping(node.outputTable)
 
-    def onModelPathEdited(self, path: str) -> None:
-        if self._parameterNode and self._parameterNode.modelPath != path:
-            self._parameterNode.modelPath = path
+    def _observeSeedNode(self, seedNode) -> None:
+        """A newly placed lesion point replaces the previous one (the logic uses a single point)."""
+        if seedNode is self._observedSeedNode:
+            return
+        event = slicer.vtkMRMLMarkupsNode.PointPositionDefinedEvent
+        if self._observedSeedNode is not None:
+            self.removeObserver(self._observedSeedNode, event, self._onSeedPointDefined)
+        self._observedSeedNode = seedNode
+        if seedNode is not None:
+            self.addObserver(seedNode, event, self._onSeedPointDefined)
 
-    def onParamsPathEdited(self, path: str) -> None:
-        if self._parameterNode and self._parameterNode.paramsPath != path:
-            self._parameterNode.paramsPath = path
+    def _onSeedPointDefined(self, caller, event) -> None:
+        from ModicAnalysisLib.gui import keepOnlyLastPoint
+
+        keepOnlyLastPoint(caller)
 
     # ------------------------------------------------------------------ helpers
     def _volumeNodes(self) -> dict:
         node = self._parameterNode
-        return {"T1": node.t1Volume, "T2": node.t2Volume, "FS": node.fsVolume}
-
-    def _ensureDependencies(self) -> bool:
-        """Install missing Python packages after asking (never at import). False if the user declines."""
-        from ModicAnalysisLib import dependencies
-
-        missing = dependencies.missingRequirements()
-        if not missing:
-            return True
-        try:
-            import slicer.packaging
-
-            slicer.packaging.pip_ensure(missing, requester="ModicRadiomics")
-            return not dependencies.missingRequirements()
-        except ImportError:
-            pass
-        except RuntimeError:  # declined in pip_ensure's dialog
-            return False
-
-        def install(requirements):
-            slicer.util.pip_install(requirements)
-
-        return dependencies.ensureDependencies(install, slicer.util.confirmOkCancelDisplay)
+        volumes = {"T1": node.t1Volume, "T2": node.t2Volume, "FS": node.fsVolume}
+        return {sequence: volume for sequence, volume in volumes.items() if volume is not None}
 
     def _run(self, title: str, function) -> None:
-        """Run `function(progress)` with a cancellable progress dialog and error display."""
-        from ModicAnalysisLib.core import AnalysisCancelled
+        from ModicAnalysisLib.gui import runWithProgress
 
-        self.ui.statusLabel.text = ""
-        with slicer.util.tryWithErrorDisplay(f"{title} failed.", waitCursor=True):
-            if not self._ensureDependencies():
-                self.ui.statusLabel.text = "Missing Python packages were not installed."
-                return
-            dialog = slicer.util.createProgressDialog(parent=slicer.util.mainWindow(), value=0, maximum=100,
-                                                      labelText=title, windowTitle="Modic Analysis")
-            dialog.setCancelButtonText("Cancel")
-
-            def progress(fraction: float, message: str) -> bool:
-                dialog.setValue(int(round(100 * max(0.0, min(1.0, fraction)))))
-                if message:
-                    dialog.setLabelText(message)
-                slicer.app.processEvents()
-                return not dialog.wasCanceled
-
-            try:
-                function(progress)
-                self.ui.statusLabel.text = f"{title}: done."
-            except AnalysisCancelled:
-                self.ui.statusLabel.text = f"{title}: cancelled."
-            finally:
-                dialog.close()
-
-    def _params(self):
-        return self._parameterNode.paramsPath or None
+        runWithProgress(title, _("Modic Analysis"), function, self.ui.statusLabel)
 
     def _showResults(self, segmentationNode=None, tableNode=None) -> None:
         node = self._parameterNode
@@ -267,19 +226,17 @@ class ModicAnalysisWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         if tableNode is not None:
             node.outputTable = tableNode
             self.ui.featureTableView.setMRMLTableNode(tableNode)
-            self._showTyping(self.logic.caseLogic().readTyping(tableNode))
+            self._showTyping(tableNode)
 
-    def _showTyping(self, typing: dict) -> None:
-        names = {"1": "Type I", "2": "Type II", "3": "Type III", "I": "Type I", "II": "Type II",
-                 "III": "Type III", "I/II": "Type I/II", "II/III": "Type II/III"}
-        self.ui.signalTypeLabel.text = names.get(typing["SignalPatternType"], typing["SignalPatternType"] or "-")
-        self.ui.signalRatiosLabel.text = typing["SignalRatios"].replace(";", ", ") or "-"
-        self.ui.predictedTypeLabel.text = names.get(typing["PredictedType"], typing["PredictedType"] or "-")
-        if typing["PredictedType"] and typing["ModelFile"]:
-            self.ui.predictedTypeLabel.text += f"  ({self.logic.modelDescription(typing['ModelFile'])})"
-        probabilities = [p.split("=") for p in typing["Probabilities"].split(";") if "=" in p]
-        self.ui.probabilitiesLabel.text = ", ".join(
-            f"{names.get(k, k)}: {float(v):.2f}" for k, v in probabilities) or "-"
+    def _showTyping(self, tableNode) -> None:
+        from ModicAnalysisLib.presentation import typingTexts
+
+        typing = self.logic.caseLogic().readTyping(tableNode)
+        texts = typingTexts(typing, self.logic.modelDescription(typing["ModelFile"]) if typing["ModelFile"] else "")
+        self.ui.signalTypeLabel.text = texts["signalType"]
+        self.ui.signalRatiosLabel.text = texts["signalRatios"]
+        self.ui.predictedTypeLabel.text = texts["predictedType"]
+        self.ui.probabilitiesLabel.text = texts["probabilities"]
 
     # ------------------------------------------------------------------ buttons
     def onSegmentButton(self) -> None:
@@ -291,18 +248,19 @@ class ModicAnalysisWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
                 segmentationNode=node.outputSegmentation, progress=progress)
             self._showResults(segmentationNode=segmentationNode)
 
-        self._run("Segmentation", work)
+        self._run(_("Segmentation"), work)
 
     def onExtractButton(self) -> None:
         node = self._parameterNode
 
         def work(progress):
             segmentationNode = node.inputSegmentation or node.outputSegmentation
-            result = self.logic.caseLogic().extract(self._volumeNodes(), segmentationNode, node.outputTable,
-                                                    params=self._params(), caseId=node.caseId, progress=progress)
+            result = self.logic.caseLogic().extract(
+                self._volumeNodes(), segmentationNode, node.outputTable, params=node.paramsPath or None,
+                caseId=node.caseId, normalization=node.normalization, progress=progress)
             self._showResults(tableNode=result.tableNode)
 
-        self._run("Feature extraction", work)
+        self._run(_("Feature extraction"), work)
 
     def onClassifyButton(self) -> None:
         node = self._parameterNode
@@ -313,7 +271,7 @@ class ModicAnalysisWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
                                             modelPath=node.modelPath or None)
             self._showResults(tableNode=node.outputTable)
 
-        self._run("Classification", work)
+        self._run(_("Classification"), work)
 
     def onAnalyzeAllButton(self) -> None:
         node = self._parameterNode
@@ -322,17 +280,44 @@ class ModicAnalysisWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
             result = self.logic.caseLogic().analyzeCase(
                 self._volumeNodes(), seedMarkupsNode=node.seedPoints,
                 inputSegmentationNode=node.inputSegmentation, modelPath=node.modelPath or None,
-                params=self._params(), outputSegmentationNode=node.outputSegmentation,
+                params=node.paramsPath or None, outputSegmentationNode=node.outputSegmentation,
                 outputTableNode=node.outputTable, caseId=node.caseId, normalization=node.normalization,
                 progress=progress)
             self._showResults(result.segmentationNode, result.tableNode)
 
-        self._run("Analysis", work)
+        self._run(_("Analysis"), work)
 
+    def onFindVertebraeButton(self) -> None:
+        def work(progress):
+            from ModicAnalysisLib import anatomy
 
-#
-# ModicAnalysisLogic
-#
+            self._anatomy = anatomy.findVertebrae(slicer.mrmlScene, self._volumeNodes())
+            self._anatomy.segmentationNode.CreateDefaultDisplayNodes()
+
+        self._run(_("Find vertebrae"), work)
+
+    def onFindModicChangesButton(self) -> None:
+        def work(progress):
+            from ModicAnalysisLib import detection
+
+            spine = self._anatomy.spine if self._anatomy is not None else None
+            self._detection = detection.findModicChanges(slicer.mrmlScene, self._volumeNodes(), spine=spine)
+            self._detection.segmentationNode.CreateDefaultDisplayNodes()
+            self.ui.lesionTableView.setMRMLTableNode(self._detection.tableNode)
+            self.ui.detectionStatusLabel.text = _("{count} lesion(s) found; click a row to show it.").format(
+                count=len(self._detection.lesions))
+
+        self._run(_("Find Modic changes"), work)
+
+    def onLesionClicked(self, index) -> None:
+        """Centre the slice views on the clicked lesion (its centre in RAS)."""
+        if self._detection is None:
+            return
+        with slicer.util.tryWithErrorDisplay(_("Could not show the lesion.")):
+            from ModicAnalysisLib.gui import jumpSlicesToRas
+
+            row = self.ui.lesionTableView.sortFilterProxyModel().mapToSource(index).row()
+            jumpSlicesToRas(self._detection.lesionCenterRAS(row))
 
 
 class ModicAnalysisLogic(ScriptedLoadableModuleLogic):
@@ -361,10 +346,6 @@ class ModicAnalysisLogic(ScriptedLoadableModuleLogic):
         """Segment, extract and classify one case; see ModicAnalysisCaseLogic.analyzeCase."""
         return self.caseLogic().analyzeCase(volumeNodes, **kwargs)
 
-    def process(self, volumeNodes, **kwargs):
-        """Same as analyzeCase (template-style name)."""
-        return self.analyzeCase(volumeNodes, **kwargs)
-
     def writeTable(self, tableNode, path):
         """Write a feature table node to CSV."""
         return self.caseLogic().writeTable(tableNode, path)
@@ -376,79 +357,35 @@ class ModicAnalysisLogic(ScriptedLoadableModuleLogic):
     @staticmethod
     def defaultModelPath() -> str:
         """The synthetic demo model shipped with the core, or "" when the core is not importable."""
-        try:
-            from ModicAnalysisLib.core import defaultModelPath
+        from ModicAnalysisLib.presentation import defaultModelPath
 
-            return defaultModelPath()
-        except ImportError:
-            logging.warning("ModicAnalysis: the modic core package is not importable yet")
-            return ""
+        return defaultModelPath()
 
     @staticmethod
     def modelDescription(path) -> str:
         """Label text for a model file: "synthetic demo model" for the shipped one."""
-        if not path:
-            return "no model (signal-pattern type only)"
-        try:
-            from ModicAnalysisLib.core import DEMO_MODEL_LABEL, isDemoModel
+        from ModicAnalysisLib.presentation import modelDescription
 
-            if isDemoModel(path):
-                return DEMO_MODEL_LABEL
-        except ImportError:
-            pass
-        if not os.path.isfile(path):
-            return "model file not found"
-        return f"model: {os.path.basename(path)}"
-
-
-#
-# ModicAnalysisTest
-#
+        return _(modelDescription(path))
 
 
 class ModicAnalysisTest(ScriptedLoadableModuleTest):
     """Self-test: builds phantom cases with the core (no network) and checks numbers end to end.
 
-    The same checks (ModicAnalysisLib.selftest) run headless in Testing/slicer on slicer-core.
+    The same checks (ModicAnalysisLib.selftest) run headless in Testing/slicer on slicer-core. The
+    requirements are installed first without asking (also in testing mode / the extension factory).
     """
 
     def setUp(self):
         slicer.mrmlScene.Clear()
 
     def runTest(self):
-        self.setUp()
-        self.test_GeometryRoundTrip()
-        self.setUp()
-        self.test_TableNode()
-        self.setUp()
-        self.test_AnalyzePhantomCase()
-
-    def test_GeometryRoundTrip(self):
         from ModicAnalysisLib import selftest
+        from ModicAnalysisLib.gui import ensureDependencies
 
-        self.delayDisplay("Volume and segmentation round trip (sagittal, anisotropic)")
-        report = selftest.checkGeometryRoundTrip(slicer.mrmlScene)
-        self.assertTrue(report["volumeExact"])
-        self.assertTrue(report["segmentationExact"])
-        self.delayDisplay("Round trip passed")
-
-    def test_TableNode(self):
-        from ModicAnalysisLib import selftest
-
-        report = selftest.checkFeatureTable(slicer.mrmlScene)
-        self.assertEqual(report["numberOfColumns"], report["numberOfFeatures"] + 1)
-        self.assertTrue(report["allDouble"])
-        self.assertEqual(report["volumeUnit"], "mm3")
-
-    def test_AnalyzePhantomCase(self):
-        from ModicAnalysisLib import selftest
-
-        self.delayDisplay("Analysing a phantom type I case")
-        report = selftest.analyzePhantomCase(slicer.mrmlScene, modicType=1, seed=7)
-        for seq, value in report["dice"].items():
-            self.assertGreaterEqual(value, 0.8, f"Dice {seq}")
-        self.assertEqual(report["numberOfColumns"], report["numberOfFeatures"] + 1)
-        self.assertGreater(report["numberOfFeatures"], 100)
-        self.assertEqual(report["signalCode"], report["trueType"])
-        self.assertEqual(report["predictedType"], str(report["trueType"]))
-        self.delayDisplay("Phantom analysis passed")
+        self.assertTrue(ensureDependencies(interactive=False), "required Python packages are missing")
+        for name in selftest.SELF_TESTS:
+            self.setUp()
+            self.delayDisplay(f"ModicAnalysis self-test: {name}")
+            getattr(selftest, name)(self, slicer.mrmlScene)
+        self.delayDisplay("ModicAnalysis self-tests passed")

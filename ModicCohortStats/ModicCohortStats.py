@@ -6,7 +6,9 @@ import qt
 import slicer
 import vtk
 from slicer import vtkMRMLTableNode
-from slicer.parameterNodeWrapper import Choice, parameterNodeWrapper
+from slicer.i18n import tr as _
+from slicer.i18n import translate
+from slicer.parameterNodeWrapper import Choice, WithinRange, parameterNodeWrapper
 from slicer.ScriptedLoadableModule import (
     ScriptedLoadableModule,
     ScriptedLoadableModuleLogic,
@@ -31,22 +33,22 @@ class ModicCohortStats(ScriptedLoadableModule):
 
     def __init__(self, parent):
         ScriptedLoadableModule.__init__(self, parent)
-        self.parent.title = "Modic Cohort Stats"
-        self.parent.categories = ["Quantification"]
-        self.parent.dependencies = ["ModicAnalysis"]
-        self.parent.contributors = ["ModicRadiomics contributors"]
-        self.parent.helpText = """
+        self.parent.title = _("Modic Cohort Stats")
+        self.parent.categories = [translate("qSlicerAbstractCoreModule", "Quantification")]
+        self.parent.dependencies = ["ModicAnalysis", "Plots", "Tables"]
+        self.parent.contributors = ["ModicRadiomics developers (ModicRadiomics project)"]
+        self.parent.helpText = _("""
 Run feature extraction for a cohort (manifest CSV: case_id, t1/t2/fs image paths, lesion mask,
 modic_type, odi, vas, age, ...), then the statistics of the paper: Table 1 (shape features by Modic
 type, Kruskal-Wallis), Table 2 (Dunn post-hoc), radiomics feature selection, SVM classifier with
 paper-style and nested cross-validation, and correlation with ODI / VAS / age. The trained model can
-be used in Modic Analysis. See <a href="https://github.com/ModicRadiomics/ModicRadiomics#readme">the
-documentation</a>.
-"""
-        self.parent.acknowledgementText = """
+be used in Modic Analysis. Needs 3D Slicer 5.10 or later. See
+<a href="https://github.com/ModicRadiomics/ModicRadiomics#readme">the documentation</a>.
+""")
+        self.parent.acknowledgementText = _("""
 Method after Guo, Xiao and Xing (2025), "Analysis of Morphological Characteristics of Modic Changes in
 the Lumbar Spine Based on MRI Imaging Omics". Features are computed with PyRadiomics.
-"""
+""")
 
 
 #
@@ -69,11 +71,11 @@ class ModicCohortStatsParameterNode:
     featuresPath: str = ""
     outputDir: str = ""
     paramsPath: str = ""
-    jobs: int = 1
+    jobs: Annotated[int, WithinRange(1, 64)] = 1
     segmentFromSeeds: bool = False
     screen: Annotated[str, Choice(list(SCREEN_TESTS))] = "kw"
     correlationMethod: Annotated[str, Choice(list(CORRELATION_METHODS))] = "spearman"
-    randomSeed: int = 0
+    randomSeed: Annotated[int, WithinRange(0, 1_000_000)] = 0
     table1Table: vtkMRMLTableNode
     table2Table: vtkMRMLTableNode
     correlationTable: vtkMRMLTableNode
@@ -107,11 +109,6 @@ class ModicCohortStatsWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         uiWidget.setMRMLScene(slicer.mrmlScene)
 
         self.logic = ModicCohortStatsLogic()
-
-        for item in SCREEN_TESTS:
-            self.ui.screenComboBox.addItem(item)
-        for item in CORRELATION_METHODS:
-            self.ui.correlationComboBox.addItem(item)
 
         self.addObserver(slicer.mrmlScene, slicer.mrmlScene.StartCloseEvent, self.onSceneStartClose)
         self.addObserver(slicer.mrmlScene, slicer.mrmlScene.EndCloseEvent, self.onSceneEndClose)
@@ -180,45 +177,57 @@ class ModicCohortStatsWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
     # ------------------------------------------------------------------ helpers
     def _ensureDependencies(self) -> bool:
         """Install missing Python packages after asking (shared with ModicAnalysis)."""
-        analysisWidget = slicer.util.getModuleWidget("ModicAnalysis")
-        return analysisWidget._ensureDependencies()
+        from ModicAnalysisLib.gui import ensureDependencies
+
+        return ensureDependencies()
 
     # ------------------------------------------------------------------ buttons
     def onExtractButton(self) -> None:
         node = self._parameterNode
         self.ui.statusLabel.text = ""
-        with slicer.util.tryWithErrorDisplay("Cohort feature extraction failed.", waitCursor=True):
+        with slicer.util.tryWithErrorDisplay(_("Cohort feature extraction failed."), waitCursor=True):
             if not self._ensureDependencies():
                 return
             dialog = slicer.util.createProgressDialog(parent=slicer.util.mainWindow(), value=0, maximum=1,
-                                                      labelText="Extracting features",
-                                                      windowTitle="Modic Cohort Stats")
+                                                      labelText=_("Extracting features"),
+                                                      windowTitle=_("Modic Cohort Stats"))
+            state = {"done": 0, "total": 1, "message": "", "cancel": False}
 
-            def progress(done: int, total: int, message: str) -> bool:
-                dialog.maximum = max(1, total)
-                dialog.value = done
-                dialog.labelText = f"{done} / {total} cases\n{message}"
+            def progress(done: int, total: int, message: str) -> bool:  # runs in the worker thread
+                state.update(done=done, total=total, message=message)
+                return not state["cancel"]
+
+            def poll() -> None:  # GUI thread: the dialog stays responsive during long cases
+                dialog.maximum = max(1, state["total"])
+                dialog.value = state["done"]
+                dialog.labelText = f"{state['done']} / {state['total']} " + _("cases") + f"\n{state['message']}"
+                if dialog.wasCanceled and not state["cancel"]:
+                    state["cancel"] = True
+                    dialog.labelText = _("Cancelling after the running case(s)…")
                 slicer.app.processEvents()
-                return not dialog.wasCanceled
 
+            from ModicAnalysisLib.gui import runInBackground
+
+            core = self.logic.core()
             try:
-                result = self.logic.core().runExtraction(
+                result = runInBackground(lambda: core.runExtraction(
                     node.manifestPath, node.featuresPath, params=node.paramsPath or None, jobs=node.jobs,
-                    segment=node.segmentFromSeeds, progress=progress)
+                    segment=node.segmentFromSeeds, progress=progress), poll)
             finally:
                 dialog.close()
             if result.cancelled:
-                self.ui.statusLabel.text = (f"Cancelled after {result.n_ok} of {result.n_cases} cases; finished "
-                                            "cases are cached and skipped when you run again.")
+                self.ui.statusLabel.text = _("Cancelled after {ok} of {n} cases; finished cases are cached and "
+                                             "skipped when you run again.").format(ok=result.n_ok, n=result.n_cases)
             else:
-                failed = f", {result.n_failed} failed (see {result.errors_csv})" if result.n_failed else ""
-                self.ui.statusLabel.text = (f"{result.n_ok} of {result.n_cases} cases extracted{failed} "
-                                            f"→ {result.out_csv}")
+                failed = _(", {n} failed (see {path})").format(n=result.n_failed, path=result.errors_csv) \
+                    if result.n_failed else ""
+                self.ui.statusLabel.text = _("{ok} of {n} cases extracted{failed} → {path}").format(
+                    ok=result.n_ok, n=result.n_cases, failed=failed, path=result.out_csv)
 
     def onStatsButton(self) -> None:
         node = self._parameterNode
         self.ui.statusLabel.text = ""
-        with slicer.util.tryWithErrorDisplay("Cohort statistics failed.", waitCursor=True):
+        with slicer.util.tryWithErrorDisplay(_("Cohort statistics failed."), waitCursor=True):
             if not self._ensureDependencies():
                 return
 
@@ -239,16 +248,16 @@ class ModicCohortStatsWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
             if node.table1Table is not None:
                 self.ui.resultTableView.setMRMLTableNode(node.table1Table)
             if outputs.chartNode is not None:
-                self.ui.plotView.setMRMLPlotChartNode(outputs.chartNode)
-                self.logic.showChartInLayout(outputs.chartNode)
+                viewNode = self.logic.core().plotViewNode(outputs.chartNode)
+                self.ui.plotWidget.setMRMLPlotViewNode(viewNode)
             self.ui.summaryLabel.text = outputs.stats.summary if outputs.stats else ""
             self.logic.loadFigures(outputs.figurePaths)
-            self.ui.statusLabel.text = f"Report written to {outputs.outDir}"
+            self.ui.statusLabel.text = _("Report written to {path}").format(path=outputs.outDir)
 
     def onPushModelButton(self) -> None:
-        with slicer.util.tryWithErrorDisplay("Could not hand the model to Modic Analysis."):
+        with slicer.util.tryWithErrorDisplay(_("Could not hand the model to Modic Analysis.")):
             self.logic.pushModelToAnalysis(self._parameterNode.modelPath)
-            self.ui.statusLabel.text = "Modic Analysis now uses this model."
+            self.ui.statusLabel.text = _("Modic Analysis now uses this model.")
 
     def onOpenReportButton(self) -> None:
         qt.QDesktopServices.openUrl(qt.QUrl.fromLocalFile(self._parameterNode.outputDir))
@@ -290,16 +299,18 @@ class ModicCohortStatsLogic(ScriptedLoadableModuleLogic):
         self.core().pushModelToAnalysis(modelPath)
 
     @staticmethod
-    def showChartInLayout(chartNode) -> None:
-        """Show a plot chart in the first plot view, switching to a layout with one if needed."""
-        slicer.modules.plots.logic().ShowChartInLayout(chartNode)
-
-    @staticmethod
     def loadFigures(paths) -> None:
-        """Load the report's PNG figures as volumes (view them in slice views or Data module)."""
+        """Load the report's PNG figures as volumes (slice views / Data module), replacing those of an earlier
+        run; they are marked so that Modic Analysis never preselects them as MRI volumes."""
+        from ModicAnalysisLib.selection import FIGURE_ATTRIBUTE
+
+        for old in slicer.util.getNodesByClass("vtkMRMLScalarVolumeNode"):
+            if old.GetAttribute(FIGURE_ATTRIBUTE):
+                slicer.mrmlScene.RemoveNode(old)
         for path in paths:
             try:
-                slicer.util.loadVolume(str(path), {"singleFile": True, "show": False})
+                node = slicer.util.loadVolume(str(path), {"singleFile": True, "show": False})
+                node.SetAttribute(FIGURE_ATTRIBUTE, str(path))
             except Exception as exc:  # a figure that cannot be loaded must not hide the results
                 logging.warning("Could not load figure %s: %s", path, exc)
 
@@ -319,6 +330,9 @@ class ModicCohortStatsTest(ScriptedLoadableModuleTest):
         slicer.mrmlScene.Clear()
 
     def runTest(self):
+        from ModicAnalysisLib.gui import ensureDependencies
+
+        self.assertTrue(ensureDependencies(interactive=False), "required Python packages are missing")
         self.setUp()
         self.test_ResultNodes()
         self.setUp()

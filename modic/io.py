@@ -40,11 +40,15 @@ def read_image(path: str | os.PathLike, what: str = "image") -> sitk.Image:
     if p.is_dir():
         return read_dicom_series(p, what=what)
     try:
-        return sitk.ReadImage(str(p))
+        image = sitk.ReadImage(str(p))
     except RuntimeError as exc:
         first = str(exc).strip().splitlines()[-1] if str(exc).strip() else "unknown error"
         raise ModicInputError(f"cannot read {what} {p}: {first[:200]} — is it a valid NRRD/NIfTI/DICOM "
                               "file?") from None
+    from modic.dicomcheck import check_complete  # SimpleITK 2.5.2 (Slicer 5.10) reads truncated DICOM
+
+    check_complete([p], what)
+    return image
 
 
 def list_dicom_series(folder: str | os.PathLike) -> dict[str, list[str]]:
@@ -82,6 +86,9 @@ def read_dicom_series(folder: str | os.PathLike, series_uid: str | None = None,
         series_uid = next(iter(series))
     if series_uid not in series:
         raise ModicInputError(f"series {series_uid} is not in {folder}; found: {', '.join(sorted(series))}")
+    from modic.dicomcheck import check_complete  # SimpleITK 2.5.2 (Slicer 5.10) reads truncated DICOM
+
+    check_complete(series[series_uid], what)
     reader = sitk.ImageSeriesReader()
     reader.SetFileNames(series[series_uid])
     try:

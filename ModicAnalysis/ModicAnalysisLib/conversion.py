@@ -129,6 +129,8 @@ def segmentationFromLabelMaps(scene, masks: Mapping[str, sitk.Image], segmentati
         try:
             sitkImageToVolumeNode(binary, temp)
             oriented = logic.CreateOrientedImageDataFromVolumeNode(temp)
+            # Create...() hands over a reference Python does not own: release it (as Slicer's own scripts do)
+            oriented.UnRegister(None)
         finally:
             scene.RemoveNode(temp)
         oldId = segmentation.GetSegmentIdBySegmentName(name)
@@ -148,10 +150,24 @@ def segmentIdForSequence(segmentationNode, seq: str) -> str | None:
     return segmentId or None
 
 
+def _nodeIds(scene) -> set[str]:
+    return {scene.GetNthNode(i).GetID() for i in range(scene.GetNumberOfNodes())}
+
+
+def _removeNodesAddedSince(scene, before: set[str]) -> None:
+    """Remove the temporary nodes an export added: the label map, its display node and the
+    `<segmentation>_ColorTable` node ExportSegmentsToLabelmapNode creates (it would be saved with the scene)."""
+    for nodeId in sorted(_nodeIds(scene) - before):
+        node = scene.GetNodeByID(nodeId)
+        if node is not None:
+            scene.RemoveNode(node)
+
+
 def labelMapFromSegment(scene, segmentationNode, segmentId: str, referenceVolumeNode) -> sitk.Image:
     """Export one segment onto `referenceVolumeNode`'s grid as a uint8 SimpleITK label image (LPS, 1 = in)."""
     if not segmentationNode.GetSegmentation().GetSegment(segmentId):
         raise ValueError(f"Segmentation '{segmentationNode.GetName()}' has no segment '{segmentId}'")
+    before = _nodeIds(scene)
     labelNode = scene.AddNewNodeByClass("vtkMRMLLabelMapVolumeNode", "_modic_export")
     try:
         ids = vtk.vtkStringArray()
@@ -164,7 +180,7 @@ def labelMapFromSegment(scene, segmentationNode, segmentId: str, referenceVolume
                              f"'{referenceVolumeNode.GetName()}'")
         image = volumeNodeToSitkImage(labelNode)
     finally:
-        scene.RemoveNode(labelNode)
+        _removeNodesAddedSince(scene, before)
     binary = sitk.Cast(sitk.NotEqual(image, 0), sitk.sitkUInt8)
     binary.CopyInformation(image)
     return binary

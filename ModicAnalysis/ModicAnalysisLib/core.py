@@ -39,6 +39,7 @@ class CaseAnalysis:
     predictedType: str | None = None
     probabilities: dict[str, float] = field(default_factory=dict)
     modelPath: str | None = None
+    inDomain: bool | None = None  # False: the case lies outside the model's training data
     raw: Any = None
     plausible: bool | None = None  # False: the one-click segmentation does not look like a Modic lesion
     plausibilityReasons: list[str] = field(default_factory=list)
@@ -114,6 +115,19 @@ def _signal(raw: Any) -> tuple[str | None, int | None, dict[str, float]]:
     return _typeString(kind), (int(code) if code else None), {str(k): float(v) for k, v in dict(ratios).items()}
 
 
+def inDomainOf(raw: Any) -> bool | None:
+    """The prediction's `in_domain` flag (mapping key, DataFrame column or attribute); None when absent."""
+    if raw is None:
+        return None
+    if hasattr(raw, "iloc") and hasattr(raw, "columns"):
+        value = raw.iloc[0]["in_domain"] if "in_domain" in raw.columns else None
+    elif isinstance(raw, Mapping):
+        value = raw.get("in_domain")
+    else:
+        value = getattr(raw, "in_domain", None)
+    return None if value is None else bool(value)
+
+
 def _prediction(raw: Any) -> tuple[str | None, dict[str, float]]:
     """Predicted type and class probabilities from a DataFrame row, a mapping or an object."""
     if raw is None:
@@ -137,13 +151,14 @@ def fromCoreResult(result: Any, modelPath: str | None = None) -> CaseAnalysis:
     if hasattr(features, "values") and not isinstance(features, Mapping):  # CaseFeatures
         features = features.values
     signalType, signalCode, ratios = _signal(getattr(result, "signal_pattern", None))
-    predictedType, probabilities = _prediction(getattr(result, "prediction", None))
+    prediction = getattr(result, "prediction", None)
+    predictedType, probabilities = _prediction(prediction)
     segmentation = getattr(result, "segmentation", None) or {}
     return CaseAnalysis(masks=dict(getattr(result, "masks", {}) or {}),
                         features={str(k): float(v) for k, v in dict(features).items() if v is not None},
                         signalType=signalType, signalCode=signalCode, signalRatios=ratios, predictedType=predictedType,
-                        probabilities=probabilities, modelPath=modelPath, raw=result,
-                        plausible=segmentation.get("plausible"),
+                        probabilities=probabilities, modelPath=modelPath, inDomain=inDomainOf(prediction),
+                        raw=result, plausible=segmentation.get("plausible"),
                         plausibilityReasons=list((segmentation.get("plausibility") or {}).get("reasons", [])))
 
 
@@ -201,13 +216,14 @@ def segmentCaseWithInfo(images: Mapping[str, sitk.Image], seedLps: Sequence[floa
     return dict(result.masks), assess_result(result.masks, result.info, seed, warn=False)
 
 
-def classifyFeatures(features: Mapping[str, float], modelPath: str) -> tuple[str | None, dict[str, float]]:
-    """Model prediction (type, probabilities by type) for one feature row."""
-    import pandas as pd
+def classifyFeatures(features: Mapping[str, float],
+                     modelPath: str) -> tuple[str | None, dict[str, float], bool | None]:
+    """Model prediction for one feature row: (type, probabilities by type, in training domain or None)."""
+    from modic import pipeline
 
-    model = loadModel(modelPath)
-    table = pd.DataFrame([dict(features)], index=pd.Index(["case"], name="case_id"))
-    return _prediction(model.predict(table))
+    raw = pipeline.predict_one(loadModel(modelPath), dict(features))
+    predictedType, probabilities = _prediction(raw)
+    return predictedType, probabilities, inDomainOf(raw)
 
 
 def signalPattern(images: Mapping[str, sitk.Image],

@@ -1,15 +1,21 @@
-"""Third-party Python packages the extension needs beyond what 3D Slicer bundles.
+"""Third-party Python packages the extension needs beyond what 3D Slicer bundles, and the core's path.
 
-Nothing here installs anything by itself: `missingRequirements()` only checks, and the module widget
-calls `ensureDependencies()` from a button handler, after asking the user. The list equals the
+Nothing here installs anything by itself at import: `missingRequirements()` only checks; the module
+widgets call `ensureInSlicer()` from a button handler (after asking the user), the self-tests call it
+without asking. The install never changes a package Slicer bundles: `writeConstraints()` pins every
+bundled distribution to its installed version and pip gets that file with `-c`. The list equals the
 active lines of the extension's `Resources/requirements.txt` (a test checks).
 """
 
 from __future__ import annotations
 
+import importlib
 import importlib.metadata
 import importlib.util
+import os
 import re
+import sys
+import tempfile
 from collections.abc import Callable
 
 REQUIREMENTS: tuple[str, ...] = (
@@ -31,6 +37,13 @@ REQUIREMENTS: tuple[str, ...] = (
 
 #: Installed only when no `radiomics` package is importable (SlicerRadiomics normally provides it).
 RADIOMICS_FALLBACK = "pyradiomics-bhklab>=3.1.4,<3.2"
+
+#: Distributions Slicer 5.10 / 5.12 bundle (SuperBuild/External_python-*.cmake, SimpleITK): pinned to their
+#: installed versions while installing, so our requirements can never upgrade or downgrade them.
+BUNDLED = ("numpy", "scipy", "SimpleITK", "pydicom", "pillow", "packaging", "pyparsing", "requests", "urllib3",
+           "certifi", "idna", "charset-normalizer", "chardet", "six", "typing_extensions", "python-dateutil",
+           "retrying", "dicomweb-client", "highdicom", "pyjpegls", "dcmqi", "GitPython", "gitdb", "smmap",
+           "cryptography", "cffi", "pycparser", "PyJWT", "PyNaCl", "wrapt", "Deprecated", "PyGithub", "couchdb")
 
 
 def _distributionName(requirement: str) -> str:
@@ -67,11 +80,88 @@ def ensureDependencies(install: Callable[[list[str]], object], confirm: Callable
     missing = missingRequirements()
     if not missing:
         return True
-    text = ("ModicRadiomics needs these Python packages, which are not installed yet:\n\n"
-            + "\n".join(f"  {r}" for r in missing)
-            + "\n\nInstall them now? This can take several minutes.")
-    if not confirm(text):
+    if not confirm(confirmationText(missing)):
         return False
     install(missing)
     importlib.invalidate_caches()
     return not missingRequirements()
+
+
+def constraintLines() -> list[str]:
+    """`name==version` for every bundled distribution installed in this Python."""
+    lines = []
+    for name in BUNDLED:
+        try:
+            lines.append(f"{name}=={importlib.metadata.version(name)}")
+        except importlib.metadata.PackageNotFoundError:
+            continue
+    return lines
+
+
+def writeConstraints(path: str | os.PathLike | None = None) -> str:
+    """Write the pip constraints file (bundled distributions pinned) to `path` or a temporary file."""
+    if path is None:
+        handle, path = tempfile.mkstemp(prefix="ModicRadiomics-constraints-", suffix=".txt")
+        os.close(handle)
+    with open(path, "w", encoding="utf-8") as handle:
+        handle.write("\n".join(constraintLines()) + "\n")
+    return str(path)
+
+
+def ensureInSlicer(interactive: bool = True, requester: str = "ModicRadiomics", slicerModule=None) -> bool:
+    """Install missing requirements inside 3D Slicer; True when everything is (now) available.
+
+    Slicer >= 5.12: `slicer.packaging.pip_ensure` (its own confirmation dialog; RuntimeError = declined).
+    Slicer 5.10 (no `slicer.packaging`): ask with `slicer.util.confirmOkCancelDisplay`, then
+    `slicer.util.pip_install`. Both get the constraints file, so bundled packages stay as they are.
+    `interactive=False` (self-tests, also in testing mode) installs without asking.
+    """
+    missing = missingRequirements()
+    if not missing:
+        return True
+    if slicerModule is None:
+        import slicer as slicerModule
+    try:
+        packaging = importlib.import_module(f"{slicerModule.__name__}.packaging")
+    except ImportError:  # Slicer 5.10
+        packaging = getattr(slicerModule, "packaging", None)
+    constraints = writeConstraints()
+    try:
+        if packaging is not None and hasattr(packaging, "pip_ensure"):
+            try:
+                packaging.pip_ensure(missing, constraints=constraints, requester=requester,
+                                     prompt_install=interactive, skip_in_testing=False)
+            except RuntimeError:  # declined in pip_ensure's dialog
+                return False
+        else:
+            if interactive and not slicerModule.util.confirmOkCancelDisplay(confirmationText(missing)):
+                return False
+            slicerModule.util.pip_install([*missing, "-c", constraints])
+    finally:
+        os.unlink(constraints)
+    importlib.invalidate_caches()
+    return not missingRequirements()
+
+
+def confirmationText(missing: list[str]) -> str:
+    return ("ModicRadiomics needs these Python packages, which are not installed yet:\n\n"
+            + "\n".join(f"  {r}" for r in missing)
+            + "\n\nInstall them now? This can take several minutes.")
+
+
+def ensureCoreImportable(moduleDirectory: str | os.PathLike) -> bool:
+    """Make the `modic` core importable when the modules run from a source checkout.
+
+    Installed, `modic/` sits next to the module scripts (a folder Slicer puts on sys.path). Added as
+    "Additional module paths" from a clone, the modules live in `<repo>/ModicAnalysis`, so `<repo>` is
+    appended to sys.path when it holds `modic/`. Returns True when `modic` is importable afterwards.
+    """
+    if importlib.util.find_spec("modic") is not None:
+        return True
+    for candidate in (os.path.dirname(os.path.abspath(moduleDirectory)), os.path.abspath(moduleDirectory)):
+        if os.path.isfile(os.path.join(candidate, "modic", "__init__.py")):
+            if candidate not in sys.path:
+                sys.path.append(candidate)
+            importlib.invalidate_caches()
+            return True
+    return False

@@ -1,7 +1,7 @@
 """Per-case analysis on any vtkMRMLScene — no slicer.app, Qt or ScriptedLoadableModule needed.
 
 `ModicAnalysisCaseLogic(scene).analyzeCase(...)` is what the module's Analyse button runs and what a
-batch script calls (see Resources/Scripts/ModicBatchExample.py). Inputs are MRML nodes (geometry
+batch script calls (see Resources/Scripts/slicer_batch.py). Inputs are MRML nodes (geometry
 in RAS); they are converted to SimpleITK images (LPS) for the core and the results come back as a
 segmentation node (one segment per sequence grid) and a typed table node.
 """
@@ -100,14 +100,15 @@ class ModicAnalysisCaseLogic:
                   "SignalRatios": ";".join(f"{k}={v:.4g}" for k, v in analysis.signalRatios.items()),
                   "PredictedType": analysis.predictedType or "",
                   "Probabilities": ";".join(f"{k}={v:.4f}" for k, v in analysis.probabilities.items()),
-                  "ModelFile": analysis.modelPath or ""}
+                  "ModelFile": analysis.modelPath or "",
+                  "InDomain": "" if analysis.inDomain is None else str(bool(analysis.inDomain)).lower()}
         for key, value in values.items():
             tableNode.SetAttribute(ATTRIBUTE_PREFIX + key, value)
 
     @staticmethod
     def readTyping(tableNode) -> dict[str, str]:
         """Typing attributes stored by `storeTyping` (empty strings when absent)."""
-        keys = ("SignalPatternType", "SignalRatios", "PredictedType", "Probabilities", "ModelFile")
+        keys = ("SignalPatternType", "SignalRatios", "PredictedType", "Probabilities", "ModelFile", "InDomain")
         return {k: tableNode.GetAttribute(ATTRIBUTE_PREFIX + k) or "" for k in keys}
 
     # ---------------------------------------------------------------- steps
@@ -138,15 +139,19 @@ class ModicAnalysisCaseLogic:
         node.SetAttribute(ATTRIBUTE_PREFIX + "PlausibilityReasons", "; ".join(reasons or []))
 
     def extract(self, volumeNodes: Mapping[str, object | None], segmentationNode, tableNode=None,
-                params: str | Mapping | None = None, caseId: str = "case",
+                params: str | Mapping | None = None, caseId: str = "case", normalization: str = "zscore-image",
                 progress: ProgressCallback | None = None) -> CaseNodes:
-        """PyRadiomics features (and signal pattern) of the segmented lesion into a typed table node."""
+        """PyRadiomics features (and signal pattern) of the segmented lesion into a typed table node.
+
+        `normalization` as in `analyzeCase`, so Extract and Analyse all give the same numbers.
+        """
         nodes = self._volumeNodes(volumeNodes)
         if segmentationNode is None:
             raise ValueError("Segment the lesion first, or select an existing segmentation")
         images = self.imagesFromVolumes(nodes)
         masks = self.masksFromSegmentation(segmentationNode, nodes)
-        analysis = core.analyzeCase(images, masks=masks, params=params, progress=progress)
+        analysis = core.analyzeCase(images, masks=masks, params=params, normalization=normalization,
+                                    progress=progress)
         tableNode = self._tableNode(tableNode)
         tables.featuresToTableNode(analysis.features, tableNode, caseId)
         self.storeTyping(tableNode, analysis)
@@ -165,7 +170,8 @@ class ModicAnalysisCaseLogic:
         analysis = CaseAnalysis(masks=masks, features=features, signalType=signalType, signalCode=signalCode,
                                 signalRatios=ratios, modelPath=modelPath)
         if modelPath:
-            analysis.predictedType, analysis.probabilities = core.classifyFeatures(features, modelPath)
+            analysis.predictedType, analysis.probabilities, analysis.inDomain = core.classifyFeatures(
+                features, modelPath)
         self.storeTyping(tableNode, analysis)
         return analysis
 
@@ -178,7 +184,9 @@ class ModicAnalysisCaseLogic:
         """Analyse all: segment (from the seed, unless `inputSegmentationNode` is given), extract, classify.
 
         `volumeNodes`: {"T1": node, "T2": node, "FS": node} (any non-empty subset). The seed is the
-        first point of `seedMarkupsNode` (RAS in the scene) or `seedPointLps` (LPS mm). `modelPath`:
+        first point of `seedMarkupsNode` (RAS in the scene) or `seedPointLps` (LPS mm). An input
+        segmentation is only read: the masks used (one per sequence grid) go to `outputSegmentationNode`
+        (a new node when None or when it is the input node itself). `modelPath`:
         a model file from ModicCohortStats (None: no model prediction). `progress(fraction, message)`
         returning False cancels (raises core.AnalysisCancelled; outputs are left unchanged).
         """
@@ -194,11 +202,10 @@ class ModicAnalysisCaseLogic:
                 raise ValueError("Place a point on the lesion or select an existing segmentation")
         analysis = core.analyzeCase(images, seedLps=seed, masks=masks, modelPath=modelPath, params=params,
                                     normalization=normalization, progress=progress)
-        if inputSegmentationNode is not None and outputSegmentationNode is None:
-            segmentationNode = inputSegmentationNode
-        else:
-            segmentationNode = self._segmentationNode(outputSegmentationNode, self._referenceVolume(nodes))
-            conversion.segmentationFromLabelMaps(self.scene, analysis.masks or masks or {}, segmentationNode)
+        if outputSegmentationNode is not None and outputSegmentationNode is inputSegmentationNode:
+            outputSegmentationNode = None  # never write into the user's segmentation
+        segmentationNode = self._segmentationNode(outputSegmentationNode, self._referenceVolume(nodes))
+        conversion.segmentationFromLabelMaps(self.scene, analysis.masks or masks or {}, segmentationNode)
         if seed is not None:
             self.storePlausibility(segmentationNode, analysis.plausible, analysis.plausibilityReasons)
         tableNode = self._tableNode(outputTableNode)

@@ -101,3 +101,30 @@ def analyzePhantomCase(scene, modicType: int = 1, seed: int = 7, params: str | M
             "predictedType": result.analysis.predictedType,
             "probabilities": result.analysis.probabilities, "trueType": phantom.modic_type,
             "result": result}
+
+
+#: The checks ModicAnalysisTest runs in Slicer, in order (each gets the unittest.TestCase and the scene).
+SELF_TESTS = ("testGeometryRoundTrip", "testTableNode", "testAnalyzePhantomCase")
+
+
+def testGeometryRoundTrip(test, scene) -> None:
+    report = checkGeometryRoundTrip(scene)
+    test.assertTrue(report["volumeExact"])
+    test.assertTrue(report["segmentationExact"])
+
+
+def testTableNode(test, scene) -> None:
+    report = checkFeatureTable(scene)
+    test.assertEqual(report["numberOfColumns"], report["numberOfFeatures"] + 1)
+    test.assertTrue(report["allDouble"])
+    test.assertEqual(report["volumeUnit"], "mm3")
+
+
+def testAnalyzePhantomCase(test, scene) -> None:
+    report = analyzePhantomCase(scene, modicType=1, seed=7)
+    for seq, value in report["dice"].items():
+        test.assertGreaterEqual(value, 0.8, f"Dice {seq}")
+    test.assertEqual(report["numberOfColumns"], report["numberOfFeatures"] + 1)
+    test.assertGreater(report["numberOfFeatures"], 100)
+    test.assertEqual(report["signalCode"], report["trueType"])
+    test.assertEqual(report["predictedType"], str(report["trueType"]))

@@ -139,7 +139,10 @@ class ModicCohortStatsLogicCore:
         line.SetAndObserveTableNodeID(tableNode.GetID())
         line.SetXColumnName("Feature index")
         line.SetYColumnName("p threshold")
-        line.SetPlotType(line.PlotTypeLine)
+        # A "Line" plot ignores the X column (vtkMRMLPlotSeriesNode::IsXColumnRequired) and would be drawn at
+        # indices 0..n-1, one point left of the scatter: a scatter series with a solid line uses the X column.
+        line.SetPlotType(line.PlotTypeScatter)
+        line.SetLineStyle(line.LineStyleSolid)
         line.SetMarkerStyle(line.MarkerStyleNone)
         line.SetColor(0.9, 0.1, 0.1)
         chart = self.scene.AddNewNodeByClass("vtkMRMLPlotChartNode", name)
@@ -151,6 +154,15 @@ class ModicCohortStatsLogicCore:
         chart.SetYAxisLogScale(True)
         chart.SetLegendVisibility(True)
         return chart
+
+    def plotViewNode(self, chartNode, name: str = "ModicCohortStats plot view"):
+        """The module's own plot view node (created once per scene) showing `chartNode`."""
+        viewNode = self.scene.GetSingletonNode(name, "vtkMRMLPlotViewNode")
+        if viewNode is None:
+            viewNode = self.scene.AddNewNodeByClass("vtkMRMLPlotViewNode", name)
+            viewNode.SetSingletonTag(name)
+        viewNode.SetPlotChartNodeID(chartNode.GetID() if chartNode is not None else None)
+        return viewNode
 
     # ---------------------------------------------------------------- model hand-over
     def pushModelToAnalysis(self, modelPath) -> object:

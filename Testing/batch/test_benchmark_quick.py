@@ -15,7 +15,7 @@ def test_quick_benchmark_smoke(tmp_path):
                           env=subprocess_env(), capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
     text = out.read_text()
-    for section in ("## Machine", "| P1 |", "| P1b |", "| P2 |", "| RSS |", "CPU:", "pyradiomics-bhklab"):
+    for section in ("## Machine", "| P1 |", "| P1b |", "| P2 |", "| RSS |", "CPU:", "radiomics"):
         assert section in text
     assert "values identical" in text and "0 of " in text  # PyRadiomics CLI gave the same values
     assert "(identical)" in text  # extract_case(jobs=2) equals the serial extraction

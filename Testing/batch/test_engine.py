@@ -48,7 +48,7 @@ def test_outputs_and_resume(cohort):
     assert len(diag) == 6 and {"cache_key", "sha256_t1", "sha256_mask", "T2_diagnostics_Versions_PyRadiomics"} \
         <= set(diag.columns)
     info = json.loads(paths["diagnostics_json"].read_text())
-    assert info["n_ok"] == 6 and len(info["params_hash"]) == 64 and "pyradiomics-bhklab" in info["versions"]
+    assert info["n_ok"] == 6 and len(info["params_hash"]) == 64 and "radiomics" in info["versions"]
     assert len(CaseCache(paths["cache"]).entries()) == 6
     table = read_table(out)
 

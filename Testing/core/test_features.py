@@ -35,6 +35,7 @@ def test_sph_harm_shim_matches_scipy_116_values():
 
 
 def test_lbp3d_features_present_and_equal_to_scipy_116_run():
+    import scipy
     import scipy.special
 
     install_scipy_shims()
@@ -45,8 +46,12 @@ def test_lbp3d_features_present_and_equal_to_scipy_116_run():
     out = extract_case({"T2": image}, {"T2": mask}, params=load_params(DATA / "lbp3d_params.yaml"))
     lbp = {k[3:]: v for k, v in out.values.items() if k.startswith("T2_lbp-3D")}
     assert len(lbp) == len(rec["features"]) == 126
+    # SciPy 1.13.1 (3D Slicer 5.10's bundle; neither its numpy nor SimpleITK) moves one voxel value across the
+    # 10th/90th percentile of the lbp-3D-m2 image: that feature differs by 0.42 % (make test-slicer, docs/SLICER.md).
+    old_scipy = tuple(int(x) for x in scipy.__version__.split(".")[:2]) < (1, 16)
+    known = {"lbp-3D-m2_firstorder_RobustMeanAbsoluteDeviation": 0.005} if old_scipy else {}
     for key, expected in rec["features"].items():
-        assert lbp[key] == pytest.approx(expected, rel=1e-9, abs=1e-9), key
+        assert lbp[key] == pytest.approx(expected, rel=known.get(key, 1e-9), abs=1e-9), key
 
 
 def test_paper_configuration_gives_1874_features_per_sequence(case):

@@ -74,3 +74,54 @@ def test_case_example_writes_the_feature_table(batch, scene, phantom_files):
     assert list(table["case_id"]) == ["batch"]
     assert table.shape[1] > 100
     assert "T2_original_shape_Sphericity" in table.columns
+
+
+class _StandInApp:
+    """Records what slicer.util.exit() asks of slicer.app."""
+
+    def __init__(self):
+        self.exits = []
+        self.options = type("Options", (), {"runPythonAndExit": True})()
+
+    def commandOptions(self):
+        return self.options
+
+    def exit(self, code):
+        self.exits.append(code)
+
+
+def _runAsSlicerScript(monkeypatch, args):
+    import runpy
+
+    import slicer
+
+    app = _StandInApp()
+    monkeypatch.setattr(slicer, "app", app, raising=False)
+    monkeypatch.setattr(sys, "argv", [str(SCRIPT), *args])
+    with pytest.raises(SystemExit) as exited:
+        runpy.run_path(str(SCRIPT), run_name="__main__")
+    return app, exited.value.code
+
+
+def test_unexpected_error_ends_slicer_with_code_1_and_one_line(monkeypatch, scene, tmp_path, capsys):
+    from ModicCohortStatsLib.logic import ModicCohortStatsLogicCore
+
+    def boom(*args, **kwargs):
+        raise RuntimeError("disk on fire\nsecond line")
+
+    monkeypatch.setattr(ModicCohortStatsLogicCore, "runExtraction", staticmethod(boom))
+    app, code = _runAsSlicerScript(monkeypatch, ["--", "cohort", "--manifest", str(tmp_path / "m.csv"),
+                                                 "--out", str(tmp_path / "f.csv")])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 1 and app.exits == [1]
+    assert app.options.runPythonAndExit is False
+    assert err == ["error: RuntimeError: disk on fire second line"]
+
+
+def test_bad_arguments_and_bad_input_end_slicer_with_code_2(monkeypatch, scene, tmp_path, capsys):
+    app, code = _runAsSlicerScript(monkeypatch, ["case", "--no-such-option"])
+    assert code == 2 and app.exits == [2]
+    app, code = _runAsSlicerScript(monkeypatch, ["case", "--t2", str(tmp_path / "missing.nrrd"), "--seed-lps",
+                                                 "1;2;3", "--out", str(tmp_path / "f.csv")])
+    assert code == 2 and app.exits == [2]
+    assert capsys.readouterr().err.strip().splitlines()[-1].startswith("error: Image not found")

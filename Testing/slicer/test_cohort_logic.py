@@ -19,7 +19,9 @@ def test_p_value_chart(scene):
     assert chart.GetYAxisLogScale()
     scatter, line = (chart.GetNthPlotSeriesNode(i) for i in range(2))
     assert scatter.GetPlotType() == scatter.PlotTypeScatter
-    assert line.GetPlotType() == line.PlotTypeLine
+    # drawn as a line through the "Feature index" column (a PlotTypeLine would ignore X and sit one point left)
+    assert line.GetPlotType() == line.PlotTypeScatter and line.GetLineStyle() == line.LineStyleSolid
+    assert line.GetMarkerStyle() == line.MarkerStyleNone and line.IsXColumnRequired()
     table = scatter.GetTableNode().GetTable()
     assert [table.GetColumnByName("p").GetValue(i) for i in range(3)] == [0.01, 0.3, 1e-5]
     assert {table.GetColumnByName("p threshold").GetValue(i) for i in range(3)} == {0.05}

@@ -113,3 +113,13 @@ def test_analysis_ui_shows_demo_model_label(qapp):
     assert buttons == {"segmentButton": "Segment", "extractButton": "Extract", "classifyButton": "Classify",
                        "analyzeAllButton": "Analyse all"}
 
+
+
+def test_output_paths_open_a_save_dialog():
+    """ctkPathLineEdit opens an open-file dialog unless its filters include Writable (a new name is allowed)."""
+    root = ET.parse(_ui_path("ModicCohortStats")).getroot()
+    filters = {w.get("name"): w.find("property[@name='filters']/set")
+               for w in root.iter("widget") if w.get("class") == "ctkPathLineEdit"}
+    for name in ("featuresPathLineEdit", "outputDirLineEdit"):
+        assert filters[name] is not None and "ctkPathLineEdit::Writable" in filters[name].text.split("|"), name
+    assert "ctkPathLineEdit::Files" in filters["featuresPathLineEdit"].text

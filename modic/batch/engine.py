@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import os
 import platform
-import resource
 import socket
 import sys
 import threading
@@ -29,7 +28,7 @@ import pandas as pd
 from modic import __version__
 from modic.batch.cache import CaseCache, cache_dir_for, case_key
 from modic.batch.progress import Progress, ProgressCallback
-from modic.compat import spawn_context
+from modic.compat import parent_alive, spawn_context
 from modic.errors import ModicInputError
 from modic.io import check_output_file, file_sha256, record_files, write_csv, write_text
 from modic.manifest import PATH_COLUMNS, read_manifest
@@ -268,12 +267,20 @@ def software_versions() -> dict[str, str]:
     import importlib.metadata as md
 
     out = {"python": platform.python_version(), "platform": platform.platform(), "modic": __version__}
-    for dist in ("pyradiomics-bhklab", "SimpleITK", "numpy", "scipy", "PyWavelets", "scikit-image",
-                 "pandas", "dask", "distributed"):
+    # "pyradiomics" is the distribution SlicerRadiomics installs (its metadata says 3.0.1a1 at commit 146e3bd):
+    # `radiomics` records the version the imported package itself reports, whichever distribution provides it.
+    for dist in ("pyradiomics-bhklab", "pyradiomics", "SimpleITK", "numpy", "scipy", "PyWavelets",
+                 "scikit-image", "pandas", "dask", "distributed"):
         try:
             out[dist] = md.version(dist)
         except md.PackageNotFoundError:
             pass
+    try:
+        import radiomics
+
+        out["radiomics"] = str(getattr(radiomics, "__version__", "unknown"))
+    except ImportError:
+        pass
     return out
 
 
@@ -345,7 +352,11 @@ def one_line_reason(exc: BaseException, limit: int = 300) -> str:
 
 
 def peak_rss_mb() -> float:
-    """Peak resident memory of this process so far (MB)."""
+    """Peak resident memory of this process so far (MB); NaN where `resource` does not exist (Windows)."""
+    try:
+        import resource
+    except ImportError:  # Windows: no getrusage
+        return float("nan")
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return round(rss / (1024 * 1024 if sys.platform == "darwin" else 1024), 1)
 
@@ -373,7 +384,7 @@ def _worker_init(parent_pid: int) -> None:
     def watch() -> None:
         while True:
             time.sleep(1.0)
-            if os.getppid() != parent_pid:
+            if not parent_alive(parent_pid):
                 os._exit(1)
 
     threading.Thread(target=watch, name="modic-parent-watch", daemon=True).start()

@@ -11,8 +11,10 @@ from a manifest:
 
 The seed point is in LPS millimetres (as ITK-SNAP, SimpleITK and the `modic` CLI write it); use
 --seed-ras for a point copied from Slicer's views; write `--seed-lps="-4.3;..."` (with `=`) when the
-first coordinate is negative. The script exits with 0 on success, 2 on bad
-input, 3 when some cohort cases failed or the run was cancelled.
+first coordinate is negative. The script exits with 0 on success, 1 on an unexpected error, 2 on bad
+input, 3 when some cohort cases failed or the run was cancelled; every failure prints one line on
+stderr. Slicer does not quit when a `--python-script` raises, so the script always ends the
+application itself (`slicer.util.exit`, then `sys.exit`).
 
 Everything below `main()` uses only MRML nodes and the modules' headless logic, so the functions run
 on any vtkMRMLScene (also outside Slicer, on the `slicer-core` wheel).
@@ -21,6 +23,8 @@ on any vtkMRMLScene (also outside Slicer, on the `slicer-core` wheel).
 import argparse
 import os
 import sys
+
+EXIT_OK, EXIT_ERROR, EXIT_INPUT, EXIT_PARTIAL = 0, 1, 2, 3
 
 
 def _addModulePaths():
@@ -134,16 +138,25 @@ def _parseArgs(argv):
     return parser.parse_args(argv)
 
 
-def main(argv=None, scene=None):
-    """Console entry point; returns the exit code."""
-    import slicer
+def _oneLine(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
+
+def main(argv=None, scene=None):
+    """Run one command; returns the exit code (never raises for a failing run)."""
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["--"]:
         argv = argv[1:]
-    args = _parseArgs(argv)
-    scene = scene or slicer.mrmlScene
     try:
+        args = _parseArgs(argv)
+    except SystemExit as exc:  # argparse printed the usage and the error
+        return EXIT_OK if exc.code in (0, None) else EXIT_INPUT
+    try:
+        if scene is None:
+            import slicer
+
+            scene = slicer.mrmlScene
         if args.command == "case":
             from modic.geometry import parse_point_lps
 
@@ -159,16 +172,41 @@ def main(argv=None, scene=None):
             analysis = result.analysis
             print(f"{args.case_id}: {len(analysis.features)} features -> {args.out}; signal-pattern type "
                   f"{analysis.signalType}; model prediction {analysis.predictedType} {analysis.probabilities}")
-            return 0
+            return EXIT_OK
         batch, outputs = runCohort(scene, args.manifest, args.out, jobs=args.jobs, statsDir=args.stats,
                                    params=args.params, segment=args.segment, overwrite=args.overwrite)
         print(f"{batch.n_ok}/{batch.n_cases} cases -> {args.out}"
               + (f"; report in {outputs.outDir}" if outputs else ""))
         return batch.exit_code
     except ValueError as exc:  # ModicInputError is a ValueError: one line, exit code 2
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+        print(f"error: {' '.join(str(exc).split())}", file=sys.stderr)
+        return EXIT_INPUT
+    except Exception as exc:  # anything else: one line (no traceback), exit code 1
+        print(f"error: {_oneLine(exc)}", file=sys.stderr)
+        return EXIT_ERROR
+
+
+def exitApplication(code: int) -> None:
+    """End Slicer (when running inside it) with `code`, then the Python script itself."""
+    try:
+        import slicer
+
+        if getattr(slicer, "app", None) is not None:
+            slicer.util.exit(code)
+    except Exception as exc:  # no application to end: sys.exit below still sets the code
+        print(f"warning: could not end the application: {_oneLine(exc)}", file=sys.stderr)
+    sys.exit(code)
+
+
+def run(argv=None) -> None:
+    """Script entry point: `main()`, then always exit with its code (also on KeyboardInterrupt etc.)."""
+    try:
+        code = main(argv)
+    except BaseException as exc:  # noqa: BLE001 - the script must end Slicer whatever happens
+        print(f"error: {_oneLine(exc)}", file=sys.stderr)
+        code = EXIT_ERROR
+    exitApplication(code)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run()

@@ -9,6 +9,10 @@ import unittest
 class ModicAnalysisBatchTest(unittest.TestCase):
     def test_ConsoleExample(self):
         import slicer
+        from ModicAnalysisLib.gui import ensureDependencies
+
+        # a clean Slicer / the extension factory lacks the requirements: install them without asking
+        self.assertTrue(ensureDependencies(interactive=False), "required Python packages are missing")
 
         here = os.path.dirname(os.path.abspath(__file__))
         for scripts in (os.path.join(here, "..", "..", "Resources", "Scripts"),

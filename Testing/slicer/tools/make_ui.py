@@ -20,10 +20,10 @@ CUSTOM = {
     "qSlicerMarkupsPlaceWidget": ("qSlicerWidget", "qSlicerMarkupsPlaceWidget.h", False),
     "qSlicerWidget": ("QWidget", "qSlicerWidget.h", False),
     "qMRMLTableView": ("QTableView", "qMRMLTableView.h", False),
-    "qMRMLPlotView": ("QWidget", "qMRMLPlotView.h", False),
+    "qMRMLPlotWidget": ("qMRMLWidget", "qMRMLPlotWidget.h", False),
     "ctkCheckableComboBox": ("QComboBox", "ctkCheckableComboBox.h", False),
 }
-MRML_WIDGETS = {"qMRMLNodeComboBox", "qSlicerMarkupsPlaceWidget", "qMRMLTableView", "qMRMLPlotView"}
+MRML_WIDGETS = {"qMRMLNodeComboBox", "qSlicerMarkupsPlaceWidget", "qMRMLTableView", "qMRMLPlotWidget"}
 
 
 def _value(v) -> str:
@@ -38,6 +38,10 @@ def _value(v) -> str:
         return f'<stringlist notr="true">{items}</stringlist>'
     if isinstance(v, tuple) and v[0] == "enum":
         return f"<enum>{v[1]}</enum>"
+    if isinstance(v, tuple) and v[0] == "size":
+        return f"<size><width>{v[1]}</width><height>{v[2]}</height></size>"
+    if isinstance(v, tuple) and v[0] == "set":  # a flags property (QFlags): several values joined by "|"
+        return f"<set>{v[1]}</set>"
     return f"<string>{escape(str(v))}</string>"
 
 
@@ -176,13 +180,25 @@ def modic_analysis() -> str:
         (None, widget("qMRMLTableView", "featureTableView", {"toolTip": "Feature table"})),
         (None, label("statusLabel", "", {"wordWrap": True})),
     ])
+    detection = form("detectionFormLayout", [
+        (None, hbox("detectionButtonsLayout", [
+            widget("QPushButton", "findVertebraeButton",
+                   {"text": "Find vertebrae", "toolTip": "Label vertebral bodies and discs (T10-S1)"}),
+            widget("QPushButton", "findModicChangesButton",
+                   {"text": "Find Modic changes", "toolTip": "Detect and type every Modic lesion without a click"}),
+        ])),
+        (None, widget("qMRMLTableView", "lesionTableView", {"toolTip": "Detected lesions: click a row to show it"})),
+        (None, label("detectionStatusLabel", "", {"wordWrap": True})),
+    ])
     body = [section("inputsCollapsibleButton", "Inputs", inputs),
+            section("detectionCollapsibleButton", "Detection", detection, collapsed=True),
             section("parametersCollapsibleButton", "Parameters", params),
             section("outputsCollapsibleButton", "Outputs", outputs),
             f'<layout class="QVBoxLayout" name="actionsLayout"><item>{buttons}</item><item>{analyze}</item></layout>',
             section("resultsCollapsibleButton", "Results", results)]
     mrml = ["t1Selector", "t2Selector", "fsSelector", "seedSelector", "seedPlaceWidget",
-            "inputSegmentationSelector", "outputSegmentationSelector", "outputTableSelector", "featureTableView"]
+            "inputSegmentationSelector", "outputSegmentationSelector", "outputTableSelector", "featureTableView",
+            "lesionTableView"]
     return document("ModicAnalysis", body, mrml)
 
 
@@ -195,11 +211,12 @@ def modic_cohort_stats() -> str:
                  "nameFilters": csv})),
         (label("featuresPathLabel", "Feature table:"),
          widget("ctkPathLineEdit", "featuresPathLineEdit",
-                {"toolTip": "Feature table CSV (one row per case); written by Run extraction", "nameFilters": csv})),
+                {"toolTip": "Feature table CSV (one row per case); written by Run extraction", "nameFilters": csv,
+                 "filters": ("set", "ctkPathLineEdit::Files|ctkPathLineEdit::Writable")})),
         (label("outputDirLabel", "Report folder:"),
          widget("ctkPathLineEdit", "outputDirLineEdit",
                 {"toolTip": "Folder for the report, tables, figures and model file",
-                 "filters": ("enum", "ctkPathLineEdit::Dirs")})),
+                 "filters": ("set", "ctkPathLineEdit::Dirs|ctkPathLineEdit::Writable")})),
     ])
     options = form("optionsFormLayout", [
         (label("paramsPathLabel", "PyRadiomics parameters:"),
@@ -234,7 +251,7 @@ def modic_cohort_stats() -> str:
          combo("correlationTableSelector", ["vtkMRMLTableNode"], "correlationTable",
                "Correlation with ODI / VAS / age", add=True, noneDisplay="(create new)")),
         (None, widget("qMRMLTableView", "resultTableView", {})),
-        (None, widget("qMRMLPlotView", "plotView", {})),
+        (None, widget("qMRMLPlotWidget", "plotWidget", {"minimumSize": ("size", 200, 220)})),
         (label("modelOutputLabel", "Model file:"), label("modelPathLabel", "-", {"wordWrap": True})),
         (None, widget("QPushButton", "pushModelButton",
                       {"text": "Use this model in ModicAnalysis",
@@ -247,7 +264,7 @@ def modic_cohort_stats() -> str:
             section("optionsCollapsibleButton", "Options", options, collapsed=True),
             buttons,
             section("outputsCollapsibleButton", "Results", outputs)]
-    mrml = ["table1Selector", "table2Selector", "correlationTableSelector", "resultTableView", "plotView"]
+    mrml = ["table1Selector", "table2Selector", "correlationTableSelector", "resultTableView", "plotWidget"]
     return document("ModicCohortStats", body, mrml)
 
 
