@@ -27,13 +27,14 @@ import numpy as np
 import SimpleITK as sitk
 from scipy import ndimage as ndi
 from skimage import filters, measure, segmentation
+from skimage.morphology import disk
 
 from modic.spine.frame import WorkingFrame, to_reference, working_frame
 from modic.spine.model import DISCS, LEVELS, Spine, spine_from_masks
 
 METHOD_VERSION = 1
 SETTINGS = {
-    "inplane_mm": 1.0, "lateral_mm": 2.0, "barrier_sigmas_mm": (1.0, 2.0), "marker_mm": 4.0,
+    "inplane_mm": 1.0, "lateral_mm": 2.0, "dark_line_mm": 3.0, "marker_mm": (2.5, 4.0, 6.0),
     "body_area_mm2": (300.0, 2600.0), "body_minor_mm": (14.0, 50.0), "body_major_mm": (18.0, 65.0),
     "body_solidity": 0.82, "spacing_mm": (22.0, 52.0), "slab_fractions": (0.35, 0.42, 0.5, 0.58, 0.65),
 }
@@ -53,6 +54,7 @@ class Region:
     mean: float                   # normalised intensity
     cv: float                     # coefficient of variation inside
     score: float = 0.0
+    scale: int = 0                # index into SETTINGS["marker_mm"]
 
 
 def normalise(arr: np.ndarray) -> np.ndarray:
@@ -66,17 +68,18 @@ def barrier(slices: list[np.ndarray], px: float) -> np.ndarray:
     """Dark-line + edge map of one sagittal slice (average over contrasts), ~0–1."""
     out = np.zeros(slices[0].shape, np.float32)
     for s in slices:
-        sm = filters.gaussian(s, 1.0 / px)
-        dl = filters.sato(sm, sigmas=[v / px for v in SETTINGS["barrier_sigmas_mm"]], black_ridges=True)
+        sm = filters.gaussian(s, 0.7 / px)
+        r = max(int(round(SETTINGS["dark_line_mm"] / px)), 1)
+        dl = ndi.grey_closing(sm, footprint=disk(r)) - sm      # black top-hat: thin dark lines (cortex)
         g = filters.sobel(filters.gaussian(s, 2.0 / px))
         out += dl / (np.quantile(dl, 0.98) or 1.0) + 0.5 * g / (np.quantile(g, 0.98) or 1.0)
     return out / len(slices)
 
 
-def watershed_regions(b: np.ndarray, px: float) -> np.ndarray:
+def watershed_regions(b: np.ndarray, px: float, marker_mm: float) -> np.ndarray:
     """Regions of a slice bounded by its barrier map (markers: points ≥ marker_mm from any barrier)."""
     dist = ndi.distance_transform_edt(b < 0.25) * px
-    markers, _ = ndi.label(dist > SETTINGS["marker_mm"])
+    markers, _ = ndi.label(dist > marker_mm)
     return segmentation.watershed(b, markers)
 
 
@@ -149,8 +152,13 @@ def find_column(frame: WorkingFrame, names: list[str]) -> dict:
     for f in SETTINGS["slab_fractions"]:
         k = int(round(f * (nk - 1)))
         slices = _slab(frame, names, k)
-        labels = watershed_regions(barrier(slices, px), px)
-        regions = region_table(labels, slices[0], px)
+        b = barrier(slices, px)
+        labels, regions = [], []
+        for si, mm in enumerate(SETTINGS["marker_mm"]):
+            labels.append(watershed_regions(b, px, mm))
+            for r in region_table(labels[-1], slices[0], px):
+                r.scale = si
+                regions.append(r)
         chain, score = best_chain(regions)
         score += 0.0 if not chain else 0.5 * len(chain)
         if chain and score > best["score"]:
@@ -174,15 +182,16 @@ def follow_bodies(frame: WorkingFrame, names: list[str], column: dict) -> dict[i
     shape = frame.arrays[names[0]].shape
     rows, cols = _roi(column["chain"], shape[1:], px)
     k0 = column["k"]
-    seeds = {i: column["labels"][rows, cols] == r.label for i, r in enumerate(column["chain"])}
+    seeds = {i: column["labels"][r.scale][rows, cols] == r.label for i, r in enumerate(column["chain"])}
     masks = {i: np.zeros(shape, bool) for i in seeds}
-    cache: dict[int, np.ndarray] = {}
+    cache: dict = {}
 
-    def regions_of(k: int) -> np.ndarray:
-        if k not in cache:
-            slices = [normalise(frame.arrays[n][k])[rows, cols] for n in names]
-            cache[k] = watershed_regions(barrier(slices, px), px)
-        return cache[k]
+    def regions_of(k: int, scale: int) -> np.ndarray:
+        if (k, scale) not in cache:
+            if k not in cache:
+                cache[k] = barrier([normalise(frame.arrays[n][k])[rows, cols] for n in names], px)
+            cache[(k, scale)] = watershed_regions(cache[k], px, SETTINGS["marker_mm"][scale])
+        return cache[(k, scale)]
 
     max_half = int(np.ceil(40.0 / lat))   # a lumbar body is < 60 mm wide: follow ≤ 40 mm each side
     for i, seed in seeds.items():
@@ -193,7 +202,7 @@ def follow_bodies(frame: WorkingFrame, names: list[str], column: dict) -> dict[i
                 k = k0 + step * n
                 if not 0 <= k < shape[0]:
                     break
-                lab = regions_of(k)
+                lab = regions_of(k, column["chain"][i].scale)
                 ids, counts = np.unique(lab[prev], return_counts=True)
                 sizes = np.bincount(lab.ravel())
                 take = [v for v, c in zip(ids, counts, strict=True) if v and c >= 0.5 * sizes[v]]
