@@ -30,13 +30,14 @@ from skimage import filters, measure, segmentation
 from skimage.morphology import disk
 
 from modic.spine.frame import WorkingFrame, to_reference, working_frame
-from modic.spine.model import DISCS, LEVELS, Spine, spine_from_masks
+from modic.spine.model import DISCS, LEVELS, Spine, spine_from_masks, structures_from_labels
 
 METHOD_VERSION = 1
 SETTINGS = {
     "inplane_mm": 1.0, "lateral_mm": 2.0, "dark_line_mm": 3.0, "marker_mm": (2.5, 4.0, 6.0),
     "body_area_mm2": (300.0, 2600.0), "body_minor_mm": (14.0, 50.0), "body_major_mm": (18.0, 65.0),
     "body_solidity": 0.82, "spacing_mm": (22.0, 52.0), "slab_fractions": (0.35, 0.42, 0.5, 0.58, 0.65),
+    "follow_dilate_mm": 2.0, "follow_k": 2.5, "follow_min_cover": 0.3, "half_width_mm": 28.0,
 }
 
 
@@ -176,43 +177,49 @@ def _roi(chain: list[Region], shape: tuple[int, int], px: float) -> tuple[slice,
 
 
 def follow_bodies(frame: WorkingFrame, names: list[str], column: dict) -> dict[int, np.ndarray]:
-    """3D masks (working grid) of each chain body, followed slice by slice from the mid-sagittal slab."""
+    """3D masks (working grid) of each chain body, followed slice by slice from the mid-sagittal slab.
+
+    In each sagittal slice a body is the connected part of its mid-sagittal outline (dilated by
+    `follow_dilate_mm`) whose signal stays within `follow_k` robust SDs of the body's mid-sagittal marrow;
+    following stops where that part covers less than `follow_min_cover` of the outline.
+    """
     px = float(frame.grid.GetSpacing()[0])
     lat = float(frame.grid.GetSpacing()[2])
-    shape = frame.arrays[names[0]].shape
+    vol = frame.arrays[names[0]]
+    shape = vol.shape
     rows, cols = _roi(column["chain"], shape[1:], px)
     k0 = column["k"]
-    seeds = {i: column["labels"][r.scale][rows, cols] == r.label for i, r in enumerate(column["chain"])}
-    masks = {i: np.zeros(shape, bool) for i in seeds}
-    cache: dict = {}
-
-    def regions_of(k: int, scale: int) -> np.ndarray:
-        if (k, scale) not in cache:
-            if k not in cache:
-                cache[k] = barrier([normalise(frame.arrays[n][k])[rows, cols] for n in names], px)
-            cache[(k, scale)] = watershed_regions(cache[k], px, SETTINGS["marker_mm"][scale])
-        return cache[(k, scale)]
-
-    max_half = int(np.ceil(40.0 / lat))   # a lumbar body is < 60 mm wide: follow ≤ 40 mm each side
-    for i, seed in seeds.items():
-        mid_area = seed.sum()
+    mid = column["slices"][0][rows, cols]
+    grow = disk(max(int(round(SETTINGS["follow_dilate_mm"] / px)), 1))
+    scale = float(np.quantile(vol[k0][vol[k0] > 0], 0.99)) if np.any(vol[k0] > 0) else 1.0
+    roi = filters.gaussian(vol[:, rows, cols] / scale, (0, 0.8 / px, 0.8 / px))
+    masks = {}
+    for i, r in enumerate(column["chain"]):
+        seed = column["labels"][r.scale][rows, cols] == r.label
+        vals = mid[seed]
+        med = float(np.median(vals))
+        mad = float(np.median(np.abs(vals - med))) * 1.4826 or 0.05 * med
+        lo_v, hi_v = med - SETTINGS["follow_k"] * mad, med + SETTINGS["follow_k"] * mad
+        template = ndi.binary_dilation(seed, grow)
+        core = ndi.binary_erosion(seed, disk(max(int(round(3.0 / px)), 1)))
+        if not core.any():
+            core = seed
+        m = np.zeros(shape, bool)
+        m[k0, rows, cols] = seed
+        max_half = int(np.ceil(SETTINGS["half_width_mm"] / lat))
         for step in (-1, 1):
-            prev = seed
-            for n in range(0 if step == 1 else 1, max_half):
+            for n in range(1, max_half):
                 k = k0 + step * n
                 if not 0 <= k < shape[0]:
                     break
-                lab = regions_of(k, column["chain"][i].scale)
-                ids, counts = np.unique(lab[prev], return_counts=True)
-                sizes = np.bincount(lab.ravel())
-                take = [v for v, c in zip(ids, counts, strict=True) if v and c >= 0.5 * sizes[v]]
-                cur = np.isin(lab, take) if take else np.zeros_like(prev)
-                if cur.sum() > 1.4 * max(prev.sum(), 1) or cur.sum() < 0.15 * mid_area:
+                inside = template & (roi[k] >= lo_v) & (roi[k] <= hi_v)
+                lab, _ = ndi.label(inside)
+                ids = np.unique(lab[core & inside])
+                cur = np.isin(lab, ids[ids > 0])
+                if not SETTINGS["follow_min_cover"] * seed.sum() <= cur.sum() <= 1.15 * seed.sum():
                     break
-                masks[i][k, rows, cols] |= cur
-                prev = cur
-        if not masks[i].any():
-            masks[i][k0, rows, cols] = seed
+                m[k, rows, cols] = ndi.binary_fill_holes(ndi.binary_opening(cur, disk(1)))
+        masks[i] = m
     return masks
 
 
@@ -278,16 +285,46 @@ def parse_spine(images: Mapping[str, sitk.Image], random_state: int = 0) -> Spin
     keep = [i for i, lv in enumerate(levels) if lv]
     body_masks = [masks[i] for i in keep]
     disc_masks = discs_from_bodies(body_masks)
-    ref_body = {levels[i]: sitk.GetArrayFromImage(to_reference(m, frame, reference)).astype(bool)
-                for i, m in zip(keep, body_masks, strict=True)}
+    # one label array on the working grid → the reference grid in one resampling, cropped to the spine
+    work = np.zeros(body_masks[0].shape, np.uint8)
+    for n, d in enumerate(disc_masks, start=1):
+        work[d] = 100 + n
+    for n, m in enumerate(body_masks, start=1):
+        work[m] = n
+    crop = _crop_reference(reference, frame, work)
+    moved = sitk.GetArrayFromImage(to_reference(work, frame, crop))
+    ref_body = {levels[i]: moved == n for n, i in enumerate(keep, start=1)}
     ref_disc = {}
-    for i, d in zip(keep[:-1], disc_masks, strict=True):
-        a, b = levels[i], levels[i + 1] if i + 1 < len(levels) else ""
-        if f"{a}-{b}" in DISCS and d.any():
-            ref_disc[f"{a}-{b}"] = sitk.GetArrayFromImage(to_reference(d, frame, reference)).astype(bool)
+    for n, i in enumerate(keep[:-1], start=1):
+        name = f"{levels[i]}-{levels[keep[n]]}"
+        if name in DISCS and np.any(moved == 100 + n):
+            ref_disc[name] = moved == 100 + n
     conf = {levels[i]: float(1 / (1 + np.exp(-2 * chain[i].score))) for i in keep}
     for d in ref_disc:
         a, b = d.split("-")
         conf[d] = min(conf.get(a, 0.5), conf.get(b, 0.5))
     info.update(naming=reason, mid_sagittal_index=int(column["k"]), seconds=round(time.perf_counter() - t0, 2))
-    return spine_from_masks(reference, ref_body, ref_disc, confidence=conf, naming_certain=certain, info=info)
+    part = spine_from_masks(crop, ref_body, ref_disc, confidence=conf, naming_certain=certain, info=info)
+    full = sitk.Image(reference.GetSize(), sitk.sitkUInt8)
+    full.CopyInformation(reference)
+    start = reference.TransformPhysicalPointToIndex(crop.GetOrigin())
+    full = sitk.Paste(full, part.labels, part.labels.GetSize(), [0, 0, 0], start)
+    conf_by_label = {s.label: s.confidence for s in part.structures}
+    return Spine(full, structures_from_labels(full, conf_by_label), certain, part.info)
+
+
+def _crop_reference(reference: sitk.Image, frame: WorkingFrame, work: np.ndarray, margin: int = 4) -> sitk.Image:
+    """The part of `reference` (geometry only) covering the non-zero voxels of `work` (working grid)."""
+    idx = np.argwhere(work > 0)
+    lo, hi = idx.min(axis=0)[::-1], idx.max(axis=0)[::-1]
+    pts = [frame.grid.TransformIndexToPhysicalPoint([int(v) for v in (x, y, z)])
+           for x in (lo[0], hi[0]) for y in (lo[1], hi[1]) for z in (lo[2], hi[2])]
+    cidx = np.array([reference.TransformPhysicalPointToContinuousIndex(p) for p in pts])
+    size = np.asarray(reference.GetSize())
+    a = np.clip(np.floor(cidx.min(axis=0)).astype(int) - margin, 0, size - 1)
+    b = np.clip(np.ceil(cidx.max(axis=0)).astype(int) + margin, 0, size - 1)
+    geom = sitk.Image([int(v) for v in b - a + 1], sitk.sitkUInt8)
+    geom.SetSpacing(reference.GetSpacing())
+    geom.SetDirection(reference.GetDirection())
+    geom.SetOrigin(reference.TransformIndexToPhysicalPoint([int(v) for v in a]))
+    return geom
