@@ -80,7 +80,7 @@ def evaluate(spine, truth: dict[str, np.ndarray], kind: str) -> dict:
         m = sitk.GetArrayFromImage(m).astype(bool)
         parsed[s.level] = (m, _centroid(m, ref) if m.any() else np.full(3, np.inf))
     del lab
-    found, named, dices, used = 0, 0, [], set()
+    found, named, dices, used, ratios = 0, 0, [], set(), []
     cents = {k: _centroid(m, ref) for k, m in truth.items() if m.any()}
     for level, c in cents.items():
         best = min(parsed, key=lambda p: np.linalg.norm(parsed[p][1] - c), default=None)
@@ -91,10 +91,11 @@ def evaluate(spine, truth: dict[str, np.ndarray], kind: str) -> dict:
         found += 1
         named += best == level
         dices.append(dice(parsed[best][0], truth[level]))
+        ratios.append(float(parsed[best][0].sum() / max(truth[level].sum(), 1)))
     z = np.array([c[2] for c in cents.values()])
     false = sum(1 for p, (_, c) in parsed.items() if p not in used and z.min() - 15 <= c[2] <= z.max() + 15)
     return {"n": len(cents), "found": found, "named": named, "false": false, "dice": float(np.mean(dices)),
-            "dices": dices}
+            "dices": dices, "volume_ratio": float(np.median(ratios)) if ratios else float("nan")}
 
 
 def run_realmri(root: Path, quick: bool) -> pd.DataFrame:

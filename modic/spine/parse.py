@@ -37,7 +37,8 @@ SETTINGS = {
     "inplane_mm": 1.0, "lateral_mm": 2.0, "dark_line_mm": 3.0, "marker_mm": (2.5, 4.0, 6.0),
     "body_area_mm2": (300.0, 2600.0), "body_minor_mm": (14.0, 50.0), "body_major_mm": (18.0, 65.0),
     "body_solidity": 0.82, "spacing_mm": (22.0, 52.0), "slab_fractions": (0.35, 0.42, 0.5, 0.58, 0.65),
-    "follow_dilate_mm": 2.0, "follow_k": 2.5, "follow_min_cover": 0.3, "half_width_mm": 28.0,
+    "follow_dilate_mm": 2.0, "follow_k": 2.5, "follow_min_cover": 0.3, "follow_stop_sd": 1.0,
+    "half_width_mm": 45.0, "body_pad_mm": 1.0,
 }
 
 
@@ -180,8 +181,9 @@ def follow_bodies(frame: WorkingFrame, names: list[str], column: dict) -> dict[i
     """3D masks (working grid) of each chain body, followed slice by slice from the mid-sagittal slab.
 
     In each sagittal slice a body is the connected part of its mid-sagittal outline (dilated by
-    `follow_dilate_mm`) whose signal stays within `follow_k` robust SDs of the body's mid-sagittal marrow;
-    following stops where that part covers less than `follow_min_cover` of the outline.
+    `follow_dilate_mm`) whose signal stays within `follow_k` robust SDs of the body's central marrow.
+    Following stops at the lateral edge of the body: where the marrow core's median signal departs by more
+    than `follow_stop_sd` robust SDs, or the part covers less than `follow_min_cover` of the outline.
     """
     px = float(frame.grid.GetSpacing()[0])
     lat = float(frame.grid.GetSpacing()[2])
@@ -189,36 +191,41 @@ def follow_bodies(frame: WorkingFrame, names: list[str], column: dict) -> dict[i
     shape = vol.shape
     rows, cols = _roi(column["chain"], shape[1:], px)
     k0 = column["k"]
-    mid = column["slices"][0][rows, cols]
     grow = disk(max(int(round(SETTINGS["follow_dilate_mm"] / px)), 1))
     scale = float(np.quantile(vol[k0][vol[k0] > 0], 0.99)) if np.any(vol[k0] > 0) else 1.0
     roi = filters.gaussian(vol[:, rows, cols] / scale, (0, 0.8 / px, 0.8 / px))
+    open1 = disk(max(int(round(1.0 / px)), 1))
+    max_half = int(np.ceil(SETTINGS["half_width_mm"] / lat))
     masks = {}
     for i, r in enumerate(column["chain"]):
         seed = column["labels"][r.scale][rows, cols] == r.label
-        vals = mid[seed]
-        med = float(np.median(vals))
-        mad = float(np.median(np.abs(vals - med))) * 1.4826 or 0.05 * med
-        lo_v, hi_v = med - SETTINGS["follow_k"] * mad, med + SETTINGS["follow_k"] * mad
-        template = ndi.binary_dilation(seed, grow)
         core = ndi.binary_erosion(seed, disk(max(int(round(3.0 / px)), 1)))
         if not core.any():
             core = seed
+        vals = roi[k0][core]
+        med = float(np.median(vals))
+        mad = float(np.median(np.abs(vals - med))) * 1.4826 or 0.05 * abs(med) or 1e-3
+        lo_v, hi_v = med - SETTINGS["follow_k"] * mad, med + SETTINGS["follow_k"] * mad
+        template = ndi.binary_dilation(seed, grow)
         m = np.zeros(shape, bool)
-        m[k0, rows, cols] = seed
-        max_half = int(np.ceil(SETTINGS["half_width_mm"] / lat))
         for step in (-1, 1):
-            for n in range(1, max_half):
+            for n in range(0 if step == -1 else 1, max_half):
                 k = k0 + step * n
                 if not 0 <= k < shape[0]:
                     break
-                inside = template & (roi[k] >= lo_v) & (roi[k] <= hi_v)
+                if n and abs(float(np.median(roi[k][core])) - med) > SETTINGS["follow_stop_sd"] * mad:
+                    break                          # the slice has left the marrow: lateral edge of the body
+                inside = ndi.binary_opening((template if n else seed) & (roi[k] >= lo_v) & (roi[k] <= hi_v),
+                                            open1)
                 lab, _ = ndi.label(inside)
                 ids = np.unique(lab[core & inside])
-                cur = np.isin(lab, ids[ids > 0])
-                if not SETTINGS["follow_min_cover"] * seed.sum() <= cur.sum() <= 1.15 * seed.sum():
+                cur = ndi.binary_fill_holes(np.isin(lab, ids[ids > 0]))
+                if n and cur.sum() < SETTINGS["follow_min_cover"] * seed.sum():
                     break
-                m[k, rows, cols] = ndi.binary_fill_holes(ndi.binary_opening(cur, disk(1)))
+                m[k, rows, cols] = cur if cur.any() else seed
+        if SETTINGS["body_pad_mm"] > 0:     # the cortex around the marrow belongs to the body
+            pad = disk(max(int(round(SETTINGS["body_pad_mm"] / px)), 1))[None]
+            m[:, rows, cols] = ndi.binary_dilation(m[:, rows, cols], pad) & template[None]
         masks[i] = m
     return masks
 
