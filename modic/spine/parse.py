@@ -36,7 +36,8 @@ METHOD_VERSION = 1
 SETTINGS = {
     "inplane_mm": 1.0, "lateral_mm": 2.0, "dark_line_mm": 3.0, "marker_mm": (2.5, 4.0, 6.0),
     "body_area_mm2": (300.0, 2600.0), "body_minor_mm": (14.0, 50.0), "body_major_mm": (18.0, 65.0),
-    "body_solidity": 0.82, "spacing_mm": (22.0, 52.0), "slab_fractions": (0.35, 0.42, 0.5, 0.58, 0.65),
+    "body_solidity": 0.82, "spacing_mm": (22.0, 52.0), "height_weight": 8.0,
+    "slab_fractions": (0.35, 0.42, 0.5, 0.58, 0.65), "disc_reach_mm": 16.0, "disc_gap_px": 1,
     "follow_dilate_mm": 2.0, "follow_k": 2.5, "follow_min_cover": 0.3, "follow_stop_sd": 1.0,
     "half_width_mm": 45.0, "body_pad_mm": 1.0,
 }
@@ -55,6 +56,7 @@ class Region:
     orientation: float            # radians, skimage convention
     mean: float                   # normalised intensity
     cv: float                     # coefficient of variation inside
+    cov: np.ndarray | None = None   # 2×2 second moments of the pixel positions (mm²)
     score: float = 0.0
     scale: int = 0                # index into SETTINGS["marker_mm"]
 
@@ -101,7 +103,8 @@ def region_table(labels: np.ndarray, s: np.ndarray, px: float) -> list[Region]:
         vals = s[tuple(r.coords.T)]
         mean = float(vals.mean())
         out.append(Region(r.label, np.asarray(r.centroid) * px, float(r.area * px * px), major, minor,
-                          float(r.solidity), float(r.orientation), mean, float(vals.std() / (abs(mean) or 1.0))))
+                          float(r.solidity), float(r.orientation), mean, float(vals.std() / (abs(mean) or 1.0)),
+                          np.cov(r.coords.T * px)))
     for r in out:
         r.score = (r.solidity - 0.75) * 4 + min(r.area / 900.0, 1.0) - r.cv
     return out
@@ -127,7 +130,10 @@ def best_chain(regions: list[Region]) -> tuple[list[int], float]:
             signal = abs(np.log(max(rj.mean, 1e-3) / max(ri.mean, 1e-3)))
             if size > 0.7 or signal > 0.5:
                 continue
-            cand = best[i] + rj.score + 1.0 - size - 2 * signal
+            u = d / dist                   # body heights along the chain: ~3/4 of the spacing (discs between)
+            height = np.mean([np.sqrt(12 * u @ reg.cov @ u) for reg in (ri, rj)]) / dist
+            fill = SETTINGS["height_weight"] * (max(0.0, height - 0.85) + max(0.0, 0.5 - height))
+            cand = best[i] + rj.score + 1.0 - size - 2 * signal - fill
             if prev[i] is not None:       # smooth curve: spacing and direction like the previous step
                 dp = ri.centroid - regions[prev[i]].centroid
                 cosang = float(np.dot(d, dp) / (np.linalg.norm(d) * np.linalg.norm(dp)))
@@ -230,20 +236,36 @@ def follow_bodies(frame: WorkingFrame, names: list[str], column: dict) -> dict[i
     return masks
 
 
-def discs_from_bodies(masks: list[np.ndarray]) -> list[np.ndarray]:
-    """Disc between each pair of consecutive bodies: per sagittal slice, the convex hull of both minus both."""
-    from skimage.morphology import convex_hull_image
+def _line(length_px: int, direction: np.ndarray) -> np.ndarray:
+    """A one-sided line footprint from the centre along `direction` (row, col), `length_px` long."""
+    from skimage.draw import line
 
+    n = max(int(length_px), 1)
+    fp = np.zeros((2 * n + 1, 2 * n + 1), bool)
+    rr, cc = line(n, n, n + int(round(direction[0] * n)), n + int(round(direction[1] * n)))
+    fp[rr, cc] = True
+    return fp
+
+
+def discs_from_bodies(masks: list[np.ndarray], chain: list[Region], px: float) -> list[np.ndarray]:
+    """Disc between each pair of consecutive bodies: per sagittal slice, the voxels outside both bodies that
+    the upper body reaches going down the spine axis and the lower body reaches going up (≤ disc_reach_mm)."""
     out = []
-    for a, b in zip(masks[:-1], masks[1:], strict=True):
+    reach = SETTINGS["disc_reach_mm"] / px
+    for n, (a, b) in enumerate(zip(masks[:-1], masks[1:], strict=True)):
+        u = chain[n + 1].centroid - chain[n].centroid
+        u = u / (np.linalg.norm(u) or 1.0)
+        down, up = _line(reach, u), _line(reach, -u)
         d = np.zeros(a.shape, bool)
         for k in np.nonzero(a.any(axis=(1, 2)) & b.any(axis=(1, 2)))[0]:
             both = a[k] | b[k]
             r = np.nonzero(both.any(axis=1))[0]
             c = np.nonzero(both.any(axis=0))[0]
             sub = (slice(r[0], r[-1] + 1), slice(c[0], c[-1] + 1))
-            hull = convex_hull_image(both[sub])
-            d[k][sub] = hull & ~both[sub]
+            reach_a = ndi.binary_dilation(a[k][sub], down)    # the upper body swept down the axis
+            reach_b = ndi.binary_dilation(b[k][sub], up)
+            gap = ndi.binary_dilation(both[sub], disk(SETTINGS["disc_gap_px"])) if SETTINGS["disc_gap_px"] else both[sub]
+            d[k][sub] = reach_a & reach_b & ~gap
         out.append(d)
     return out
 
@@ -291,7 +313,7 @@ def parse_spine(images: Mapping[str, sitk.Image], random_state: int = 0) -> Spin
     masks = follow_bodies(frame, names, column)
     keep = [i for i, lv in enumerate(levels) if lv]
     body_masks = [masks[i] for i in keep]
-    disc_masks = discs_from_bodies(body_masks)
+    disc_masks = discs_from_bodies(body_masks, [chain[i] for i in keep], float(frame.grid.GetSpacing()[0]))
     # one label array on the working grid → the reference grid in one resampling, cropped to the spine
     work = np.zeros(body_masks[0].shape, np.uint8)
     for n, d in enumerate(disc_masks, start=1):
