@@ -38,6 +38,7 @@ SETTINGS = {
     "body_area_mm2": (300.0, 2600.0), "body_minor_mm": (14.0, 50.0), "body_major_mm": (18.0, 65.0),
     "body_solidity": 0.82, "spacing_mm": (22.0, 52.0), "height_weight": 8.0,
     "slab_fractions": (0.35, 0.42, 0.5, 0.58, 0.65), "disc_reach_mm": 16.0, "disc_gap_px": 1,
+    "sacral_turn_deg": 18.0, "sacral_jump_deg": 12.0,
     "follow_dilate_mm": 2.0, "follow_k": 2.5, "follow_min_cover": 0.3, "follow_stop_sd": 1.0,
     "half_width_mm": 45.0, "body_pad_mm": 1.0,
 }
@@ -264,30 +265,42 @@ def discs_from_bodies(masks: list[np.ndarray], chain: list[Region], px: float) -
             sub = (slice(r[0], r[-1] + 1), slice(c[0], c[-1] + 1))
             reach_a = ndi.binary_dilation(a[k][sub], down)    # the upper body swept down the axis
             reach_b = ndi.binary_dilation(b[k][sub], up)
-            gap = ndi.binary_dilation(both[sub], disk(SETTINGS["disc_gap_px"])) if SETTINGS["disc_gap_px"] else both[sub]
+            gap = ndi.binary_dilation(both[sub], disk(SETTINGS["disc_gap_px"])) if SETTINGS["disc_gap_px"] \
+                else both[sub]
             d[k][sub] = reach_a & reach_b & ~gap
         out.append(d)
     return out
 
 
+def find_sacrum(chain: list[Region]) -> tuple[int | None, str]:
+    """Index of the S1 body in the chain, or None, and why.
+
+    The lumbosacral junction is where the column turns posteriorly: the step from L5 to S1 points
+    `sacral_turn_deg` or more posterior of the image's inferior axis and turns by `sacral_jump_deg` or more
+    from the step above (lumbar steps point anteriorly or straight down in sagittal MR of a supine patient).
+    """
+    steps = np.diff([r.centroid for r in chain], axis=0)
+    angles = [float(np.degrees(np.arctan2(st[1], st[0]))) for st in steps]   # + = posterior
+    for n in range(1, len(angles)):
+        if angles[n] >= SETTINGS["sacral_turn_deg"] and angles[n] - angles[n - 1] >= SETTINGS["sacral_jump_deg"]:
+            return n + 1, (f"sacrum recognised: the column turns {angles[n]:.0f}° posterior below the body above it "
+                           f"({angles[n] - angles[n - 1]:.0f}° more than the step above)")
+    if len(angles) == 1 and angles[0] >= SETTINGS["sacral_turn_deg"] + SETTINGS["sacral_jump_deg"]:
+        return 1, f"sacrum assumed from a {angles[0]:.0f}° posterior step (only two bodies in view)"
+    last = f"{angles[-1]:.0f}°" if angles else "none"
+    return None, f"no lumbosacral turn found (lowest step {last}): levels counted up from L5, naming uncertain"
+
+
 def name_levels(chain: list[Region]) -> tuple[list[str], bool, str]:
-    """Level names (top to bottom) of the chain, whether they are anchored on the sacrum, and why."""
+    """Level names (top to bottom; "" beyond S1 or above T10), whether anchored on the sacrum, and why."""
     n = len(chain)
-    sacral = False
-    reason = "fewer than three bodies in view"
-    if n >= 3:
-        steps = np.diff([r.centroid for r in chain], axis=0)
-        up = steps[:-1].mean(axis=0)
-        last = steps[-1]
-        angle = np.degrees(np.arccos(np.clip(np.dot(up, last) / (np.linalg.norm(up) * np.linalg.norm(last)), -1, 1)))
-        small = chain[-1].area < 0.75 * np.median([r.area for r in chain[:-1]])
-        sacral = angle > 18 or small
-        reason = (f"lowest body taken as S1 (turn {angle:.0f}° from the lumbar axis, area ratio "
-                  f"{chain[-1].area / np.median([r.area for r in chain[:-1]]):.2f})" if sacral else
-                  f"no sacrum recognised below the lowest body (turn {angle:.0f}°): levels counted up from L5")
-    bottom = LEVELS.index("S1") if sacral else LEVELS.index("L5")
-    names = [LEVELS[bottom - (n - 1 - i)] if bottom - (n - 1 - i) >= 0 else "" for i in range(n)]
-    return names, sacral, reason
+    s1, reason = find_sacrum(chain)
+    bottom, anchor = (s1, LEVELS.index("S1")) if s1 is not None else (n - 1, LEVELS.index("L5"))
+    names = []
+    for i in range(n):
+        j = anchor - (bottom - i)
+        names.append(LEVELS[j] if 0 <= j < len(LEVELS) and i <= bottom else "")
+    return names, s1 is not None, reason
 
 
 def parse_spine(images: Mapping[str, sitk.Image], random_state: int = 0) -> Spine:
