@@ -1,6 +1,7 @@
 """Spine anatomy: vertebral bodies, discs and endplate zones of the lumbar spine, named by level."""
 
 from modic.spine.model import (
+    CSV_COLUMNS,
     DISCS,
     LEVELS,
     Spine,
@@ -20,5 +21,5 @@ def parse_spine(images, random_state: int = 0) -> Spine:
     return _parse(images, random_state=random_state)
 
 
-__all__ = ["DISCS", "LEVELS", "Spine", "Structure", "disc_label", "endplate_label", "label_name",
+__all__ = ["CSV_COLUMNS", "DISCS", "LEVELS", "Spine", "Structure", "disc_label", "endplate_label", "label_name",
            "parse_spine", "spine_from_label_map", "vertebra_label"]
