@@ -134,8 +134,8 @@ def best_chain(regions: list[Region]) -> tuple[list[int], list[int], float]:
             if d[0] < 0.6 * dist:        # below, within 53° of the vertical
                 continue
             missing = 0 if lo <= dist <= hi else 1 if 2 * lo <= dist <= 2 * hi else -1
-            if missing < 0:
-                continue
+            if missing < 0 or (missing and np.degrees(np.arctan2(d[1], d[0])) > 15.0):
+                continue                   # no skipping across the lumbosacral turn
             step = dist / (1 + missing)
             size = abs(np.log(rj.area / ri.area))
             signal = abs(np.log(max(rj.mean, 1e-3) / max(ri.mean, 1e-3)))
@@ -189,7 +189,7 @@ def find_column(frame: WorkingFrame, names: list[str]) -> dict:
     return best
 
 
-def extend_down(column: dict, px: float, max_added: int = 2) -> None:
+def extend_down(column: dict, px: float, max_added: int = 3) -> None:
     """Follow the column below its lowest body with relaxed shape rules (the last lumbar bodies and the sacrum
     are often wedge-shaped or merged with the sacral segments) until the lumbosacral turn is found."""
     chain, gaps = column["chain"], column["gaps"]
@@ -202,28 +202,40 @@ def extend_down(column: dict, px: float, max_added: int = 2) -> None:
             pool.append(r)
     step = float(np.median(np.linalg.norm(np.diff([r.centroid for r in chain], axis=0), axis=1)))
     marrow = float(np.median([r.mean for r in chain]))
+    area = float(np.median([r.area for r in chain]))
+    n0 = len(chain)
     for _ in range(max_added):
         last = chain[-1]
         best, best_cost = None, np.inf
         for r in pool:
             d = r.centroid - last.centroid
             dist = float(np.hypot(*d))
-            if not (0.6 * step <= dist <= 1.5 * step) or d[0] < 0.3 * dist:
+            if not (0.75 * step <= dist <= 1.5 * step) or d[0] < 0.3 * dist:
+                continue
+            turn = np.degrees(np.arctan2(d[1], d[0])) - _last_turn(chain)
+            if not -20.0 <= turn <= 65.0:      # the column bends posteriorly into the sacrum, never sharply forward
                 continue
             if min(np.hypot(*(r.centroid - c.centroid)) for c in chain) < 0.5 * step:
                 continue
-            if not 0.6 <= r.mean / (marrow or 1.0) <= 1.6:
+            if not 0.6 <= r.mean / (marrow or 1.0) <= 1.6 or r.area < 0.5 * area:
                 continue
             cost = abs(np.log(dist / step)) * 2 + (1 - r.solidity) * 2 + abs(np.log(r.mean / marrow))
             if cost < best_cost:
                 best, best_cost = r, cost
         if best is None:
-            return
+            break
         chain.append(best)
         gaps.append(0)
-        column.setdefault("added_below", []).append(len(chain) - 1)
-        if find_sacrum(chain)[0] is not None:
-            return
+        if find_sacrum(chain)[0] is not None and _last_turn(chain) >= SETTINGS["sacral_turn_deg"] + 8:
+            break                          # a clear lumbosacral turn: the sacrum is reached
+    if find_sacrum(chain)[0] is None:
+        del chain[n0:], gaps[n0:]          # no sacrum below: keep the chain as it was
+    column["added_below"] = len(chain) - n0
+
+
+def _last_turn(chain: list[Region]) -> float:
+    st = chain[-1].centroid - chain[-2].centroid
+    return float(np.degrees(np.arctan2(st[1], st[0])))
 
 
 def _roi(chain: list[Region], shape: tuple[int, int], px: float) -> tuple[slice, slice]:
@@ -333,6 +345,8 @@ def find_sacrum(chain: list[Region]) -> tuple[int | None, str]:
     angles = [float(np.degrees(np.arctan2(st[1], st[0]))) for st in steps]   # + = posterior
     for n in range(1, len(angles)):
         if angles[n] >= SETTINGS["sacral_turn_deg"] and angles[n] - angles[n - 1] >= SETTINGS["sacral_jump_deg"]:
+            if n + 1 < len(angles) and angles[n + 1] >= angles[n] + 8:
+                continue                   # the column turns further below: the sacrum is lower down
             return n + 1, (f"sacrum recognised: the column turns {angles[n]:.0f}° posterior below the body above it "
                            f"({angles[n] - angles[n - 1]:.0f}° more than the step above)")
     if len(angles) == 1 and angles[0] >= SETTINGS["sacral_turn_deg"] + SETTINGS["sacral_jump_deg"]:
