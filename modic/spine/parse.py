@@ -35,6 +35,7 @@ from modic.spine.model import DISCS, LEVELS, Spine, spine_from_masks, structures
 METHOD_VERSION = 1
 SETTINGS = {
     "inplane_mm": 1.0, "lateral_mm": 2.0, "dark_line_mm": 3.0, "marker_mm": (2.5, 4.0, 6.0),
+    "signal_split_quantiles": (0.4, 0.8),
     "body_area_mm2": (300.0, 2600.0), "body_minor_mm": (14.0, 50.0), "body_major_mm": (18.0, 65.0),
     "body_solidity": 0.82, "spacing_mm": (22.0, 52.0), "height_weight": 8.0, "gap_penalty": 2.0,
     "slab_fractions": (0.35, 0.42, 0.5, 0.58, 0.65), "disc_reach_mm": 16.0, "disc_gap_px": 1,
@@ -59,7 +60,7 @@ class Region:
     cv: float                     # coefficient of variation inside
     cov: np.ndarray | None = None   # 2×2 second moments of the pixel positions (mm²)
     score: float = 0.0
-    scale: int = 0                # index into SETTINGS["marker_mm"]
+    scale: int = 0                # which watershed variant (marker scale, signal split) it came from
 
 
 def normalise(arr: np.ndarray) -> np.ndarray:
@@ -81,10 +82,22 @@ def barrier(slices: list[np.ndarray], px: float) -> np.ndarray:
     return out / len(slices)
 
 
-def watershed_regions(b: np.ndarray, px: float, marker_mm: float) -> np.ndarray:
-    """Regions of a slice bounded by its barrier map (markers: points ≥ marker_mm from any barrier)."""
+def watershed_regions(b: np.ndarray, px: float, marker_mm: float, signal: np.ndarray | None = None) -> np.ndarray:
+    """Regions of a slice bounded by its barrier map (markers: points ≥ marker_mm from any barrier).
+
+    With `signal`, markers are also split by signal tertile, so that a disc and a body of different signal
+    whose endplate line is faint start from separate markers."""
     dist = ndi.distance_transform_edt(b < 0.25) * px
-    markers, _ = ndi.label(dist > marker_mm)
+    core = dist > marker_mm
+    if signal is None:
+        markers, _ = ndi.label(core)
+    else:
+        sm = filters.gaussian(signal, 1.5 / px)
+        bins = np.digitize(sm, np.quantile(sm[sm > 0.05], SETTINGS["signal_split_quantiles"]))
+        markers = np.zeros(b.shape, np.int32)
+        for v in np.unique(bins):
+            lab, n = ndi.label(core & (bins == v))
+            markers[lab > 0] = lab[lab > 0] + markers.max()
     return segmentation.watershed(b, markers)
 
 
@@ -174,8 +187,9 @@ def find_column(frame: WorkingFrame, names: list[str]) -> dict:
         slices = _slab(frame, names, k)
         b = barrier(slices, px)
         labels, regions = [], []
-        for si, mm in enumerate(SETTINGS["marker_mm"]):
-            labels.append(watershed_regions(b, px, mm))
+        variants = [(mm, None) for mm in SETTINGS["marker_mm"]] + [(SETTINGS["marker_mm"][0], slices[0])]
+        for si, (mm, signal) in enumerate(variants):
+            labels.append(watershed_regions(b, px, mm, signal))
             for r in region_table(labels[-1], slices[0], px):
                 r.scale = si
                 regions.append(r)
@@ -184,9 +198,41 @@ def find_column(frame: WorkingFrame, names: list[str]) -> dict:
         if chain and score > best["score"]:
             best = {"score": score, "chain": [regions[i] for i in chain], "gaps": gaps, "k": k, "labels": labels,
                     "slices": slices}
+    if best["chain"]:
+        fill_gaps(best, px)
     if len(best["chain"]) >= 3:
         extend_down(best, px)
     return best
+
+
+def _relaxed_pool(column: dict, px: float) -> list[Region]:
+    pool = []
+    for si, labels in enumerate(column["labels"]):
+        for r in region_table(labels, column["slices"][0], px, relaxed=True):
+            r.scale = si
+            pool.append(r)
+    return pool
+
+
+def fill_gaps(column: dict, px: float) -> None:
+    """Put a region back where the chain skipped a body: the relaxed-shape region nearest the midpoint of the
+    two neighbours (≤ 8 mm), of body-like size and signal."""
+    chain, gaps = column["chain"], column["gaps"]
+    if not any(gaps):
+        return
+    pool = _relaxed_pool(column, px)
+    area = float(np.median([r.area for r in chain]))
+    marrow = float(np.median([r.mean for r in chain]))
+    for i in range(len(chain) - 1, 0, -1):
+        if not gaps[i]:
+            continue
+        mid = (chain[i].centroid + chain[i - 1].centroid) / 2
+        fits = [r for r in pool if np.hypot(*(r.centroid - mid)) <= 8.0 and 0.5 * area <= r.area <= 1.6 * area
+                and 0.6 <= r.mean / (marrow or 1.0) <= 1.6]
+        if fits:
+            chain.insert(i, min(fits, key=lambda r: np.hypot(*(r.centroid - mid))))
+            gaps[i] = 0
+            gaps.insert(i, 0)
 
 
 def extend_down(column: dict, px: float, max_added: int = 3) -> None:
@@ -195,11 +241,7 @@ def extend_down(column: dict, px: float, max_added: int = 3) -> None:
     chain, gaps = column["chain"], column["gaps"]
     if find_sacrum(chain)[0] is not None:
         return
-    pool = []
-    for si, labels in enumerate(column["labels"]):
-        for r in region_table(labels, column["slices"][0], px, relaxed=True):
-            r.scale = si
-            pool.append(r)
+    pool = _relaxed_pool(column, px)
     step = float(np.median(np.linalg.norm(np.diff([r.centroid for r in chain], axis=0), axis=1)))
     marrow = float(np.median([r.mean for r in chain]))
     area = float(np.median([r.area for r in chain]))
