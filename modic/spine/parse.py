@@ -39,7 +39,7 @@ SETTINGS = {
     "body_area_mm2": (300.0, 2600.0), "body_minor_mm": (14.0, 50.0), "body_major_mm": (18.0, 65.0),
     "body_solidity": 0.82, "spacing_mm": (22.0, 52.0), "height_weight": 8.0, "gap_penalty": 2.0,
     "slab_fractions": (0.35, 0.42, 0.5, 0.58, 0.65), "disc_reach_mm": 16.0, "disc_gap_px": 1,
-    "sacral_turn_deg": 22.0, "sacral_jump_deg": 12.0,
+    "sacral_turn_deg": 22.0, "sacral_jump_deg": 12.0, "anterior_mm": 25.0,
     "follow_dilate_mm": 2.0, "follow_k": 2.5, "follow_min_cover": 0.3, "follow_stop_sd": 1.0,
     "half_width_mm": 45.0, "body_pad_mm": 1.0,
 }
@@ -194,6 +194,7 @@ def find_column(frame: WorkingFrame, names: list[str]) -> dict:
                 r.scale = si
                 regions.append(r)
         chain, gaps, score = best_chain(regions)
+        chain, gaps, score = _prefer_anterior(regions, chain, gaps, score)
         score += 0.0 if not chain else 0.5 * len(chain)
         if chain and score > best["score"]:
             best = {"score": score, "chain": [regions[i] for i in chain], "gaps": gaps, "k": k, "labels": labels,
@@ -203,6 +204,25 @@ def find_column(frame: WorkingFrame, names: list[str]) -> dict:
     if len(best["chain"]) >= 3:
         extend_down(best, px)
     return best
+
+
+def _prefer_anterior(regions: list[Region], chain: list[int], gaps: list[int], score: float):
+    """Vertebral bodies lie anterior to the canal and the posterior elements, which can form a regular chain
+    too: a comparable chain ≥ 25 mm anterior to the best one at the same heights is the body column."""
+    if len(chain) < 3:
+        return chain, gaps, score
+    rows = np.array([regions[i].centroid[0] for i in chain])
+    cols = np.array([regions[i].centroid[1] for i in chain])
+    ahead = [n for n, r in enumerate(regions)
+             if rows[0] - 20 <= r.centroid[0] <= rows[-1] + 20
+             and r.centroid[1] < np.interp(r.centroid[0], rows, cols) - SETTINGS["anterior_mm"]]
+    if len(ahead) < 3:
+        return chain, gaps, score
+    sub = [regions[n] for n in ahead]
+    alt, alt_gaps, alt_score = best_chain(sub)
+    if len(alt) >= 3 and alt_score >= 0.5 * score:
+        return [ahead[i] for i in alt], alt_gaps, alt_score
+    return chain, gaps, score
 
 
 def _relaxed_pool(column: dict, px: float) -> list[Region]:
