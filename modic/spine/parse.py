@@ -4,17 +4,18 @@ Method (no trained weights; every number below is in mm or a dimensionless ratio
 
 1. All images are resampled onto a canonical sagittal working grid (`modic.spine.frame`).
 2. Cortical bone and endplates are dark on every MR contrast (T1, T2, STIR, fat-bright GRE), so each sagittal
-   slice gets a *barrier* map: a dark-line (Sato) filter plus the smoothed gradient, averaged over the images.
-   A marker-based watershed of the barrier map splits the slice into regions bounded by dark lines: vertebral
-   marrow enclosed by its cortex comes out as one region on every contrast.
+   slice gets a *barrier* map: a black top-hat (thin dark lines) plus the smoothed gradient, averaged over the
+   images.
+   Marker-based watersheds of the barrier map (three marker scales, and markers split by signal tertile) split
+   the slice into regions bounded by dark lines: vertebral marrow enclosed by its cortex is one region.
 3. In candidate mid-sagittal slabs the regions of vertebral-body size and box-like shape are chained from top to
    bottom by dynamic programming (regular spacing along a smooth curve, similar size and signal); the best chain
    over the slabs is the vertebral column.
 4. Each body is followed slice by slice to the left and right (regions overlapping it in the neighbouring slice),
    discs are the space between consecutive bodies (slice-wise convex hull minus the bodies), and endplate zones
    come from `spine_from_masks`.
-5. Levels are named from the bottom: the sacrum (S1) is the lowest body of the chain when its shape/angle is
-   sacral (see `modic.spine.naming`); when no sacrum is in view the naming is marked uncertain.
+5. Levels are named from the bottom: S1 is where the column turns posteriorly into the sacrum (`find_sacrum`);
+   when no sacrum is recognised the lowest body is called L5 and the naming is marked uncertain.
 """
 
 from __future__ import annotations
