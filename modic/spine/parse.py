@@ -11,9 +11,9 @@ Method (no trained weights; every number below is in mm or a dimensionless ratio
 3. In candidate mid-sagittal slabs the regions of vertebral-body size and box-like shape are chained from top to
    bottom by dynamic programming (regular spacing along a smooth curve, similar size and signal); the best chain
    over the slabs is the vertebral column.
-4. Each body is followed slice by slice to the left and right (regions overlapping it in the neighbouring slice),
-   discs are the space between consecutive bodies (slice-wise convex hull minus the bodies), and endplate zones
-   come from `spine_from_masks`.
+4. Each body is followed slice by slice to the left and right (the part of its mid-sagittal outline whose signal
+   stays in the marrow range), discs are the voxels both neighbouring bodies reach along the spine axis, and
+   endplate zones come from `spine_from_masks`.
 5. Levels are named from the bottom: S1 is where the column turns posteriorly into the sacrum (`find_sacrum`);
    when no sacrum is recognised the lowest body is called L5 and the naming is marked uncertain.
 """
