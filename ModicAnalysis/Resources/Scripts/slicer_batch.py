@@ -9,6 +9,9 @@ from a manifest:
     Slicer --no-splash --no-main-window --python-script slicer_batch.py -- \\
         cohort --manifest manifest.csv --out features.csv [--jobs 2] [--stats report/]
 
+    Slicer --no-splash --no-main-window --python-script slicer_batch.py -- \\
+        spine --image T2=T2.nrrd [--image T1=T1.nrrd] --out spine/
+
 The seed point is in LPS millimetres (as ITK-SNAP, SimpleITK and the `modic` CLI write it); use
 --seed-ras for a point copied from Slicer's views; write `--seed-lps="-4.3;..."` (with `=`) when the
 first coordinate is negative. The script exits with 0 on success, 1 on an unexpected error, 2 on bad
@@ -112,6 +115,30 @@ def runCohort(scene, manifestPath, outCsv, jobs=1, statsDir=None, params=None, s
     return batch, outputs
 
 
+def findVertebrae(scene, imagePaths, outDir=None, overwrite=False):
+    """Load the volumes ({"T2": path, ...}; the first is the reference grid), find and name the vertebrae
+    (segmentation + level markups in the scene) and optionally write the `modic spine` outputs to `outDir`."""
+    _addModulePaths()
+    from ModicAnalysisLib import anatomy, conversion
+
+    from modic.io import check_output_dir
+
+    inputs = list(imagePaths.values())
+    if outDir:  # checked before the long steps: a folder of the user's files is never touched
+        check_output_dir(outDir, overwrite, inputs=inputs, command="spine")
+    nodes = {name: loadVolume(scene, path, name) for name, path in imagePaths.items()}
+    result = anatomy.findVertebrae(scene, nodes)
+    if outDir:
+        from pathlib import Path
+
+        from modic.commands.spine import write_spine_outputs
+        from modic.io import atomic_directory
+
+        with atomic_directory(Path(outDir), overwrite, inputs=inputs, command="spine") as tmp:
+            write_spine_outputs(result.spine, conversion.volumeNodeToSitkImage(next(iter(nodes.values()))), tmp)
+    return result
+
+
 def _parseArgs(argv):
     parser = argparse.ArgumentParser(prog="slicer_batch.py", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -135,6 +162,11 @@ def _parseArgs(argv):
     cohort.add_argument("--stats", help="also run the statistics into this folder")
     cohort.add_argument("--overwrite", action="store_true",
                         help="replace modic's own earlier outputs where other files are (docs/OUTPUTS.md)")
+    spine = sub.add_parser("spine", help="find and name vertebral bodies and discs")
+    spine.add_argument("--image", action="append", required=True, help="[NAME=]image file; repeat per sequence")
+    spine.add_argument("--out", help="folder for spine_labels.nrrd, spine.csv, spine.json, overview PNG")
+    spine.add_argument("--overwrite", action="store_true",
+                       help="replace modic's own earlier outputs where other files are (docs/OUTPUTS.md)")
     return parser.parse_args(argv)
 
 
@@ -172,6 +204,13 @@ def main(argv=None, scene=None):
             analysis = result.analysis
             print(f"{args.case_id}: {len(analysis.features)} features -> {args.out}; signal-pattern type "
                   f"{analysis.signalType}; model prediction {analysis.predictedType} {analysis.probabilities}")
+            return EXIT_OK
+        if args.command == "spine":
+            paths = dict(v.split("=", 1) if "=" in v else (f"image{n}", v) for n, v in enumerate(args.image, 1))
+            result = findVertebrae(scene, paths, args.out, overwrite=args.overwrite)
+            levels = ", ".join(v.level for v in result.spine.vertebrae())
+            naming = "anchored on the sacrum" if result.spine.naming_certain else "uncertain"
+            print(f"vertebrae {levels} (naming {naming})" + (f" -> {args.out}" if args.out else ""))
             return EXIT_OK
         batch, outputs = runCohort(scene, args.manifest, args.out, jobs=args.jobs, statsDir=args.stats,
                                    params=args.params, segment=args.segment, overwrite=args.overwrite)
