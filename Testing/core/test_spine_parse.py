@@ -160,8 +160,8 @@ def test_cli_outputs(tmp_path, phantom):
         sitk.WriteImage(case.images[seq], str(paths[-1]))
     out = tmp_path / "spine"
     assert main(["spine", "--image", f"T1={paths[0]}", "--image", str(paths[1]), "--out", str(out)]) == 0
-    assert sorted(p.name for p in out.iterdir()) == ["spine.csv", "spine.json", "spine_labels.nrrd",
-                                                    "spine_overview.png"]
+    assert sorted(p.name for p in out.iterdir()) == [".modic-outputs.json", "spine.csv", "spine.json",
+                                                    "spine_labels.nrrd", "spine_overview.png"]
     table = pd.read_csv(out / "spine.csv")
     assert tuple(table.columns) == CSV_COLUMNS == ("structure", "level", "label", "centroid_lps", "volume_mm3",
                                                    "normal_lps", "confidence")

@@ -67,6 +67,7 @@ def test_batch_console_spine(scene, phantom_case, tmp_path):
     sitk.WriteImage(phantom_case.images["T2"], str(path))
     out = tmp_path / "spine"
     assert batch.main(["--", "spine", "--image", f"T2={path}", "--out", str(out)], scene=scene) == 0
-    assert {p.name for p in out.iterdir()} == {"spine.csv", "spine.json", "spine_labels.nrrd", "spine_overview.png"}
+    assert {p.name for p in out.iterdir()} == {"spine.csv", "spine.json", "spine_labels.nrrd", "spine_overview.png",
+                                              ".modic-outputs.json"}
     assert scene.GetFirstNodeByName("Vertebral levels").GetNumberOfControlPoints() >= 4
     assert batch.main(["spine", "--image", str(tmp_path / "missing.nrrd")], scene=scene) == 2
