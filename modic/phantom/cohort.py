@@ -23,7 +23,7 @@ import SimpleITK as sitk
 from modic.errors import ModicInputError
 from modic.geometry import format_point
 
-GENERATOR_VERSION = "1.1.0"
+GENERATOR_VERSION = "2.0.0"   # 2: signal variability (marrow, scanner, lesion expression, texture)
 MANIFEST_COLUMNS = ("case_id", "t1", "t2", "fs", "mask_t1", "mask_t2", "mask_fs", "label", "modic_type",
                     "odi", "vas", "age", "sex", "pfirrmann", "seed_lps", "reference_lps", "level", "endplate",
                     "true_type")
@@ -124,6 +124,7 @@ def generate_cohort(out: str | os.PathLike, n_cases: int | None = None, counts=N
             "manifest_columns": list(df.columns),
             "endplate_meaning": "upper = endplate of the vertebra above the disc, lower = of the vertebra "
                                 "below, both = both",
+            "signal_model": __import__("modic.phantom.spec", fromlist=["x"]).signal_model(),
             "versions": _versions(),
             "cases": acq,
         }

@@ -13,7 +13,16 @@ import numpy as np
 
 from modic.errors import ModicInputError
 from modic.geometry import sagittal_direction
-from modic.phantom.model import DISC_NAMES, Anatomy, Lesion, LesionSide, spine_to_lps
+from modic.phantom.model import (
+    DISC_NAMES,
+    FAT_SLOPE,
+    LESION_FACTOR,
+    MARROW_ROWS,
+    Anatomy,
+    Lesion,
+    LesionSide,
+    spine_to_lps,
+)
 
 PAPER_COUNTS = (41, 84, 29)          # type I, II, III (all 154 cases)
 PAPER_SCORED = (7, 22, 1)            # prospective cases with ODI/VAS, by type
@@ -40,6 +49,53 @@ SHAPE_PARAMS: dict[int, dict[str, tuple[float, float]]] = {
         "p_both": (0.88, 0.0), "taper": (0.6, 0.08), "thick_var": (0.15, 0.04), "pexp": (2.6, 0.3),
         "size": (1.0, 0.22), "stagger": (4.0, 1.5)},
 }
+
+
+# Signal variability (generator 2): why radiomics separates Modic types less cleanly than the signal
+# pattern does. The pattern compares a lesion with the same patient's marrow; the features see the lesion
+# alone, whose signal also carries the patient's marrow composition, the scanner's tissue contrast, how
+# far the lesion has evolved and what its texture looks like — none of them type-specific.
+# Calibrated so that the default cohort's KW screen keeps 15–40 % of the features and nested-CV balanced
+# accuracy is 0.75–0.92 (issue 12 item 18; benchmarks/phantom_difficulty.md).
+CONTRAST_PARAMS = {
+    "marrow_fat": (0.40, 0.15),         # marrow fat fraction: mean at age 58, SD between patients
+    "marrow_fat_per_year": 0.008,       # older patients have fattier marrow
+    "marrow_fat_range": (0.10, 0.80),
+    "patchiness": (0.0, 0.01),          # SD of the local fat fraction inside the marrow (uniform range;
+                                        # more breaks the one-click segmentation)
+    "patch_grain_mm": (3.0, 8.0),
+    "expression": (0.90, 1.30),         # lesion factor = LESION_FACTOR ** expression (uniform range)
+    "expression_sd_per_sequence": 0.08,  # log-normal jitter of the expression per sequence
+    "texture_grain_mm": (1.0, 3.5),     # lesion texture, the same distribution for every type
+    "texture_amp": (0.06, 0.22),
+    "p_blend": 0.3,                     # share of lesions with patches of a neighbouring type's signal
+    "blend": {1: (0.03, 0.12), 2: (0.0, 0.0), 3: (0.03, 0.12)},   # type II's T1 opposes both neighbours
+}
+# Scanner/protocol multiplier of marrow (and lesion) signal against the other tissues per sequence
+# (T1, T2, FS; log-uniform ranges): TR/TE, STIR vs spectral fat suppression.
+MARROW_SCANNER = ((0.70, 1.40), (0.75, 1.30), (0.45, 1.80))
+# Scanner/protocol multipliers of tissue signal (uniform ranges) per anatomy label and sequence
+# (T1, T2, FS): fat suppression quality, CSF and fat brightness with TR/TE, coil and tissue variation.
+SCANNER_SCALE = {
+    7: ((0.8, 1.2), (0.8, 1.2), (0.8, 1.2)),        # cortex
+    8: ((0.85, 1.15), (0.85, 1.15), (0.85, 1.15)),  # annulus
+    9: ((0.85, 1.15), (0.8, 1.2), (0.8, 1.2)),      # nucleus
+    10: ((0.8, 1.2), (0.75, 1.2), (0.75, 1.2)),     # CSF
+    11: ((0.75, 1.3), (0.75, 1.3), (0.75, 1.3)),    # muscle
+    12: ((0.75, 1.3), (0.7, 1.35), (0.5, 2.5)),     # subcutaneous fat (FS: incomplete fat suppression)
+    14: ((0.75, 1.3), (0.75, 1.3), (0.75, 1.3)),    # prevertebral soft tissue
+}
+NEIGHBOUR_TYPES = {1: (2,), 2: (1, 3), 3: (2,)}
+
+
+def signal_model() -> dict:
+    """The signal-variability settings of this generator (for phantom.json)."""
+    return {"lesion_factor_full_expression": LESION_FACTOR.astype(float).round(3).tolist(),
+            "fat_slope": FAT_SLOPE.astype(float).round(3).tolist(),
+            **{k: {str(t): list(r) for t, r in v.items()} if isinstance(v, dict) else v
+               for k, v in CONTRAST_PARAMS.items()},
+            "marrow_scanner": [list(r) for r in MARROW_SCANNER],
+            "scanner_scale": {str(k): [list(r) for r in v] for k, v in SCANNER_SCALE.items()}}
 
 
 @dataclass
@@ -242,6 +298,31 @@ def _lesion(rng: np.random.Generator, anat: Anatomy, disc: int, dom: int, second
     return les, endplate
 
 
+def _contrast(rng: np.random.Generator, anat: Anatomy, les: Lesion, age: float) -> float:
+    """Draw the case's marrow composition, scanner tissue contrast, lesion expression, texture and
+    blending (CONTRAST_PARAMS, SCANNER_SCALE) into `anat` and `les`; return the marrow fat fraction."""
+    cp = CONTRAST_PARAMS
+    mean, sd = cp["marrow_fat"]
+    fat = float(np.clip(rng.normal(mean + cp["marrow_fat_per_year"] * (age - 58), sd), *cp["marrow_fat_range"]))
+    scale = np.ones((15, 3))
+    scale[list(MARROW_ROWS)] = (1 + FAT_SLOPE * (fat - mean)) * np.exp([rng.uniform(*np.log(r)) for r in MARROW_SCANNER])
+    for row, ranges in SCANNER_SCALE.items():
+        scale[row] = [rng.uniform(*r) for r in ranges]
+    anat.tissue_scale = scale
+    anat.marrow_patchiness = float(rng.uniform(*cp["patchiness"]))
+    anat.marrow_grain = float(rng.uniform(*cp["patch_grain_mm"]))
+    anat.marrow_seed = int(rng.integers(2**31))
+    expression = rng.uniform(*cp["expression"]) * np.exp(rng.normal(0, cp["expression_sd_per_sequence"], 3))
+    les.factors = {t: (LESION_FACTOR[t - 1].astype(float) ** expression) for t in (1, 2, 3)}
+    les.texture_grain = float(rng.uniform(*cp["texture_grain_mm"]))
+    les.texture_amp = float(rng.uniform(*cp["texture_amp"]))
+    neighbour = int(rng.choice(NEIGHBOUR_TYPES[les.modic_type]))
+    blend = float(rng.uniform(*cp["blend"][les.modic_type]))
+    if rng.uniform() < cp["p_blend"] and blend > 0:
+        les.blend, les.blend_type = blend, neighbour
+    return fat
+
+
 def _grid(rng: np.random.Generator, anat: Anatomy, center_spine, spacing: float, thickness: float,
           gap: float, fov_ap: float, fov_si: float, n_slices: int, tilt_deg: float) -> GridSpec:
     n_ap = max(256, int(2 * round(fov_ap / spacing / 2)))
@@ -310,6 +391,8 @@ def case_spec(index: int, seed: int, modic_type, scored: bool = False, mixed: bo
     drawn_sex = "M" if rng.uniform() < m / n else "F"
     clinical = {"age": age, "sex": sex or drawn_sex, "pfirrmann": grade,
                 "odi_noise": float(rng.normal()), "vas_noise": float(rng.normal())}
+    # signal variability from its own stream: shapes, grids and clinical data stay those of generator 1
+    clinical["marrow_fat"] = round(_contrast(np.random.default_rng([int(seed), int(index), 13]), anat, les, age), 3)
     return CaseSpec(case_id=case_id or f"phantom_{index + 1:03d}", index=int(index), seed=int(seed),
                     modic_type=dom, true_type=true_type, scored=bool(scored), anatomy=anat, lesion=les,
                     grids={"T1": g12, "T2": g12, "FS": gfs}, acquisition=acq, bias=bias, clinical=clinical,
