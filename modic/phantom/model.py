@@ -64,7 +64,7 @@ NUCLEUS_FS = np.array([620, 500, 340, 200, 110], dtype=np.float32)
 # Modic lesion signal relative to normal marrow at full expression, type 1..3 × (T1, T2, FS). A case's
 # own factors are these raised to its expression (`Lesion.factors`, drawn in `modic.phantom.spec`).
 LESION_FACTOR = np.array([
-    [0.52, 1.55, 2.9],   # I: oedema — T1 low, T2 high, FS high
+    [0.52, 1.45, 2.1],   # I: oedema — T1 low, T2 high, FS high
     [1.38, 1.12, 0.55],  # II: fat — T1 high, T2 iso/slightly high, FS low
     [0.42, 0.50, 0.55],  # III: sclerosis — T1 low, T2 low, FS low
 ], dtype=np.float32)
@@ -407,7 +407,8 @@ def lesion_factor(les: Lesion, x: np.ndarray, y: np.ndarray, s_rel: np.ndarray, 
                   ) -> np.ndarray:
     """Signal factor (n, 3) relative to normal marrow for T1, T2, FS of lesion voxels of `modic_type`
     (spine frame, `s_rel` as in `lesion_texture`): the type's factor, blended in patches with the
-    neighbouring type's (`Lesion.blend`), times (1 + amplitude · texture)."""
+    neighbouring type's (`Lesion.blend`), plus amplitude · texture (in marrow units; generator 1: times
+    (1 + amplitude · texture))."""
     def base(t: int) -> np.ndarray:
         f = les.factors.get(t) if les.factors else None
         return np.asarray(f if f is not None else LESION_FACTOR[t - 1], np.float32)
@@ -422,9 +423,11 @@ def lesion_factor(les: Lesion, x: np.ndarray, y: np.ndarray, s_rel: np.ndarray, 
         patch = ndimage.map_coordinates(les._cache[key], idx, order=1, mode="wrap")
         w = np.clip(les.blend * (1 + 0.9 * patch), 0, 0.5)[:, None]
         fac = (1 - w) * fac + w * np.log(base(les.blend_type))[None, :]
-    amp = les.texture_amp if les.texture_amp is not None else TEXTURE_AMP[modic_type]
     tex = lesion_texture(les, x, y, s_rel, modic_type)
-    return (np.exp(fac) * (1 + amp * tex[:, None])).astype(np.float32)
+    if les.texture_amp is None:                  # generator 1: texture in proportion to the lesion signal
+        return (np.exp(fac) * (1 + TEXTURE_AMP[modic_type] * tex[:, None])).astype(np.float32)
+    # texture in units of the marrow signal, whatever the lesion's own level (not type-specific)
+    return (np.exp(fac) + les.texture_amp * tex[:, None]).astype(np.float32)
 
 
 def lesion_bbox_spine(anat: Anatomy, les: Lesion) -> tuple[np.ndarray, np.ndarray]:

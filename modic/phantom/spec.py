@@ -67,23 +67,28 @@ CONTRAST_PARAMS = {
     "expression": (0.90, 1.30),         # lesion factor = LESION_FACTOR ** expression (uniform range)
     "expression_sd_per_sequence": 0.08,  # log-normal jitter of the expression per sequence
     "texture_grain_mm": (1.0, 3.5),     # lesion texture, the same distribution for every type
-    "texture_amp": (0.06, 0.22),
+    "texture_amp": (0.04, 0.14),       # in marrow units (added, not scaled with the lesion level)
     "p_blend": 0.3,                     # share of lesions with patches of a neighbouring type's signal
     "blend": {1: (0.03, 0.12), 2: (0.0, 0.0), 3: (0.03, 0.12)},   # type II's T1 opposes both neighbours
 }
-# Scanner/protocol multiplier of marrow (and lesion) signal against the other tissues per sequence
-# (T1, T2, FS; log-uniform ranges): TR/TE, STIR vs spectral fat suppression.
-MARROW_SCANNER = ((0.70, 1.40), (0.75, 1.30), (0.45, 1.80))
-# Scanner/protocol multipliers of tissue signal (uniform ranges) per anatomy label and sequence
-# (T1, T2, FS): fat suppression quality, CSF and fat brightness with TR/TE, coil and tissue variation.
+# Regional intensity scale of the spine (marrow, lesion, endplate cortex, disc) against the rest of the
+# field of view per sequence (T1, T2, FS; log-uniform ranges): receive-coil sensitivity, B1, TR/TE and
+# fat-suppression method. It leaves the contrast between lesion, marrow and disc — what the signal
+# pattern and the one-click segmentation read — unchanged, but moves the lesion against the image-wide
+# intensity statistics that radiomics normalisation (zscore-image) uses.
+SPINE_SCALE = ((0.70, 1.40), (0.75, 1.30), (0.45, 1.80))
+SPINE_ROWS = (1, 2, 3, 4, 5, 6, 7, 8, 9, 13)
+# Scanner/protocol multipliers of single tissues (uniform ranges) per anatomy label and sequence
+# (T1, T2, FS): fat suppression quality, CSF and fat brightness with TR/TE, tissue variation. Disc and
+# cortex vary little: a type III lesion is close to the annulus already.
 SCANNER_SCALE = {
-    7: ((0.8, 1.2), (0.8, 1.2), (0.8, 1.2)),        # cortex
-    8: ((0.85, 1.15), (0.85, 1.15), (0.85, 1.15)),  # annulus
-    9: ((0.85, 1.15), (0.8, 1.2), (0.8, 1.2)),      # nucleus
+    7: ((0.9, 1.1), (0.9, 1.1), (0.9, 1.1)),        # cortex
+    8: ((0.92, 1.08), (0.92, 1.08), (0.92, 1.08)),  # annulus
+    9: ((0.9, 1.1), (0.85, 1.15), (0.85, 1.15)),    # nucleus
     10: ((0.8, 1.2), (0.75, 1.2), (0.75, 1.2)),     # CSF
-    11: ((0.75, 1.3), (0.75, 1.3), (0.75, 1.3)),    # muscle
+    11: ((0.85, 1.15), (0.85, 1.15), (0.85, 1.15)),  # muscle
     12: ((0.75, 1.3), (0.7, 1.35), (0.5, 2.5)),     # subcutaneous fat (FS: incomplete fat suppression)
-    14: ((0.75, 1.3), (0.75, 1.3), (0.75, 1.3)),    # prevertebral soft tissue
+    14: ((0.85, 1.15), (0.85, 1.15), (0.85, 1.15)),  # prevertebral soft tissue
 }
 NEIGHBOUR_TYPES = {1: (2,), 2: (1, 3), 3: (2,)}
 
@@ -94,7 +99,7 @@ def signal_model() -> dict:
             "fat_slope": FAT_SLOPE.astype(float).round(3).tolist(),
             **{k: {str(t): list(r) for t, r in v.items()} if isinstance(v, dict) else v
                for k, v in CONTRAST_PARAMS.items()},
-            "marrow_scanner": [list(r) for r in MARROW_SCANNER],
+            "spine_scale": [list(r) for r in SPINE_SCALE], "spine_rows": list(SPINE_ROWS),
             "scanner_scale": {str(k): [list(r) for r in v] for k, v in SCANNER_SCALE.items()}}
 
 
@@ -305,9 +310,10 @@ def _contrast(rng: np.random.Generator, anat: Anatomy, les: Lesion, age: float) 
     mean, sd = cp["marrow_fat"]
     fat = float(np.clip(rng.normal(mean + cp["marrow_fat_per_year"] * (age - 58), sd), *cp["marrow_fat_range"]))
     scale = np.ones((15, 3))
-    scale[list(MARROW_ROWS)] = (1 + FAT_SLOPE * (fat - mean)) * np.exp([rng.uniform(*np.log(r)) for r in MARROW_SCANNER])
+    scale[list(MARROW_ROWS)] = 1 + FAT_SLOPE * (fat - mean)
     for row, ranges in SCANNER_SCALE.items():
         scale[row] = [rng.uniform(*r) for r in ranges]
+    scale[list(SPINE_ROWS)] *= np.exp([rng.uniform(*np.log(r)) for r in SPINE_SCALE])
     anat.tissue_scale = scale
     anat.marrow_patchiness = float(rng.uniform(*cp["patchiness"]))
     anat.marrow_grain = float(rng.uniform(*cp["patch_grain_mm"]))
