@@ -215,17 +215,18 @@ def test_types_overlap_like_patients_but_keep_their_signal_pattern():
     assert (ratio[1][:, 0] < 0.85).all() and (ratio[1][:, 1:] > 1.1).all()
     assert (ratio[2][:, 0] > 1.1).all() and (ratio[2][:, 1] > 1.0).all() and (ratio[2][:, 2] < 0.9).all()
     assert (ratio[3] < 0.9).all()
-    # wide within-type variation of the T2 contrast (generator 1: one value per type)
-    assert ratio[1][:, 1].max() - ratio[1][:, 1].min() > 0.4 and ratio[3][:, 1].max() - ratio[3][:, 1].min() > 0.25
-    # lesion signal itself (what radiomics sees, marrow composition and scanner included) overlaps
+    # wide within-type variation of the T2 contrast (generator 1: one value per type; seed 0: I 1.35–1.72,
+    # III 0.39–0.53)
+    assert np.ptp(ratio[1][:, 1]) > 0.3 and np.ptp(ratio[3][:, 1]) > 0.1
+    # the lesion signal itself (marrow composition and the spine's scanner scale included; what radiomics
+    # sees before image-wide normalisation) overlaps between types on every sequence
     def overlap(a, b):
         return min(a.max(), b.max()) - max(a.min(), b.min())
-    assert overlap(sig[1][:, 0], sig[3][:, 0]) > 0.2            # T1: I and III both low
-    assert overlap(sig[1][:, 0], sig[2][:, 0]) > 0              # T1: fatty marrow lifts type I
-    assert overlap(sig[2][:, 1], sig[1][:, 1]) > 0.1            # T2: II iso-high meets I
-    assert overlap(sig[2][:, 1], sig[3][:, 1]) > 0              # T2: II iso meets III low
-    assert overlap(sig[2][:, 2], sig[3][:, 2]) > 0.3            # FS: II and III both low
-    assert overlap(sig[1][:, 2], sig[2][:, 2]) > 0              # FS: weak type I in cellular marrow
+    assert overlap(sig[1][:, 0], sig[3][:, 0]) > 0.3            # T1: I and III both low
+    assert overlap(sig[1][:, 0], sig[2][:, 0]) > 0              # T1: fatty marrow / bright coil lifts type I
+    assert overlap(sig[2][:, 1], sig[1][:, 1]) > 0.3            # T2: II iso-high meets I
+    assert overlap(sig[2][:, 2], sig[3][:, 2]) > 0.5            # FS: II and III both low
+    assert overlap(sig[1][:, 2], sig[2][:, 2]) > 0.2            # FS: weak type I in a dark FS spine
     # texture is not type-specific: grain and amplitude do not differ between types
     for attr in ("texture_grain", "texture_amp"):
         p = stats.kruskal(*[[getattr(s.lesion, attr) for s in specs if s.modic_type == t] for t in (1, 2, 3)]).pvalue
