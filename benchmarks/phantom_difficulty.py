@@ -4,11 +4,12 @@ Per case: the lesion box (+14 mm) is rendered at full resolution and the whole f
 coarser in-plane grid; the box is normalised like `zscore-image` (μ/σ of the Otsu foreground of the
 coarse image, ×100), PyRadiomics runs with a reduced parameter file (original, LoG 1/3 mm, square,
 exponential, gradient; see PROXY_PARAMS), then `modic.stats.run_stats` with the default LASSO on type
-codes and with the multinomial L1 mode. About 5× cheaper than `modic demo`; used to calibrate
-`modic.phantom.spec.CONTRAST_PARAMS`, whose figures are then measured with the full demo
-(benchmarks/phantom_difficulty.md).
+codes and with the multinomial L1 mode. The cohort uses `--signal-model` (default 2, the per-case signal
+variability that `modic phantom --signal-model 2` writes; 1 = generator 1, the default cohort). About 5×
+cheaper than `modic demo`; used to calibrate `modic.phantom.spec.CONTRAST_PARAMS`, whose figures are then
+measured with the full demo (benchmarks/phantom_difficulty.md).
 
-    python benchmarks/phantom_difficulty.py --out /tmp/pd --seed 0 [--cases 154] [--shard 0/2]
+    python benchmarks/phantom_difficulty.py --out /tmp/pd --seed 0 [--cases 154] [--shard 0/2] [--signal-model 2]
     (shards: run k processes with --shard i/k, then once more with --merge k)
 """
 
@@ -65,6 +66,7 @@ def main() -> None:
     ap.add_argument("--out", required=True)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--cases", type=int, default=None)
+    ap.add_argument("--signal-model", type=int, choices=(1, 2), default=2, dest="signal_model")
     ap.add_argument("--shard", default="0/1", help="i/k: this process does cases i, i+k, ...")
     ap.add_argument("--merge", type=int, default=0, help="merge k shards and run the statistics")
     args = ap.parse_args()
@@ -76,7 +78,7 @@ def main() -> None:
 
         i, k = (int(v) for v in args.shard.split("/"))
         rows, man, t0 = [], [], time.perf_counter()
-        for spec in cohort_specs(seed=args.seed, n_cases=args.cases)[i::k]:
+        for spec in cohort_specs(seed=args.seed, n_cases=args.cases, signal_model=args.signal_model)[i::k]:
             rows.append({"case_id": spec.case_id, **case_features(spec, PROXY_PARAMS)})
             rec = clinical_record(spec, make_lesion_mask(spec, "T2") if spec.scored else None)
             man.append({"case_id": spec.case_id, "modic_type": spec.modic_type, **rec, "true_type": spec.true_type})

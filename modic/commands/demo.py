@@ -32,6 +32,8 @@ def add_parser(sub) -> None:
     p.add_argument("--seed", type=int, default=0, help="random seed of the cohort and the statistics")
     p.add_argument("--jobs", type=int, default=None, help="worker processes (default: all cores)")
     p.add_argument("--params", metavar="YAML", help="PyRadiomics parameter file (default: the paper's)")
+    p.add_argument("--signal-model", type=int, choices=(1, 2), default=1, dest="signal_model",
+                   help="phantom signals (see modic phantom --signal-model; default 1)")
     p.set_defaults(func=run)
 
 
@@ -39,18 +41,18 @@ def _say(text: str) -> None:
     print(f"[demo] {text}", flush=True)
 
 
-def _cohort(out: Path, cases: int | None, seed: int) -> Path:
+def _cohort(out: Path, cases: int | None, seed: int, signal_model: int = 1) -> Path:
     """Generate the phantom cohort unless an identical one is already there."""
     from modic.phantom import generate_cohort
 
     folder = out / "cohort"
-    wanted = {"n_cases": cases, "seed": seed}
+    wanted = {"n_cases": cases, "seed": seed, **({"signal_model": signal_model} if signal_model != 1 else {})}
     stamp = out / "cohort.request.json"
     if (folder / "manifest.csv").is_file() and stamp.is_file() and json.loads(stamp.read_text()) == wanted:
         _say(f"reusing the phantom cohort in {folder}")
         return folder / "manifest.csv"
     _say("generating the synthetic cohort (T1, T2, FS; sagittal 2D geometry; ground-truth masks)")
-    manifest = generate_cohort(folder, n_cases=cases, seed=seed, progress=True)
+    manifest = generate_cohort(folder, n_cases=cases, seed=seed, progress=True, signal_model=signal_model)
     stamp.write_text(json.dumps(wanted))
     return manifest
 
@@ -62,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
     out = check_writable_dir(Path(args.out))
     out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
-    manifest = _cohort(out, args.cases, args.seed)
+    manifest = _cohort(out, args.cases, args.seed, getattr(args, "signal_model", 1))
 
     from modic.batch import run_cohort
 

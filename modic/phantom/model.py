@@ -61,14 +61,20 @@ TISSUE_SIGNAL = np.array([
 # Nucleus T2 / FS signal by Pfirrmann grade 1..5 (grade 1 bright, 5 dark).
 NUCLEUS_T2 = np.array([760, 620, 430, 250, 140], dtype=np.float32)
 NUCLEUS_FS = np.array([620, 500, 340, 200, 110], dtype=np.float32)
-# Modic lesion signal relative to normal marrow at full expression, type 1..3 × (T1, T2, FS). A case's
-# own factors are these raised to its expression (`Lesion.factors`, drawn in `modic.phantom.spec`).
+# Modic lesion signal relative to normal marrow, type 1..3 × (T1, T2, FS) (signal model 1).
 LESION_FACTOR = np.array([
-    [0.52, 1.45, 2.1],   # I: oedema — T1 low, T2 high, FS high
+    [0.52, 1.55, 2.9],   # I: oedema — T1 low, T2 high, FS high
     [1.38, 1.12, 0.55],  # II: fat — T1 high, T2 iso/slightly high, FS low
     [0.42, 0.50, 0.55],  # III: sclerosis — T1 low, T2 low, FS low
 ], dtype=np.float32)
-# Lesion texture when a lesion has no texture of its own (`Lesion.texture_grain/amp` None; generator < 2):
+# Signal model 2: the same at full expression (milder type I T2/FS); a case's own factors are these raised
+# to its expression (`Lesion.factors`, drawn in `modic.phantom.spec`).
+LESION_FACTOR_FULL = np.array([
+    [0.52, 1.45, 2.1],
+    [1.38, 1.12, 0.55],
+    [0.42, 0.50, 0.55],
+], dtype=np.float32)
+# Lesion texture when a lesion has no texture of its own (`Lesion.texture_grain/amp` None; signal model 1):
 # correlated-noise grain (mm) and relative amplitude per type.
 TEXTURE_GRAIN = {1: 1.6, 2: 3.2, 3: 1.0}
 TEXTURE_AMP = {1: 0.16, 2: 0.20, 3: 0.10}
@@ -407,8 +413,12 @@ def lesion_factor(les: Lesion, x: np.ndarray, y: np.ndarray, s_rel: np.ndarray, 
                   ) -> np.ndarray:
     """Signal factor (n, 3) relative to normal marrow for T1, T2, FS of lesion voxels of `modic_type`
     (spine frame, `s_rel` as in `lesion_texture`): the type's factor, blended in patches with the
-    neighbouring type's (`Lesion.blend`), plus amplitude · texture (in marrow units; generator 1: times
-    (1 + amplitude · texture))."""
+    neighbouring type's (`Lesion.blend`), plus amplitude · texture (in marrow units; signal model 1: the
+    type's LESION_FACTOR times (1 + the type's TEXTURE_AMP · texture), exactly as generator 1)."""
+    if les.factors is None and les.texture_amp is None and les.blend == 0:       # signal model 1
+        tex = lesion_texture(les, x, y, s_rel, modic_type)
+        return LESION_FACTOR[modic_type - 1][None, :] * (1 + TEXTURE_AMP[modic_type] * tex[:, None])
+
     def base(t: int) -> np.ndarray:
         f = les.factors.get(t) if les.factors else None
         return np.asarray(f if f is not None else LESION_FACTOR[t - 1], np.float32)

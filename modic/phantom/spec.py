@@ -16,7 +16,7 @@ from modic.geometry import sagittal_direction
 from modic.phantom.model import (
     DISC_NAMES,
     FAT_SLOPE,
-    LESION_FACTOR,
+    LESION_FACTOR_FULL,
     MARROW_ROWS,
     Anatomy,
     Lesion,
@@ -51,10 +51,11 @@ SHAPE_PARAMS: dict[int, dict[str, tuple[float, float]]] = {
 }
 
 
-# Signal variability (generator 2): why radiomics separates Modic types less cleanly than the signal
-# pattern does. The pattern compares a lesion with the same patient's marrow; the features see the lesion
-# alone, whose signal also carries the patient's marrow composition, the scanner's tissue contrast, how
-# far the lesion has evolved and what its texture looks like — none of them type-specific.
+# Signal variability (signal model 2, opt-in: `case_spec(..., signal_model=2)`, `modic phantom --signal-model 2`; the
+# default, 1, keeps generator 1's signals bit for bit): why radiomics separates Modic types less cleanly than the
+# signal pattern does. The pattern compares a lesion with the same patient's marrow; the features see the lesion
+# alone, whose signal also carries the patient's marrow composition, the scanner's tissue contrast, how far the lesion
+# has evolved and what its texture looks like — none of them type-specific.
 # Target (issue 12 item 18): KW screen keeps 15–40 % of the features, nested-CV balanced accuracy 0.75–0.92.
 # Reached so far: ~73 % and ~0.97 (benchmarks/phantom_difficulty.md) — wider lesion expression would go
 # further but the one-click segmentation loses low-contrast lesions; the ranges below are what it tolerates.
@@ -65,7 +66,7 @@ CONTRAST_PARAMS = {
     "patchiness": (0.0, 0.01),          # SD of the local fat fraction inside the marrow (uniform range;
                                         # more breaks the one-click segmentation)
     "patch_grain_mm": (3.0, 8.0),
-    "expression": (0.90, 1.30),         # lesion factor = LESION_FACTOR ** expression (uniform range)
+    "expression": (0.90, 1.30),         # lesion factor = LESION_FACTOR_FULL ** expression (uniform range)
     "expression_sd_per_sequence": 0.08,  # log-normal jitter of the expression per sequence
     "texture_grain_mm": (1.0, 3.5),     # lesion texture, the same distribution for every type
     "texture_amp": (0.04, 0.14),       # in marrow units (added, not scaled with the lesion level)
@@ -94,9 +95,22 @@ SCANNER_SCALE = {
 NEIGHBOUR_TYPES = {1: (2,), 2: (1, 3), 3: (2,)}
 
 
-def signal_model() -> dict:
-    """The signal-variability settings of this generator (for phantom.json)."""
-    return {"lesion_factor_full_expression": LESION_FACTOR.astype(float).round(3).tolist(),
+SIGNAL_MODELS = (1, 2)   # 1: generator 1's signals (default), 2: per-case signal variability (above)
+
+
+def check_signal_model(signal_model) -> int:
+    """`signal_model` as an int in SIGNAL_MODELS, else ModicInputError."""
+    if str(signal_model) not in {str(m) for m in SIGNAL_MODELS}:
+        raise ModicInputError(f"--signal-model must be 1 (generator 1's signals, the default) or 2 (per-case "
+                              f"signal variability), got {signal_model!r}")
+    return int(signal_model)
+
+
+def signal_settings(signal_model: int = 1) -> dict:
+    """The signal settings of `signal_model` (for phantom.json); model 1 has none beyond the model tables."""
+    if check_signal_model(signal_model) == 1:
+        return {}
+    return {"lesion_factor_full_expression": LESION_FACTOR_FULL.astype(float).round(3).tolist(),
             "fat_slope": FAT_SLOPE.astype(float).round(3).tolist(),
             **{k: {str(t): list(r) for t, r in v.items()} if isinstance(v, dict) else v
                for k, v in CONTRAST_PARAMS.items()},
@@ -144,6 +158,7 @@ class CaseSpec:
     clinical: dict = field(default_factory=dict)
     level: str = ""
     endplate: str = ""
+    signal_model: int = 1                       # 1: generator 1's signals, 2: per-case signal variability
 
 
 def default_counts() -> tuple[int, int, int]:
@@ -320,7 +335,7 @@ def _contrast(rng: np.random.Generator, anat: Anatomy, les: Lesion, age: float) 
     anat.marrow_grain = float(rng.uniform(*cp["patch_grain_mm"]))
     anat.marrow_seed = int(rng.integers(2**31))
     expression = rng.uniform(*cp["expression"]) * np.exp(rng.normal(0, cp["expression_sd_per_sequence"], 3))
-    les.factors = {t: (LESION_FACTOR[t - 1].astype(float) ** expression) for t in (1, 2, 3)}
+    les.factors = {t: (LESION_FACTOR_FULL[t - 1].astype(float) ** expression) for t in (1, 2, 3)}
     les.texture_grain = float(rng.uniform(*cp["texture_grain_mm"]))
     les.texture_amp = float(rng.uniform(*cp["texture_amp"]))
     neighbour = int(rng.choice(NEIGHBOUR_TYPES[les.modic_type]))
@@ -348,13 +363,15 @@ def _grid(rng: np.random.Generator, anat: Anatomy, center_spine, spacing: float,
 
 def case_spec(index: int, seed: int, modic_type, scored: bool = False, mixed: bool = False,
               sex: str | None = None, case_id: str | None = None, tilt_max_deg: float = 4.0,
-              fs_differs: bool | None = None) -> CaseSpec:
+              fs_differs: bool | None = None, signal_model: int = 1) -> CaseSpec:
     """Draw every random parameter of case `index` of the cohort with master `seed`.
 
     `modic_type`: 1/2/3 or 'I'…'II/III' (a mixed string forces a mixed lesion). With `mixed` the case
     gets a mixed lesion with probability 0.35 (secondary = a neighbouring type). `sex` None → drawn
-    from the paper's group proportion.
+    from the paper's group proportion. `signal_model` 1: generator 1's signals; 2: per-case signal variability
+    (`_contrast`, from its own random stream, so shapes, grids and clinical data are the same in both).
     """
+    signal_model = check_signal_model(signal_model)
     dom, second, true_type = parse_type(modic_type)
     rng = np.random.default_rng([int(seed), int(index), 7])
     if second is None and mixed and rng.uniform() < 0.35:
@@ -398,16 +415,17 @@ def case_spec(index: int, seed: int, modic_type, scored: bool = False, mixed: bo
     drawn_sex = "M" if rng.uniform() < m / n else "F"
     clinical = {"age": age, "sex": sex or drawn_sex, "pfirrmann": grade,
                 "odi_noise": float(rng.normal()), "vas_noise": float(rng.normal())}
-    # signal variability from its own stream: shapes, grids and clinical data stay those of generator 1
-    clinical["marrow_fat"] = round(_contrast(np.random.default_rng([int(seed), int(index), 13]), anat, les, age), 3)
+    if signal_model == 2:   # from its own stream: shapes, grids and clinical data stay those of model 1
+        clinical["marrow_fat"] = round(_contrast(np.random.default_rng([int(seed), int(index), 13]), anat, les,
+                                                 age), 3)
     return CaseSpec(case_id=case_id or f"phantom_{index + 1:03d}", index=int(index), seed=int(seed),
                     modic_type=dom, true_type=true_type, scored=bool(scored), anatomy=anat, lesion=les,
                     grids={"T1": g12, "T2": g12, "FS": gfs}, acquisition=acq, bias=bias, clinical=clinical,
-                    level=DISC_NAMES[disc], endplate=endplate)
+                    level=DISC_NAMES[disc], endplate=endplate, signal_model=signal_model)
 
 
 def cohort_specs(seed: int = 0, n_cases: int | None = None, counts=None, with_scores: int | None = None,
-                 mixed: bool = False) -> list[CaseSpec]:
+                 mixed: bool = False, signal_model: int = 1) -> list[CaseSpec]:
     """All case specs of a cohort. Type, scored flag and sex are allocated exactly (paper proportions,
     largest remainder) and shuffled with `seed`; everything else comes from case_spec(index, seed)."""
     counts, scored = resolve_counts(n_cases, counts, with_scores)
@@ -427,5 +445,5 @@ def cohort_specs(seed: int = 0, n_cases: int | None = None, counts=None, with_sc
     specs = []
     for i, p in enumerate(order):
         t, sc = plan[p]
-        specs.append(case_spec(i, seed, t, scored=sc, mixed=mixed, sex=sexes[int(p)]))
+        specs.append(case_spec(i, seed, t, scored=sc, mixed=mixed, sex=sexes[int(p)], signal_model=signal_model))
     return specs
