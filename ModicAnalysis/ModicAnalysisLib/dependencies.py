@@ -33,6 +33,7 @@ REQUIREMENTS: tuple[str, ...] = (
     "PyWavelets>=1.4",
     "matplotlib>=3.8,<4",
     "PyYAML>=6",
+    "python-glmnet>=2.6,<3",
 )
 
 #: Installed only when no `radiomics` package is importable (SlicerRadiomics normally provides it).

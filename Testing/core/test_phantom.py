@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import time
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from modic.cli import main
 from modic.geometry import parse_point_lps, sagittal_direction, same_grid
 from modic.phantom import (
     ANATOMY_LABELS,
+    case_spec,
     cohort_specs,
     default_counts,
     make_case,
@@ -193,13 +195,90 @@ def test_signal_contrast_per_type(cases):
 
 
 def test_lesion_texture_differs_by_type(cases):
-    """Type II texture is coarser than type III: neighbour correlation inside the lesion on T2."""
+    """Signal model 1: type II texture is coarser than type III: neighbour correlation inside the lesion on T2."""
     def corr(c):
         a = sitk.GetArrayViewFromImage(c.images["T2"]).astype(float)
         m = sitk.GetArrayViewFromImage(c.masks["T2"]) > 0
         both = m[:, :, 1:] & m[:, :, :-1]
         return np.corrcoef(a[:, :, 1:][both], a[:, :, :-1][both])[0, 1]
     assert corr(cases[(2, 0)]) > corr(cases[(3, 0)])
+
+
+# sha256 of the int16 T1/T2/FS arrays of synthesize(case_spec(0, 0, 1)) computed with generator 1 (main before
+# the signal models: GENERATOR_VERSION 1.1.0); the default signal model must reproduce them bit for bit
+GENERATOR_1_SHA256 = {
+    "T1": "a90331d66667e6484d12df23490559fa3bc05ee83c70f76df94c763a092d3007",
+    "T2": "c3e299653cce6ab5191403bff9730df980dd7b58899812904fcd25c5a468cc6e",
+    "FS": "b954ca87afeee600dadd358c1578fb8ef9ef3013edf00bb8c2eb1aef21bce106",
+}
+
+
+def test_signal_model_1_is_generator_1():
+    from modic.phantom.synth import synthesize
+
+    case = synthesize(case_spec(0, 0, 1))
+    for seq, digest in GENERATOR_1_SHA256.items():
+        a = np.ascontiguousarray(sitk.GetArrayFromImage(sitk.Cast(case.images[seq], sitk.sitkInt16)))
+        assert hashlib.sha256(a.tobytes()).hexdigest() == digest, seq
+    assert case.meta["signal_model"] == 1 and "signal" not in case.meta and "marrow_fat" not in case.clinical
+
+
+def test_signal_model_2_changes_signals_only():
+    """Model 2 draws its variability from its own stream: geometry, lesion shape and clinical data are model 1's."""
+    one, two = case_spec(3, 0, 2), case_spec(3, 0, 2, signal_model=2)
+    assert one.grids == two.grids and one.acquisition == two.acquisition and one.endplate == two.endplate
+    assert np.array_equal(sitk.GetArrayFromImage(make_lesion_mask(one, "T2")),
+                          sitk.GetArrayFromImage(make_lesion_mask(two, "T2")))
+    assert {k: v for k, v in two.clinical.items() if k != "marrow_fat"} == one.clinical
+    assert one.lesion.factors is None and one.anatomy.tissue_scale is None
+    assert two.signal_model == 2 and two.lesion.factors is not None and two.anatomy.tissue_scale is not None
+    with pytest.raises(ValueError, match="signal-model"):
+        case_spec(3, 0, 2, signal_model=3)
+
+
+def _lesion_signal(spec) -> np.ndarray:
+    """Noise-free lesion signal (T1, T2, FS) of a case spec relative to the reference marrow of the model,
+    and the lesion / own-marrow ratio (the clinical definition), from the spec alone (no rendering)."""
+    from modic.phantom.model import TISSUE_SIGNAL
+
+    marrow = TISSUE_SIGNAL[1] * spec.anatomy.tissue_scale[1]
+    ratio = spec.lesion.factors[spec.modic_type]
+    return marrow * ratio / TISSUE_SIGNAL[1], ratio
+
+
+def test_types_overlap_like_patients_but_keep_their_signal_pattern():
+    """Issue 12 item 18, signal model 2: within-type contrast varies widely and the types overlap on every
+    sequence, while each lesion keeps its type's direction against its own marrow."""
+    specs = cohort_specs(seed=0, signal_model=2)
+    sig = {t: np.array([_lesion_signal(s)[0] for s in specs if s.modic_type == t]) for t in (1, 2, 3)}
+    ratio = {t: np.array([_lesion_signal(s)[1] for s in specs if s.modic_type == t]) for t in (1, 2, 3)}
+    for t, r in ratio.items():
+        print(f"\ntype {t} lesion/marrow ratio T1 {r[:, 0].min():.2f}–{r[:, 0].max():.2f} "
+              f"T2 {r[:, 1].min():.2f}–{r[:, 1].max():.2f} FS {r[:, 2].min():.2f}–{r[:, 2].max():.2f}", end="")
+    # the clinical pattern holds for every case: I T1 low/T2 high/FS high; II T1 high/FS low; III all low
+    assert (ratio[1][:, 0] < 0.85).all() and (ratio[1][:, 1:] > 1.1).all()
+    assert (ratio[2][:, 0] > 1.1).all() and (ratio[2][:, 1] > 1.0).all() and (ratio[2][:, 2] < 0.9).all()
+    assert (ratio[3] < 0.9).all()
+    # wide within-type variation of the T2 contrast (generator 1: one value per type; seed 0: I 1.35–1.72,
+    # III 0.39–0.53)
+    assert np.ptp(ratio[1][:, 1]) > 0.3 and np.ptp(ratio[3][:, 1]) > 0.1
+    # the lesion signal itself (marrow composition and the spine's scanner scale included; what radiomics
+    # sees before image-wide normalisation) overlaps between types on every sequence
+    def overlap(a, b):
+        return min(a.max(), b.max()) - max(a.min(), b.min())
+    assert overlap(sig[1][:, 0], sig[3][:, 0]) > 0.3            # T1: I and III both low
+    assert overlap(sig[1][:, 0], sig[2][:, 0]) > 0              # T1: fatty marrow / bright coil lifts type I
+    assert overlap(sig[2][:, 1], sig[1][:, 1]) > 0.3            # T2: II iso-high meets I
+    assert overlap(sig[2][:, 2], sig[3][:, 2]) > 0.5            # FS: II and III both low
+    assert overlap(sig[1][:, 2], sig[2][:, 2]) > 0.2            # FS: weak type I in a dark FS spine
+    # texture is not type-specific: grain and amplitude do not differ between types
+    for attr in ("texture_grain", "texture_amp"):
+        p = stats.kruskal(*[[getattr(s.lesion, attr) for s in specs if s.modic_type == t] for t in (1, 2, 3)]).pvalue
+        assert p > 0.01, (attr, p)
+    # marrow fat fraction varies between patients and rises with age
+    fat = np.array([s.clinical["marrow_fat"] for s in specs])
+    age = np.array([s.clinical["age"] for s in specs])
+    assert 0.08 < fat.std() < 0.2 and stats.spearmanr(age, fat).statistic > 0.1
 
 
 def test_determinism(cases):
@@ -271,6 +350,7 @@ def test_odi_correlates_with_shape(default_shapes):
     ["--counts=-1,2,3"],
     ["--counts", "a,b,c"],
     ["--with-scores=-2"],
+    ["--signal-model", "3"],
 ])
 def test_bad_arguments(tmp_path, capsys, argv):
     out = tmp_path / "cohort"

@@ -227,7 +227,7 @@ def test_requirements_cover_the_core_dependencies():
     block = re.search(r"dependencies = \[(.*?)\]", pyproject, re.S).group(1)
     needed = {re.split(r"[\[<>=!~]", item.strip().strip('",'), maxsplit=1)[0].lower()
               for item in block.split("\n") if item.strip().strip('",')}
-    bundled = {"numpy", "scipy", "simpleitk", "pydicom"}
+    bundled = {name.lower() for name in dependencies.BUNDLED}  # numpy, SciPy, SimpleITK, pydicom, highdicom, ...
     listed = {re.split(r"[\[<>=!~]", r, maxsplit=1)[0].lower() for r in dependencies.REQUIREMENTS}
     listed.add(re.split(r"[\[<>=!~]", dependencies.RADIOMICS_FALLBACK, maxsplit=1)[0].lower())
     assert needed <= bundled | listed, needed - bundled - listed

@@ -35,6 +35,8 @@ def add_parser(sub) -> None:
     p.add_argument("--jobs", type=int, default=None, help="worker processes (default: all cores)")
     p.add_argument("--params", metavar="YAML", help="PyRadiomics parameter file (default: the paper's)")
     add_overwrite_argument(p)
+    p.add_argument("--signal-model", type=int, choices=(1, 2), default=1, dest="signal_model",
+                   help="phantom signals (see modic phantom --signal-model; default 1)")
     p.set_defaults(func=run)
 
 
@@ -42,19 +44,20 @@ def _say(text: str) -> None:
     print(f"[demo] {text}", flush=True)
 
 
-def _cohort(out: Path, cases: int | None, seed: int, overwrite: bool = False) -> Path:
+def _cohort(out: Path, cases: int | None, seed: int, overwrite: bool = False, signal_model: int = 1) -> Path:
     """Generate the phantom cohort unless an identical one is already there."""
     from modic.io import record_files, write_text
     from modic.phantom import generate_cohort
 
     folder = out / "cohort"
-    wanted = {"n_cases": cases, "seed": seed}
+    wanted = {"n_cases": cases, "seed": seed, **({"signal_model": signal_model} if signal_model != 1 else {})}
     stamp = out / "cohort.request.json"
     if (folder / "manifest.csv").is_file() and stamp.is_file() and json.loads(stamp.read_text()) == wanted:
         _say(f"reusing the phantom cohort in {folder}")
         return folder / "manifest.csv"
     _say("generating the synthetic cohort (T1, T2, FS; sagittal 2D geometry; ground-truth masks)")
-    manifest = generate_cohort(folder, n_cases=cases, seed=seed, progress=True, overwrite=overwrite)
+    manifest = generate_cohort(folder, n_cases=cases, seed=seed, progress=True, overwrite=overwrite,
+                               signal_model=signal_model)
     write_text(stamp, json.dumps(wanted))
     record_files([stamp], command="demo")
     return manifest
@@ -74,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
         load_params(args.params)  # a bad parameter file is refused before anything is written
     claim_folder(out, "demo")
     t0 = time.perf_counter()
-    manifest = _cohort(out, args.cases, args.seed, args.overwrite)
+    manifest = _cohort(out, args.cases, args.seed, args.overwrite, getattr(args, "signal_model", 1))
 
     from modic.batch import run_cohort
 

@@ -5,6 +5,14 @@ physical model (LPS mm) of L1–S1 with a band-like Modic lesion along one or bo
 sampled on each sequence's own 2D-sagittal grid (T1, T2, FS), with slice partial volume, bias field,
 Rician noise and scanner gain/offset. Everything is a pure function of (seed, case index).
 
+Signal model 2 (opt-in: `case_spec(..., signal_model=2)`, `modic phantom --signal-model 2`; the default, 1, is
+generator 1's signals bit for bit) makes the types overlap the way patients' do (issue 12 item 18): each case draws
+its marrow fat fraction (older → fattier), a scanner intensity scale of the spine against the rest of the image per
+sequence, tissue-specific scanner contrast, how far its lesion is expressed, a texture that is the same for every type
+and, in some lesions, patches of a neighbouring type's signal (`modic.phantom.spec.CONTRAST_PARAMS`). Every lesion
+keeps its type's signal pattern against its own marrow — the clinical definition — while its radiomics features
+overlap with other types'.
+
 Public API: `make_case`, `generate_cohort`, `default_counts`, `case_spec`, `cohort_specs`,
 `make_lesion_mask` (fast mask-only path), `shape_features`, `PhantomCase`, `ANATOMY_LABELS`.
 """

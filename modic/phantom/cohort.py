@@ -23,7 +23,7 @@ import SimpleITK as sitk
 from modic.errors import ModicInputError
 from modic.geometry import format_point
 
-GENERATOR_VERSION = "1.1.0"
+GENERATOR_VERSION = "2.1.0"   # 2.1: signal_model 1 (default) = generator 1 signals, 2 = per-case variability
 MANIFEST_COLUMNS = ("case_id", "t1", "t2", "fs", "mask_t1", "mask_t2", "mask_fs", "label", "modic_type",
                     "odi", "vas", "age", "sex", "pfirrmann", "seed_lps", "reference_lps", "level", "endplate",
                     "true_type")
@@ -66,19 +66,21 @@ def write_case(case, folder: Path, fmt: str = "nrrd") -> dict[str, str]:
 
 def generate_cohort(out: str | os.PathLike, n_cases: int | None = None, counts=None,
                     with_scores: int | None = None, seed: int = 0, fmt: str = "nrrd", mixed: bool = False,
-                    progress: bool = True, overwrite: bool = False) -> Path:
+                    progress: bool = True, overwrite: bool = False, signal_model: int = 1) -> Path:
     """Generate a synthetic cohort under `out` and return the path of its manifest.csv.
 
     Defaults reproduce the paper's cohort: 154 cases, type I/II/III = 41/84/29, ODI/VAS for 30 cases
     (7/22/1 by type). See `modic.phantom.spec.resolve_counts` for how `n_cases`, `counts` and
     `with_scores` combine. `out` must be new or empty, or a cohort folder modic wrote; `overwrite` replaces
     modic's own files in a folder that holds others (which are never touched; docs/OUTPUTS.md).
+    `signal_model` 1 (default): generator 1's signals; 2: per-case signal variability
+    (`modic.phantom.spec.CONTRAST_PARAMS`).
     """
     import pandas as pd
     from tqdm import tqdm
 
     from modic.io import atomic_directory, check_output_dir
-    from modic.phantom.spec import cohort_specs, resolve_counts
+    from modic.phantom.spec import check_signal_model, cohort_specs, resolve_counts, signal_settings
     from modic.phantom.synth import synthesize
 
     if fmt not in FORMATS:
@@ -90,9 +92,11 @@ def generate_cohort(out: str | os.PathLike, n_cases: int | None = None, counts=N
     if seed < 0:
         raise ModicInputError(f"--seed must not be negative, got {seed}")
     counts_, scored = resolve_counts(n_cases, counts, with_scores)
+    signal_model = check_signal_model(signal_model)
     out = Path(out)
     check_output_dir(out, overwrite, command="phantom")
-    specs = cohort_specs(seed=seed, counts=counts_, with_scores=sum(scored), mixed=mixed)
+    specs = cohort_specs(seed=seed, counts=counts_, with_scores=sum(scored), mixed=mixed,
+                         signal_model=signal_model)
     rows = []
     acq = {}
     with atomic_directory(out, overwrite, command="phantom") as tmp:
@@ -125,12 +129,14 @@ def generate_cohort(out: str | os.PathLike, n_cases: int | None = None, counts=N
         record = {
             "generator": "modic.phantom", "generator_version": GENERATOR_VERSION, "seed": seed,
             "options": {"n_cases": len(specs), "counts": counts_, "with_scores": scored, "format": fmt,
-                        "mixed": bool(mixed)},
+                        "mixed": bool(mixed), "signal_model": signal_model},
             "anatomy_labels": {str(k): v for k, v in __import__("modic.phantom.model", fromlist=["x"])
                                .ANATOMY_LABELS.items()},
             "manifest_columns": list(df.columns),
             "endplate_meaning": "upper = endplate of the vertebra above the disc, lower = of the vertebra "
                                 "below, both = both",
+            "signal_model": signal_model,
+            **({"signal_settings": signal_settings(signal_model)} if signal_model == 2 else {}),
             "versions": _versions(),
             "cases": acq,
         }

@@ -61,15 +61,27 @@ TISSUE_SIGNAL = np.array([
 # Nucleus T2 / FS signal by Pfirrmann grade 1..5 (grade 1 bright, 5 dark).
 NUCLEUS_T2 = np.array([760, 620, 430, 250, 140], dtype=np.float32)
 NUCLEUS_FS = np.array([620, 500, 340, 200, 110], dtype=np.float32)
-# Modic lesion signal relative to normal marrow, type 1..3 × (T1, T2, FS).
+# Modic lesion signal relative to normal marrow, type 1..3 × (T1, T2, FS) (signal model 1).
 LESION_FACTOR = np.array([
     [0.52, 1.55, 2.9],   # I: oedema — T1 low, T2 high, FS high
     [1.38, 1.12, 0.55],  # II: fat — T1 high, T2 iso/slightly high, FS low
     [0.42, 0.50, 0.55],  # III: sclerosis — T1 low, T2 low, FS low
 ], dtype=np.float32)
-# Lesion texture per type: correlated-noise grain (mm) and relative amplitude.
+# Signal model 2: the same at full expression (milder type I T2/FS); a case's own factors are these raised
+# to its expression (`Lesion.factors`, drawn in `modic.phantom.spec`).
+LESION_FACTOR_FULL = np.array([
+    [0.52, 1.45, 2.1],
+    [1.38, 1.12, 0.55],
+    [0.42, 0.50, 0.55],
+], dtype=np.float32)
+# Lesion texture when a lesion has no texture of its own (`Lesion.texture_grain/amp` None; signal model 1):
+# correlated-noise grain (mm) and relative amplitude per type.
 TEXTURE_GRAIN = {1: 1.6, 2: 3.2, 3: 1.0}
 TEXTURE_AMP = {1: 0.16, 2: 0.20, 3: 0.10}
+# Relative change of marrow signal (T1, T2, FS) per unit of marrow fat fraction above the reference
+# (fatty marrow: brighter on T1 and T2, darker on FS).
+FAT_SLOPE = np.array([0.9, 0.45, -1.1], dtype=np.float32)
+MARROW_ROWS = (1, 2, 3, 4, 5, 6, 13)   # anatomy labels that are bone marrow
 
 
 @dataclass
@@ -91,6 +103,11 @@ class Anatomy:
     fat: float                      # subcutaneous fat thickness
     disc_grade: np.ndarray          # (6,) Pfirrmann grade 1..5 per disc
     marrow_factor: np.ndarray       # (8,) per-vertebra marrow signal factor
+    tissue_scale: np.ndarray | None = None   # (15, 3) scanner/patient multipliers of TISSUE_SIGNAL rows
+    marrow_patchiness: float = 0.0  # SD of the local marrow fat fraction (fatty/cellular foci)
+    marrow_grain: float = 4.0       # size of those foci (mm)
+    marrow_seed: int = 0
+    _cache: dict = field(default_factory=dict, repr=False, compare=False)
 
 
 @dataclass
@@ -122,6 +139,11 @@ class Lesion:
     split_y: float = 0.0            # secondary region: (y - split_y) * split_dir > 0
     split_dir: float = 1.0
     texture_seed: int = 0
+    factors: dict[int, np.ndarray] | None = None   # type → (T1, T2, FS) signal factor (None: LESION_FACTOR)
+    texture_grain: float | None = None  # texture grain (mm); None: TEXTURE_GRAIN of the type
+    texture_amp: float | None = None    # relative texture amplitude; None: TEXTURE_AMP of the type
+    blend: float = 0.0              # mean weight of a neighbouring type's signal in patches of the lesion
+    blend_type: int | None = None   # that neighbouring type
     _cache: dict = field(default_factory=dict, repr=False, compare=False)
 
 
@@ -269,14 +291,34 @@ def anatomy_labels(anat: Anatomy, x: np.ndarray, y: np.ndarray, s: np.ndarray):
 def signal_lut(anat: Anatomy) -> np.ndarray:
     """Noise-free signal (T1, T2, FS) per tissue code (see `tissue_codes`): rows 0–14 are the anatomy
     labels (marrow scaled by its vertebra's factor), rows 15–20 the nucleus of disc j = 0–5 (by grade)."""
-    lut = np.concatenate([TISSUE_SIGNAL, np.repeat(TISSUE_SIGNAL[9:10], 6, axis=0)])
+    tissue = TISSUE_SIGNAL if anat.tissue_scale is None else TISSUE_SIGNAL * anat.tissue_scale.astype(np.float32)
+    lut = np.concatenate([tissue, np.repeat(tissue[9:10], 6, axis=0)])
     for lab in MARROW_LABELS:
         kk = int(np.flatnonzero(_VERT_LABEL[1:7] == lab)[0]) + 1      # index k + 1
-        lut[lab] = TISSUE_SIGNAL[lab] * anat.marrow_factor.astype(np.float32)[kk]
+        lut[lab] = tissue[lab] * anat.marrow_factor.astype(np.float32)[kk]
     g = anat.disc_grade - 1
-    lut[15:, 1] = NUCLEUS_T2[g]
-    lut[15:, 2] = NUCLEUS_FS[g]
+    nucleus = np.stack([NUCLEUS_T2[g], NUCLEUS_FS[g]], axis=1)
+    if anat.tissue_scale is not None:
+        nucleus = nucleus * anat.tissue_scale[9, 1:].astype(np.float32)
+    lut[15:, 1:] = nucleus
     return lut
+
+
+def marrow_modulation(anat: Anatomy, x: np.ndarray, y: np.ndarray, s: np.ndarray) -> np.ndarray:
+    """Multiplicative marrow signal (n, 3) for T1, T2, FS at spine-frame points (1-D arrays, mm): local
+    fat-fraction foci of SD `marrow_patchiness` and size `marrow_grain`; ones when the marrow is uniform."""
+    if anat.marrow_patchiness <= 0 or x.size == 0:
+        return np.ones((x.size, 3), np.float32)
+    key = "marrow"
+    step = anat.marrow_grain / 2
+    if key not in anat._cache:
+        rng = np.random.default_rng(anat.marrow_seed)
+        shape = tuple(int(np.ceil(span / step)) + 1 for span in (80.0, 80.0, 300.0))
+        anat._cache[key] = _smooth_noise(rng, shape, 1.2)
+    idx = [(c - o) / step for c, o in zip((x, y, s), (-40.0, -40.0, -150.0), strict=True)]
+    f = ndimage.map_coordinates(anat._cache[key], idx, order=1, mode="wrap")
+    df = np.clip(anat.marrow_patchiness * f, -0.3, 0.3)
+    return np.clip(1 + df[:, None] * FAT_SLOPE[None, :], 0.3, 2.0).astype(np.float32)
 
 
 def tissue_codes(lab: np.ndarray, j: np.ndarray) -> np.ndarray:
@@ -354,17 +396,48 @@ def lesion_region(anat: Anatomy, les: Lesion, x: np.ndarray, y: np.ndarray, s: n
 
 def lesion_texture(les: Lesion, x: np.ndarray, y: np.ndarray, s_rel: np.ndarray, modic_type: int,
                    ) -> np.ndarray:
-    """Zero-mean, unit-SD correlated noise with type-specific grain (spine frame, `s_rel` = s minus the
-    lesion disc's mid-plane, mm)."""
+    """Zero-mean, unit-SD correlated noise with the lesion's grain (`Lesion.texture_grain`, else the
+    type's; spine frame, `s_rel` = s minus the lesion disc's mid-plane, mm)."""
     key = ("texture", modic_type)
     if key not in les._cache:
         rng = np.random.default_rng([les.texture_seed, modic_type])
-        step = TEXTURE_GRAIN[modic_type] / 2
+        step = (les.texture_grain if les.texture_grain is not None else TEXTURE_GRAIN[modic_type]) / 2
         n = int(np.ceil(90 / step)) + 1
         les._cache[key] = (_smooth_noise(rng, (n, n, n), 1.2), step)
     field_, step = les._cache[key]
     idx = [(c + 45.0) / step for c in (x, y, s_rel)]
     return ndimage.map_coordinates(field_, idx, order=1, mode="wrap")
+
+
+def lesion_factor(les: Lesion, x: np.ndarray, y: np.ndarray, s_rel: np.ndarray, modic_type: int,
+                  ) -> np.ndarray:
+    """Signal factor (n, 3) relative to normal marrow for T1, T2, FS of lesion voxels of `modic_type`
+    (spine frame, `s_rel` as in `lesion_texture`): the type's factor, blended in patches with the
+    neighbouring type's (`Lesion.blend`), plus amplitude · texture (in marrow units; signal model 1: the
+    type's LESION_FACTOR times (1 + the type's TEXTURE_AMP · texture), exactly as generator 1)."""
+    if les.factors is None and les.texture_amp is None and les.blend == 0:       # signal model 1
+        tex = lesion_texture(les, x, y, s_rel, modic_type)
+        return LESION_FACTOR[modic_type - 1][None, :] * (1 + TEXTURE_AMP[modic_type] * tex[:, None])
+
+    def base(t: int) -> np.ndarray:
+        f = les.factors.get(t) if les.factors else None
+        return np.asarray(f if f is not None else LESION_FACTOR[t - 1], np.float32)
+
+    fac = np.log(base(modic_type))[None, :]
+    if les.blend > 0 and les.blend_type is not None and les.blend_type != modic_type:
+        key = ("blend", modic_type)
+        if key not in les._cache:
+            rng = np.random.default_rng([les.texture_seed, modic_type, 5])
+            les._cache[key] = _smooth_noise(rng, (46, 46, 46), 2.0)      # 2 mm lattice, ~8 mm patches
+        idx = [(c + 45.0) / 2.0 for c in (x, y, s_rel)]
+        patch = ndimage.map_coordinates(les._cache[key], idx, order=1, mode="wrap")
+        w = np.clip(les.blend * (1 + 0.9 * patch), 0, 0.5)[:, None]
+        fac = (1 - w) * fac + w * np.log(base(les.blend_type))[None, :]
+    tex = lesion_texture(les, x, y, s_rel, modic_type)
+    if les.texture_amp is None:                  # generator 1: texture in proportion to the lesion signal
+        return (np.exp(fac) * (1 + TEXTURE_AMP[modic_type] * tex[:, None])).astype(np.float32)
+    # texture in units of the marrow signal, whatever the lesion's own level (not type-specific)
+    return (np.exp(fac) + les.texture_amp * tex[:, None]).astype(np.float32)
 
 
 def lesion_bbox_spine(anat: Anatomy, les: Lesion) -> tuple[np.ndarray, np.ndarray]:

@@ -13,7 +13,16 @@ import numpy as np
 
 from modic.errors import ModicInputError
 from modic.geometry import sagittal_direction
-from modic.phantom.model import DISC_NAMES, Anatomy, Lesion, LesionSide, spine_to_lps
+from modic.phantom.model import (
+    DISC_NAMES,
+    FAT_SLOPE,
+    LESION_FACTOR_FULL,
+    MARROW_ROWS,
+    Anatomy,
+    Lesion,
+    LesionSide,
+    spine_to_lps,
+)
 
 PAPER_COUNTS = (41, 84, 29)          # type I, II, III (all 154 cases)
 PAPER_SCORED = (7, 22, 1)            # prospective cases with ODI/VAS, by type
@@ -40,6 +49,73 @@ SHAPE_PARAMS: dict[int, dict[str, tuple[float, float]]] = {
         "p_both": (0.88, 0.0), "taper": (0.6, 0.08), "thick_var": (0.15, 0.04), "pexp": (2.6, 0.3),
         "size": (1.0, 0.22), "stagger": (4.0, 1.5)},
 }
+
+
+# Signal variability (signal model 2, opt-in: `case_spec(..., signal_model=2)`, `modic phantom --signal-model 2`; the
+# default, 1, keeps generator 1's signals bit for bit): why radiomics separates Modic types less cleanly than the
+# signal pattern does. The pattern compares a lesion with the same patient's marrow; the features see the lesion
+# alone, whose signal also carries the patient's marrow composition, the scanner's tissue contrast, how far the lesion
+# has evolved and what its texture looks like — none of them type-specific.
+# Target (issue 12 item 18): KW screen keeps 15–40 % of the features, nested-CV balanced accuracy 0.75–0.92.
+# Reached so far: ~73 % and ~0.97 (benchmarks/phantom_difficulty.md) — wider lesion expression would go
+# further but the one-click segmentation loses low-contrast lesions; the ranges below are what it tolerates.
+CONTRAST_PARAMS = {
+    "marrow_fat": (0.40, 0.15),         # marrow fat fraction: mean at age 58, SD between patients
+    "marrow_fat_per_year": 0.008,       # older patients have fattier marrow
+    "marrow_fat_range": (0.10, 0.80),
+    "patchiness": (0.0, 0.01),          # SD of the local fat fraction inside the marrow (uniform range;
+                                        # more breaks the one-click segmentation)
+    "patch_grain_mm": (3.0, 8.0),
+    "expression": (0.90, 1.30),         # lesion factor = LESION_FACTOR_FULL ** expression (uniform range)
+    "expression_sd_per_sequence": 0.08,  # log-normal jitter of the expression per sequence
+    "texture_grain_mm": (1.0, 3.5),     # lesion texture, the same distribution for every type
+    "texture_amp": (0.04, 0.14),       # in marrow units (added, not scaled with the lesion level)
+    "p_blend": 0.3,                     # share of lesions with patches of a neighbouring type's signal
+    "blend": {1: (0.03, 0.12), 2: (0.0, 0.0), 3: (0.03, 0.12)},   # type II's T1 opposes both neighbours
+}
+# Regional intensity scale of the spine (marrow, lesion, endplate cortex, disc) against the rest of the
+# field of view per sequence (T1, T2, FS; log-uniform ranges): receive-coil sensitivity, B1, TR/TE and
+# fat-suppression method. It leaves the contrast between lesion, marrow and disc — what the signal
+# pattern and the one-click segmentation read — unchanged, but moves the lesion against the image-wide
+# intensity statistics that radiomics normalisation (zscore-image) uses.
+SPINE_SCALE = ((0.70, 1.40), (0.75, 1.30), (0.45, 1.80))
+SPINE_ROWS = (1, 2, 3, 4, 5, 6, 7, 8, 9, 13)
+# Scanner/protocol multipliers of single tissues (uniform ranges) per anatomy label and sequence
+# (T1, T2, FS): fat suppression quality, CSF and fat brightness with TR/TE, tissue variation. Disc and
+# cortex vary little: a type III lesion is close to the annulus already.
+SCANNER_SCALE = {
+    7: ((0.9, 1.1), (0.9, 1.1), (0.9, 1.1)),        # cortex
+    8: ((0.92, 1.08), (0.92, 1.08), (0.92, 1.08)),  # annulus
+    9: ((0.9, 1.1), (0.85, 1.15), (0.85, 1.15)),    # nucleus
+    10: ((0.8, 1.2), (0.75, 1.2), (0.75, 1.2)),     # CSF
+    11: ((0.85, 1.15), (0.85, 1.15), (0.85, 1.15)),  # muscle
+    12: ((0.75, 1.3), (0.7, 1.35), (0.5, 2.5)),     # subcutaneous fat (FS: incomplete fat suppression)
+    14: ((0.85, 1.15), (0.85, 1.15), (0.85, 1.15)),  # prevertebral soft tissue
+}
+NEIGHBOUR_TYPES = {1: (2,), 2: (1, 3), 3: (2,)}
+
+
+SIGNAL_MODELS = (1, 2)   # 1: generator 1's signals (default), 2: per-case signal variability (above)
+
+
+def check_signal_model(signal_model) -> int:
+    """`signal_model` as an int in SIGNAL_MODELS, else ModicInputError."""
+    if str(signal_model) not in {str(m) for m in SIGNAL_MODELS}:
+        raise ModicInputError(f"--signal-model must be 1 (generator 1's signals, the default) or 2 (per-case "
+                              f"signal variability), got {signal_model!r}")
+    return int(signal_model)
+
+
+def signal_settings(signal_model: int = 1) -> dict:
+    """The signal settings of `signal_model` (for phantom.json); model 1 has none beyond the model tables."""
+    if check_signal_model(signal_model) == 1:
+        return {}
+    return {"lesion_factor_full_expression": LESION_FACTOR_FULL.astype(float).round(3).tolist(),
+            "fat_slope": FAT_SLOPE.astype(float).round(3).tolist(),
+            **{k: {str(t): list(r) for t, r in v.items()} if isinstance(v, dict) else v
+               for k, v in CONTRAST_PARAMS.items()},
+            "spine_scale": [list(r) for r in SPINE_SCALE], "spine_rows": list(SPINE_ROWS),
+            "scanner_scale": {str(k): [list(r) for r in v] for k, v in SCANNER_SCALE.items()}}
 
 
 @dataclass
@@ -82,6 +158,7 @@ class CaseSpec:
     clinical: dict = field(default_factory=dict)
     level: str = ""
     endplate: str = ""
+    signal_model: int = 1                       # 1: generator 1's signals, 2: per-case signal variability
 
 
 def default_counts() -> tuple[int, int, int]:
@@ -242,6 +319,32 @@ def _lesion(rng: np.random.Generator, anat: Anatomy, disc: int, dom: int, second
     return les, endplate
 
 
+def _contrast(rng: np.random.Generator, anat: Anatomy, les: Lesion, age: float) -> float:
+    """Draw the case's marrow composition, scanner tissue contrast, lesion expression, texture and
+    blending (CONTRAST_PARAMS, SCANNER_SCALE) into `anat` and `les`; return the marrow fat fraction."""
+    cp = CONTRAST_PARAMS
+    mean, sd = cp["marrow_fat"]
+    fat = float(np.clip(rng.normal(mean + cp["marrow_fat_per_year"] * (age - 58), sd), *cp["marrow_fat_range"]))
+    scale = np.ones((15, 3))
+    scale[list(MARROW_ROWS)] = 1 + FAT_SLOPE * (fat - mean)
+    for row, ranges in SCANNER_SCALE.items():
+        scale[row] = [rng.uniform(*r) for r in ranges]
+    scale[list(SPINE_ROWS)] *= np.exp([rng.uniform(*np.log(r)) for r in SPINE_SCALE])
+    anat.tissue_scale = scale
+    anat.marrow_patchiness = float(rng.uniform(*cp["patchiness"]))
+    anat.marrow_grain = float(rng.uniform(*cp["patch_grain_mm"]))
+    anat.marrow_seed = int(rng.integers(2**31))
+    expression = rng.uniform(*cp["expression"]) * np.exp(rng.normal(0, cp["expression_sd_per_sequence"], 3))
+    les.factors = {t: (LESION_FACTOR_FULL[t - 1].astype(float) ** expression) for t in (1, 2, 3)}
+    les.texture_grain = float(rng.uniform(*cp["texture_grain_mm"]))
+    les.texture_amp = float(rng.uniform(*cp["texture_amp"]))
+    neighbour = int(rng.choice(NEIGHBOUR_TYPES[les.modic_type]))
+    blend = float(rng.uniform(*cp["blend"][les.modic_type]))
+    if rng.uniform() < cp["p_blend"] and blend > 0:
+        les.blend, les.blend_type = blend, neighbour
+    return fat
+
+
 def _grid(rng: np.random.Generator, anat: Anatomy, center_spine, spacing: float, thickness: float,
           gap: float, fov_ap: float, fov_si: float, n_slices: int, tilt_deg: float) -> GridSpec:
     n_ap = max(256, int(2 * round(fov_ap / spacing / 2)))
@@ -260,13 +363,15 @@ def _grid(rng: np.random.Generator, anat: Anatomy, center_spine, spacing: float,
 
 def case_spec(index: int, seed: int, modic_type, scored: bool = False, mixed: bool = False,
               sex: str | None = None, case_id: str | None = None, tilt_max_deg: float = 4.0,
-              fs_differs: bool | None = None) -> CaseSpec:
+              fs_differs: bool | None = None, signal_model: int = 1) -> CaseSpec:
     """Draw every random parameter of case `index` of the cohort with master `seed`.
 
     `modic_type`: 1/2/3 or 'I'…'II/III' (a mixed string forces a mixed lesion). With `mixed` the case
     gets a mixed lesion with probability 0.35 (secondary = a neighbouring type). `sex` None → drawn
-    from the paper's group proportion.
+    from the paper's group proportion. `signal_model` 1: generator 1's signals; 2: per-case signal variability
+    (`_contrast`, from its own random stream, so shapes, grids and clinical data are the same in both).
     """
+    signal_model = check_signal_model(signal_model)
     dom, second, true_type = parse_type(modic_type)
     rng = np.random.default_rng([int(seed), int(index), 7])
     if second is None and mixed and rng.uniform() < 0.35:
@@ -310,14 +415,17 @@ def case_spec(index: int, seed: int, modic_type, scored: bool = False, mixed: bo
     drawn_sex = "M" if rng.uniform() < m / n else "F"
     clinical = {"age": age, "sex": sex or drawn_sex, "pfirrmann": grade,
                 "odi_noise": float(rng.normal()), "vas_noise": float(rng.normal())}
+    if signal_model == 2:   # from its own stream: shapes, grids and clinical data stay those of model 1
+        clinical["marrow_fat"] = round(_contrast(np.random.default_rng([int(seed), int(index), 13]), anat, les,
+                                                 age), 3)
     return CaseSpec(case_id=case_id or f"phantom_{index + 1:03d}", index=int(index), seed=int(seed),
                     modic_type=dom, true_type=true_type, scored=bool(scored), anatomy=anat, lesion=les,
                     grids={"T1": g12, "T2": g12, "FS": gfs}, acquisition=acq, bias=bias, clinical=clinical,
-                    level=DISC_NAMES[disc], endplate=endplate)
+                    level=DISC_NAMES[disc], endplate=endplate, signal_model=signal_model)
 
 
 def cohort_specs(seed: int = 0, n_cases: int | None = None, counts=None, with_scores: int | None = None,
-                 mixed: bool = False) -> list[CaseSpec]:
+                 mixed: bool = False, signal_model: int = 1) -> list[CaseSpec]:
     """All case specs of a cohort. Type, scored flag and sex are allocated exactly (paper proportions,
     largest remainder) and shuffled with `seed`; everything else comes from case_spec(index, seed)."""
     counts, scored = resolve_counts(n_cases, counts, with_scores)
@@ -337,5 +445,5 @@ def cohort_specs(seed: int = 0, n_cases: int | None = None, counts=None, with_sc
     specs = []
     for i, p in enumerate(order):
         t, sc = plan[p]
-        specs.append(case_spec(i, seed, t, scored=sc, mixed=mixed, sex=sexes[int(p)]))
+        specs.append(case_spec(i, seed, t, scored=sc, mixed=mixed, sex=sexes[int(p)], signal_model=signal_model))
     return specs

@@ -11,14 +11,14 @@ from scipy import ndimage
 
 from modic.phantom.model import (
     _VERT_LABEL,
-    LESION_FACTOR,
+    MARROW_ROWS,
     SEQ_INDEX,
-    TEXTURE_AMP,
     anatomy_labels,
     lesion_bbox_spine,
+    lesion_factor,
     lesion_region,
-    lesion_texture,
     lps_components_to_spine,
+    marrow_modulation,
     signal_lut,
     spine_to_lps,
     tissue_codes,
@@ -175,13 +175,20 @@ def _render_grid(spec: CaseSpec, grid: GridSpec, seqs: list[str]):
                 sel = reg == rcode
                 if t is None or not sel.any():
                     continue
-                tex = lesion_texture(les, bx[sel], by[sel], s_rel[sel], t)
-                fac = LESION_FACTOR[t - 1][None, :] * (1 + TEXTURE_AMP[t] * tex[:, None])
-                bsig[sel] = bsig[sel] * fac
+                bsig[sel] = bsig[sel] * lesion_factor(les, bx[sel], by[sel], s_rel[sel], t)
+        # marrow fat-fraction foci outside the lesion
+        mod = None
+        if anat.marrow_patchiness > 0:
+            patchy = np.isin(lab, MARROW_ROWS)
+            if reg.any():
+                patchy[box] &= reg == 0
+            mod = marrow_modulation(anat, *(np.broadcast_to(v, lab.shape)[patchy] for v in (x, y, s)))
         for seq, c in zip(seqs, cols, strict=True):
             v = lut[:, c][code]
             if bsig is not None:
                 v[box] = bsig[..., c]
+            if mod is not None:
+                v[patchy] *= mod[:, c]
             sums[seq] += v
         if off == 0.0:
             labels = lab
@@ -342,6 +349,22 @@ def clinical_record(spec: CaseSpec, t2_mask: sitk.Image | None = None) -> dict:
     return rec
 
 
+def signal_record(spec: CaseSpec) -> dict:
+    """The case's signal variability (marrow, scanner contrast, lesion expression, texture) for provenance."""
+    anat, les = spec.anatomy, spec.lesion
+    rnd = lambda v: [round(float(x), 4) for x in np.ravel(v)]  # noqa: E731
+    out = {"marrow_fat": spec.clinical.get("marrow_fat"), "marrow_patchiness": round(anat.marrow_patchiness, 4),
+           "marrow_grain_mm": round(anat.marrow_grain, 3),
+           "lesion_factor": {str(t): rnd(f) for t, f in (les.factors or {}).items()
+                             if t in (les.modic_type, les.second_type, les.blend_type)},
+           "texture_grain_mm": les.texture_grain, "texture_amp": les.texture_amp,
+           "blend": round(les.blend, 4), "blend_type": les.blend_type}
+    if anat.tissue_scale is not None:
+        out["tissue_scale"] = {str(r): rnd(anat.tissue_scale[r]) for r in range(anat.tissue_scale.shape[0])
+                               if not np.allclose(anat.tissue_scale[r], 1.0)}
+    return out
+
+
 def synthesize(spec: CaseSpec) -> PhantomCase:
     """Render all three sequences, masks and anatomy of a case spec."""
     g12, gfs = spec.grids["T1"], spec.grids["FS"]
@@ -374,6 +397,8 @@ def synthesize(spec: CaseSpec) -> PhantomCase:
         "level": spec.level, "endplate": spec.endplate,
         "lordosis_radius_mm": spec.anatomy.radius,
         "disc_pfirrmann": spec.anatomy.disc_grade.tolist(),
+        "signal_model": spec.signal_model,
+        **({"signal": signal_record(spec)} if spec.signal_model == 2 else {}),
     }
     return PhantomCase(case_id=spec.case_id, images=images, masks=masks, anatomy=anatomy,
                        seed_lps=seed_lps, modic_type=spec.modic_type, true_type=spec.true_type,

@@ -1,0 +1,109 @@
+"""How hard is the phantom cohort for radiomics? A fast proxy of `modic demo` (issue 12 item 18).
+
+Per case: the lesion box (+14 mm) is rendered at full resolution and the whole field of view on a 3×
+coarser in-plane grid; the box is normalised like `zscore-image` (μ/σ of the Otsu foreground of the
+coarse image, ×100), PyRadiomics runs with a reduced parameter file (original, LoG 1/3 mm, square,
+exponential, gradient; see PROXY_PARAMS), then `modic.stats.run_stats` with the default LASSO on type
+codes and with the multinomial L1 mode. The cohort uses `--signal-model` (default 2, the per-case signal
+variability that `modic phantom --signal-model 2` writes; 1 = generator 1, the default cohort). About 5×
+cheaper than `modic demo`; used to calibrate `modic.phantom.spec.CONTRAST_PARAMS`, whose figures are then
+measured with the full demo (benchmarks/phantom_difficulty.md).
+
+    python benchmarks/phantom_difficulty.py --out /tmp/pd --seed 0 [--cases 154] [--shard 0/2] [--signal-model 2]
+    (shards: run k processes with --shard i/k, then once more with --merge k)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+PROXY_PARAMS = {
+    "imageType": {"Original": {}, "LoG": {"sigma": [1.0, 3.0]}, "Square": {}, "Exponential": {}, "Gradient": {}},
+    "featureClass": {k: None for k in ("shape", "firstorder", "glcm", "glrlm", "glszm", "gldm", "ngtdm")},
+    "setting": {"label": 1, "binWidth": 50, "preCrop": True, "interpolator": "sitkBSpline",
+                "geometryTolerance": 1e-4, "minimumROIDimensions": 2, "minimumROISize": 2, "normalize": False},
+}
+
+
+def case_features(spec, params) -> dict[str, float]:
+    """Features of one case spec from the box/coarse rendering (see module docstring)."""
+    from modic.features import extract_case
+    from modic.normalize import _foreground
+    from modic.phantom.spec import GridSpec
+    from modic.phantom.synth import _acquire, _render_grid, _to_image, lesion_box
+
+    rng = np.random.default_rng([spec.seed, spec.index, 11])
+    images, masks, groups = {}, {}, {}
+    for seq, g in spec.grids.items():
+        groups.setdefault(id(g), (g, []))[1].append(seq)
+    for g, seqs in groups.values():
+        lo, hi = lesion_box(spec, g, pad_mm=14.0)
+        box = GridSpec(size=tuple(int(b - a) for a, b in zip(lo, hi, strict=True)), spacing=g.spacing,
+                       origin=tuple(g.index_to_lps(np.array(lo, float))), direction=g.direction,
+                       thickness=g.thickness)
+        coarse = GridSpec(size=(g.size[0] // 3, g.size[1] // 3, g.size[2]),
+                          spacing=(g.spacing[0] * 3, g.spacing[1] * 3, g.spacing[2]), origin=g.origin,
+                          direction=g.direction, thickness=g.thickness)
+        sig_box, _, region = _render_grid(spec, box, seqs)
+        sig_coarse, _, _ = _render_grid(spec, coarse, seqs)
+        for seq in seqs:
+            a = _acquire(spec, seq, sig_box[seq], box, rng)
+            c = _acquire(spec, seq, sig_coarse[seq], coarse, rng)
+            fg = c[_foreground(c)]
+            images[seq] = _to_image(((a - fg.mean()) / fg.std(ddof=1) * 100.0).astype(np.float32), box)
+            masks[seq] = _to_image((region > 0).astype(np.uint8), box)
+    return extract_case(images, masks, params, case_id=spec.case_id).values
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--cases", type=int, default=None)
+    ap.add_argument("--signal-model", type=int, choices=(1, 2), default=2, dest="signal_model")
+    ap.add_argument("--shard", default="0/1", help="i/k: this process does cases i, i+k, ...")
+    ap.add_argument("--merge", type=int, default=0, help="merge k shards and run the statistics")
+    args = ap.parse_args()
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    if not args.merge:
+        from modic.phantom import cohort_specs
+        from modic.phantom.synth import clinical_record, make_lesion_mask
+
+        i, k = (int(v) for v in args.shard.split("/"))
+        rows, man, t0 = [], [], time.perf_counter()
+        for spec in cohort_specs(seed=args.seed, n_cases=args.cases, signal_model=args.signal_model)[i::k]:
+            rows.append({"case_id": spec.case_id, **case_features(spec, PROXY_PARAMS)})
+            rec = clinical_record(spec, make_lesion_mask(spec, "T2") if spec.scored else None)
+            man.append({"case_id": spec.case_id, "modic_type": spec.modic_type, **rec, "true_type": spec.true_type})
+        pd.DataFrame(rows).to_csv(out / f"features_{i}.csv", index=False)
+        pd.DataFrame(man).to_csv(out / f"manifest_{i}.csv", index=False)
+        print(f"shard {args.shard}: {len(rows)} cases in {time.perf_counter() - t0:.0f} s")
+        if k > 1:
+            return
+        args.merge = 1
+    for name in ("features", "manifest"):
+        pd.concat([pd.read_csv(out / f"{name}_{i}.csv") for i in range(args.merge)]).to_csv(out / f"{name}.csv",
+                                                                                             index=False)
+    from modic.stats.report import run_stats
+
+    figures = {}
+    for mode in ("lassocv", "logistic"):
+        s = run_stats(out / "features.csv", out / "manifest.csv", out / f"report_{mode}", seed=args.seed,
+                      synthetic=True, lasso=mode).summary
+        c, nv = s["selection"]["counts"], s["validation"]["nested_cv"]["metrics"]
+        figures[mode] = {"counts": c, "screen_kept": round(c["screened"] / c["non_constant"], 3),
+                         "nested_cv_accuracy": nv["accuracy"], "nested_cv_balanced_accuracy": nv["balanced_accuracy"],
+                         "table1_significant": s["table1"]["significant"]}
+        print(mode, json.dumps(figures[mode]))
+    (out / "difficulty.json").write_text(json.dumps(figures, indent=1))
+
+
+if __name__ == "__main__":
+    main()
