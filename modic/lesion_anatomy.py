@@ -20,7 +20,7 @@ import numpy as np
 import SimpleITK as sitk
 
 from modic.geometry import format_point, resample_like
-from modic.spine.model import LEVELS, Spine, endplate_label, label_name, vertebra_label
+from modic.spine.model import LEVELS, Spine, _index_to_lps, endplate_label, label_name, vertebra_label
 
 
 @dataclass
@@ -64,9 +64,7 @@ def seed_body_and_side(spine: Spine, seed_lps: Sequence[float]) -> tuple[str | N
         idx = np.argwhere(lab == endplate_label(level, s))
         if not len(idx):
             continue
-        direction = np.asarray(spine.labels.GetDirection()).reshape(3, 3)
-        pts = (idx[:, ::-1] * np.asarray(spine.labels.GetSpacing())) @ direction.T + np.asarray(spine.labels.GetOrigin())
-        d = float(np.min(np.linalg.norm(pts - seed, axis=1)))
+        d = float(np.min(np.linalg.norm(_index_to_lps(spine.labels, idx) - seed, axis=1)))
         if d < best:
             best, side = d, s
     return level, side
@@ -120,9 +118,7 @@ def check_mask_anatomy(mask: sitk.Image, spine: Spine, min_bone_fraction: float 
     if frac >= min_bone_fraction:
         return None
     disc = float(((lab >= 70) & (lab < 80)).mean())
-    idx = np.argwhere(m).mean(axis=0)[::-1]
-    direction = np.asarray(spine.labels.GetDirection()).reshape(3, 3)
-    centre = (idx * np.asarray(spine.labels.GetSpacing())) @ direction.T + np.asarray(spine.labels.GetOrigin())
+    centre = _index_to_lps(spine.labels, np.argwhere(m).mean(axis=0)[None])[0]
     return (f"only {100 * frac:.0f}% of the lesion mask ({total} voxels, centre {format_point(centre)} LPS) lies "
             f"in a vertebral body ({100 * disc:.0f}% in a disc) — check that the mask is the Modic lesion and "
             "that it is aligned with the images")

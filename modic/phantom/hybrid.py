@@ -34,7 +34,7 @@ import SimpleITK as sitk
 from scipy import ndimage
 
 from modic.errors import ModicInputError
-from modic.spine.model import LEVELS, Spine, spine_from_masks
+from modic.spine.model import LEVELS, spine_from_masks
 
 # lesion / marrow signal ratio per type and sequence (Modic 1988 pattern: I low/high/high, II high/iso-high/low,
 # III low/low/low); each case draws factor ** U(0.75, 1.25) so contrast varies from case to case
