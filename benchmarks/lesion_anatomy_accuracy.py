@@ -41,12 +41,14 @@ FIELDS = ("cohort", "case_id", "split", "modic_type", "method", "level", "dice",
           "seconds", "parse_seconds", "typed_gt", "typed_seg", "note")
 
 
-def _cases(cohort: str, n: int | None, realmri: Path, per_scan: int = 3, skip: int = 0):
+def _cases(cohort: str, n: int | None, realmri: Path, per_scan: int = 3, skip: int = 0, done=frozenset()):
     if cohort == "builtin":
         from modic.phantom import cohort_specs, synthesize
         from modic.phantom.anatomy import spine_from_phantom_anatomy
 
         for spec in cohort_specs(seed=0)[skip:n]:
+            if spec.case_id in done:
+                continue
             case = synthesize(spec)
             case.spine = spine_from_phantom_anatomy(case.anatomy)
             yield case, "tune" if int(case.case_id.split("_")[-1]) % 2 else "held-out"
@@ -58,7 +60,12 @@ def _cases(cohort: str, n: int | None, realmri: Path, per_scan: int = 3, skip: i
         for subset in ("VB2", "VB3"):
             names = [r["name"] for r in rows if r["name"].startswith(subset)]
             split.update({nm: "tune" if i < len(names) // 2 else "held-out" for i, nm in enumerate(names)})
-        specs = hybrid_specs(rows, per_scan=per_scan)[skip:n]
+        specs = [s for s in hybrid_specs(rows, per_scan=per_scan)[:n] if s.case_id not in done]
+        # tuning and held-out scans interleaved, so that a partial run has both
+        tune = [nm for nm in split if split[nm] == "tune"]
+        held = [nm for nm in split if split[nm] != "tune"]
+        order = [nm for pair in zip(tune, held, strict=False) for nm in pair] + tune[len(held):] + held[len(tune):]
+        specs.sort(key=lambda s: order.index(s.background))
         by_name = {r["name"]: r for r in rows}
         bg = None
         for spec in specs:
@@ -68,7 +75,7 @@ def _cases(cohort: str, n: int | None, realmri: Path, per_scan: int = 3, skip: i
     else:
         from modic.phantom.construction_b import make_case_b, specs_b
 
-        for spec in specs_b(n or 30, seed=0)[skip:]:
+        for spec in [s for s in specs_b(n or 30, seed=0)[skip:] if s.case_id not in done]:
             yield make_case_b(spec), "held-out"
 
 
@@ -81,11 +88,19 @@ def run(args) -> None:
     except ImportError:
         parse_spine = None
     levels = [float(v) for v in args.levels.split(",")]
-    out = open(args.csv, "a" if args.skip else "w", newline="")
+    out = open(args.csv, "a" if args.resume else "w", newline="")
     writer = csv.DictWriter(out, FIELDS)
-    if not args.skip:
+    if not args.resume:
         writer.writeheader()
-    for case, split in _cases(args.cohort, args.cases, Path(args.realmri) / "manifest.csv", args.per_scan, args.skip):
+    done = set()
+    if args.resume and Path(args.csv).is_file():
+        import pandas as pd
+
+        done = set(pd.read_csv(args.csv)["case_id"])
+    for case, split in _cases(args.cohort, args.cases, Path(args.realmri) / "manifest.csv", args.per_scan,
+                              args.skip, done):
+        if case.case_id in done:
+            continue
         typed_gt = type_from_signal(case.images, case.masks, reference_lps=case.reference_lps).modic_code
         spines = {"none": None, "truth": case.spine}
         if args.no_baseline:
@@ -167,7 +182,8 @@ def main() -> int:
     ap.add_argument("--no-parse", action="store_true")
     ap.add_argument("--no-baseline", action="store_true", help="skip the method without anatomy")
     ap.add_argument("--per-scan", type=int, default=3, help="hybrid: cases per real scan")
-    ap.add_argument("--skip", type=int, default=0, help="skip the first N cases (resume)")
+    ap.add_argument("--skip", type=int, default=0, help="skip the first N cases")
+    ap.add_argument("--resume", action="store_true", help="append to --csv, skipping the cases it holds")
     ap.add_argument("--realmri", default=str(default_realmri()))
     ap.add_argument("--csv", default=None)
     ap.add_argument("--report", nargs="+", default=None, metavar="CSV")

@@ -29,6 +29,19 @@ Segmentation from a seed point (LPS mm), using all sequences at once:
    lesion stays, the disc beyond the endplate goes), cleaned as above and grown back by one voxel within
    the first mask.
 7. The mask is mapped to each sequence's own grid (linear interpolation of the mask, threshold 0.5).
+
+With the spine anatomy (`spine=`, a `modic.spine.Spine` from `parse_spine`, a label map or a phantom's ground
+truth) steps 3–6 are replaced by one rule that needs no special cases (`modic.lesion_anatomy`):
+A1. Allowed region = the vertebral body holding the seed + the body across the disc beyond the seed's nearer
+    endplate zone; never disc, canal or soft tissue. No extent cap, no sclerotic re-split.
+A2. Normal marrow = median/MAD (per sequence) of the seed's body; lesion signal = median of the seed-ball voxels
+    (off the cortex) that deviate most from marrow in the seed neighbourhood's direction. A voxel is a
+    candidate when its deviation from marrow, projected on the lesion's, reaches `contrast_level` of the way.
+A3. In-plane opening/closing, holes filled, and the seed's component kept plus every other component of at
+    least `min_fraction` of its size that touches the seed-side endplate zone or the facing endplate zone of the
+    body across the disc (the lesion's second band). info["anatomy"] records the bodies, the endplate, the
+    source of the anatomy and the voxels across the disc.
+A seed outside every body of the given spine falls back to steps 3–6 (said in info["anatomy"]["note"]).
 """
 
 from __future__ import annotations
