@@ -120,7 +120,7 @@ def segment_lesion(images: Mapping[str, sitk.Image], seed_lps: Sequence[float],
                    merge_distance: float = 2.0, sclerotic_refinement: bool | None = None, split_components: int = 3,
                    hull_mm: float = 3.0, random_state: int = 0, spine: Spine | None = None,
                    seed_share: float = 1.0, anatomy_method: str = "contrast",
-                   contrast_level: float = 0.5) -> SegmentationResult:
+                   contrast_level: float = 0.5, score_sigma_mm: float = 0.0) -> SegmentationResult:
     """Segment a Modic lesion from one seed point (LPS mm) on T1/T2/FS of any geometry.
 
     roi_lps: optional two opposite box corners (LPS mm) limiting the search; reference_lps: optional
@@ -175,11 +175,16 @@ def segment_lesion(images: Mapping[str, sitk.Image], seed_lps: Sequence[float],
             ref_idx = (k, j, i)
         except ModicInputError:
             ref_idx = None  # the reference lies outside the search box: nothing to check against
-    if region is not None and anatomy_method == "contrast":
-        candidates, contrast_info = _marrow_contrast(feats, seed_ball, region, level=contrast_level)
+    if region is not None and anatomy_method in ("contrast", "union"):
+        candidates, contrast_info = _marrow_contrast(feats, seed_ball, region, contrast_level, score_sigma_mm,
+                                                     crop_ref.GetSpacing())
         anatomy.update(contrast_info)
-        mask = _like(candidates & allowed, crop_ref)
         used = 0
+        if anatomy_method == "union":
+            votes, used = _mixture_votes(feats, seed_ball, dist <= fit_radius_mm, allowed, components,
+                                         ref_idx, random_state, sample_size, merge_distance)
+            candidates |= votes * 2 > used
+        mask = _like(candidates & allowed, crop_ref)
     else:
         votes, used = _mixture_votes(feats, seed_ball, dist <= fit_radius_mm, allowed, components,
                                      ref_idx, random_state, sample_size, merge_distance)
@@ -225,8 +230,8 @@ def segment_lesion(images: Mapping[str, sitk.Image], seed_lps: Sequence[float],
     return SegmentationResult(masks=masks, info=info)
 
 
-def _marrow_contrast(feats: np.ndarray, seed_ball: np.ndarray, region, level: float = 0.5
-                     ) -> tuple[np.ndarray, dict]:
+def _marrow_contrast(feats: np.ndarray, seed_ball: np.ndarray, region, level: float = 0.5,
+                     sigma_mm: float = 0.0, spacing: Sequence[float] = (1.0, 1.0, 1.0)) -> tuple[np.ndarray, dict]:
     """Lesion candidates inside bone: voxels at least `level` of the way from normal marrow to the lesion signal.
 
     Normal marrow = median and MAD (per sequence) of the seed's body (a Modic band is less than half of it);
@@ -246,6 +251,8 @@ def _marrow_contrast(feats: np.ndarray, seed_ball: np.ndarray, region, level: fl
     lesion = np.median(z_ball[along >= np.median(along)], axis=0)
     norm2 = float(lesion @ lesion) or 1.0
     score = ((feats - marrow) / scale) @ lesion / norm2
+    if sigma_mm > 0:  # in-plane smoothing of the score: a coarse-textured lesion stays one region
+        score = ndimage.gaussian_filter(score, (0, sigma_mm / spacing[1], sigma_mm / spacing[0]))
     return score >= level, {"method": "marrow contrast", "lesion_vs_marrow_mad": [round(float(v), 2) for v in lesion],
                             "contrast_level": level}
 
