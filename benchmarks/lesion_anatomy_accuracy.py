@@ -145,8 +145,11 @@ def run(args) -> None:
                     seconds = time.perf_counter() - t0
                     d = float(np.mean([dice(r.masks[s], case.masks[s]) for s in case.masks]))
                     seg_vox = r.info["voxels"]["T2"]
-                    typed = type_from_signal(case.images, r.masks, reference_lps=case.reference_lps).modic_code
                     note = r.info["anatomy"].get("constrained_by", "")
+                    try:
+                        typed = type_from_signal(case.images, r.masks, reference_lps=case.reference_lps).modic_code
+                    except Exception as exc:  # e.g. the mask covers the reference point: typing fails
+                        typed, note = 0, f"{note}; typing: {exc}"[:80]
                 except Exception as exc:  # a failed segmentation counts as Dice 0
                     seconds, d, seg_vox, typed, note = time.perf_counter() - t0, 0.0, 0, 0, f"error: {exc}"[:80]
                 writer.writerow({"cohort": args.cohort, "case_id": case.case_id, "split": split,
@@ -172,6 +175,7 @@ def report(paths: list[str], out: Path, level: float) -> None:
     import pandas as pd
 
     df = pd.concat([pd.read_csv(p) for p in paths], ignore_index=True)
+    df = df.drop_duplicates(["cohort", "case_id", "method", "level"], keep="last")
     df = df[(df["method"] == "none") | np.isclose(df["level"].fillna(level), level)]
     from datetime import datetime, timezone
 
@@ -202,7 +206,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--cohort", choices=("builtin", "hybrid", "B"))
     ap.add_argument("--cases", type=int, default=None)
-    ap.add_argument("--levels", default="0.4")
+    ap.add_argument("--levels", default="0.45")
     ap.add_argument("--no-parse", action="store_true")
     ap.add_argument("--no-baseline", action="store_true", help="skip the method without anatomy")
     ap.add_argument("--per-scan", type=int, default=3, help="hybrid: cases per real scan")
@@ -212,7 +216,7 @@ def main() -> int:
     ap.add_argument("--realmri", default=str(default_realmri()))
     ap.add_argument("--csv", default=None)
     ap.add_argument("--report", nargs="+", default=None, metavar="CSV")
-    ap.add_argument("--level", type=float, default=0.4, help="contrast_level reported")
+    ap.add_argument("--level", type=float, default=0.45, help="contrast_level reported")
     ap.add_argument("--out", default=str(Path(__file__).with_name("lesion_anatomy_results.md")))
     args = ap.parse_args()
     if args.report:
