@@ -188,6 +188,7 @@ def segment_lesion(images: Mapping[str, sitk.Image], seed_lps: Sequence[float],
             votes, used = _mixture_votes(feats, seed_ball, dist <= fit_radius_mm, allowed, components,
                                          ref_idx, random_state, sample_size, merge_distance)
             candidates |= votes * 2 > used
+            anatomy["method"] = "mixture vote + marrow contrast"
         mask = _like(candidates & allowed, crop_ref)
     else:
         votes, used = _mixture_votes(feats, seed_ball, dist <= fit_radius_mm, allowed, components,
