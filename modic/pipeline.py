@@ -103,7 +103,9 @@ def analyze_case(images: Mapping[str, sitk.Image], seed_lps: Sequence[float] | N
     reference_lps: a point in normal marrow (LPS mm) for normalisation and typing.
     normalization: one of `modic.normalize.METHODS`; None → `default_normalization(params)` ("zscore-image"
     with the paper's parameters, "none" with your own: PyRadiomics' values, the file's `normalize` governs).
-    spine: an optional `modic.spine.Spine` (or its label image) for the plausibility check of a segmentation.
+    spine: the case's anatomy (`modic.spine.Spine`, optional): confines the one-click lesion to its vertebral
+    body (`modic.segment.segment_lesion`), adds the marrow test to the plausibility check, and checks imported
+    masks (`check_mask_anatomy`: a warning in segmentation["anatomy"]).
     progress(fraction, message) may return False to cancel (raises InterruptedError).
     A segmentation from the seed is checked by `modic.plausibility`: `result.segmentation["plausible"]` is
     False (with the reasons in `["plausibility"]`) and a `ModicWarning` is issued when it does not look like
@@ -124,7 +126,7 @@ def analyze_case(images: Mapping[str, sitk.Image], seed_lps: Sequence[float] | N
             raise ModicInputError(f"case {case_id}: give a seed point inside the lesion (LPS mm) or lesion masks")
         from modic.plausibility import assess_result
 
-        seg = segment_lesion(images, seed_lps, roi_lps=roi_lps, reference_lps=reference_lps)
+        seg = segment_lesion(images, seed_lps, roi_lps=roi_lps, reference_lps=reference_lps, spine=spine)
         masks, seg_info = seg.masks, assess_result(seg.masks, seg.info, seed_lps, spine=spine)
     else:
         from modic.geometry import resample_like
@@ -135,6 +137,10 @@ def analyze_case(images: Mapping[str, sitk.Image], seed_lps: Sequence[float] | N
         masks = {s: resample_like(masks.get(s, source), images[s], is_label=True) for s in images}
         for s, m in masks.items():
             check_lesion_mask(m == label, f"for {s}", f"{s} image")
+        if spine is not None:
+            from modic.segment import check_mask_anatomy
+
+            seg_info = {"method": "imported", "anatomy": {"warning": check_mask_anatomy(source, spine)}}
     _report(progress, 0.1, f"{case_id}: normalising")
     normed, norm_record = normalize_for_extraction(images, normalization, reference_lps)
 

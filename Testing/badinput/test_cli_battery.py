@@ -40,7 +40,7 @@ CASES = [
     ("segment-text-seed", ["segment", *T2, "--seed-lps=a;b;c", "--out", "{W}/seg"], "seed"),
     ("segment-seed-outside", ["segment", *T2, "--seed-lps=900;900;900", "--out", "{W}/seg"], "outside"),
     ("segment-no-seed", ["segment", *T2, "--out", "{W}/seg"], "--seed-lps"),
-    ("segment-spine-not-labels", ["segment", *T2, SEED, "--spine", "{P}/mask.nrrd", "--out", "{W}/seg"],
+    ("segment-spine-not-labels", ["segment", *T2, SEED, "--anatomy", "{P}/mask.nrrd", "--out", "{W}/seg"],
      "not a spine label map"),
     ("analyze-bad-roi", ["analyze", *T2, SEED, "--roi-lps=1;2;3", "--out", "{W}/case"], "--roi-lps"),
     # --- parameter files

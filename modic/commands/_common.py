@@ -39,29 +39,6 @@ def add_point_arguments(p: argparse.ArgumentParser, seed_required: bool = False)
     p.add_argument("--roi-lps", metavar="X;Y;Z;X;Y;Z", help="optional search box: two opposite corners, LPS mm")
 
 
-def add_spine_argument(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--spine", metavar="LABELS",
-                   help="spine label map (vertebral marrow 10-18, endplate zones 30-58, as `modic spine` writes "
-                        "it) on any grid: the plausibility check then also asks that the lesion lie in marrow")
-
-
-def load_spine(args: argparse.Namespace):
-    """The --spine label image (modic.spine label values), or None."""
-    import numpy as np
-
-    path = getattr(args, "spine", None)
-    if not path:
-        return None
-    labels = read_image(path, what="spine label map")
-    values = set(np.unique(sitk.GetArrayViewFromImage(labels)).tolist()) - {0}
-    valid = {b + k for b in (10, 30, 50, 70) for k in range(9)}
-    if not values & set(range(10, 19)) or values - valid:
-        shown = sorted(values)[:8]
-        raise ModicInputError(f"--spine {path} is not a spine label map (labels {shown}): give the label map "
-                              "`modic spine` writes (vertebral bodies 10-18, endplate zones 30-58, discs 70-77)")
-    return labels
-
-
 def add_mask_arguments(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("lesion mask (instead of a seed)")
     g.add_argument("--mask", metavar="PATH",
@@ -90,8 +67,9 @@ def add_overwrite_argument(p: argparse.ArgumentParser, kind: str = "folder") -> 
 def input_paths(args: argparse.Namespace) -> list[str]:
     """Every input file/folder named on the command line (outputs must not be, contain or lie in them)."""
     names = ("t1", "t2", "fs", "mask", "mask_t1", "mask_t2", "mask_fs", "params", "model", "manifest",
-             "features", "items", "spine", "study")
-    return [str(v) for v in (getattr(args, n, None) for n in names) if v]
+             "features", "items", "spine", "anatomy", "study")
+    values = ((n, getattr(args, n, None)) for n in names)
+    return [str(v) for n, v in values if v and not (n == "anatomy" and str(v).lower() in ("none", "auto"))]
 
 
 def load_images(args: argparse.Namespace) -> dict[str, sitk.Image]:

@@ -8,17 +8,16 @@ import sys
 import warnings
 from pathlib import Path
 
+from modic.commands._anatomy import add_anatomy_argument, anatomy_choice, resolve_anatomy
 from modic.commands._common import (
     SEQ_ARGS,
     add_image_arguments,
     add_mask_arguments,
     add_overwrite_argument,
     add_point_arguments,
-    add_spine_argument,
     input_paths,
     load_images_and_study,
     load_masks,
-    load_spine,
     point,
     roi,
 )
@@ -43,8 +42,8 @@ def add_parser(sub) -> None:
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     add_image_arguments(p)
     add_point_arguments(p)
-    add_spine_argument(p)
     add_mask_arguments(p)
+    add_anatomy_argument(p)
     p.add_argument("--model", metavar="SKOPS", help="model file from `modic stats` (default: synthetic demo model)")
     p.add_argument("--no-model", action="store_true", help="skip the classifier")
     p.add_argument("--params", metavar="YAML", help="PyRadiomics parameter file (default: the paper's)")
@@ -64,9 +63,9 @@ def run(args: argparse.Namespace) -> int:
     check_output_dir(args.out, args.overwrite, inputs=input_paths(args), command="analyze")
     images, study = load_images_and_study(args)
     masks = load_masks(args, images)
-    spine = load_spine(args)  # read before the long steps, so a bad file fails at once
     if masks is None and not args.seed_lps:
         raise ModicInputError("give --seed-lps (a point inside the lesion) or a lesion --mask")
+    spine, note = resolve_anatomy(anatomy_choice(args), images)  # before the long steps: a bad file fails at once
     model = None
     if not args.no_model:
         from modic.model_io import demo_model_path, load_model
@@ -78,6 +77,10 @@ def run(args: argparse.Namespace) -> int:
                               params=args.params, normalization=args.normalization,
                               reference_lps=point(args.reference_lps, "--reference-lps"), roi_lps=roi(args.roi_lps),
                               case_id=args.case_id, jobs=args.jobs, spine=spine)
+    if result.segmentation is not None:
+        result.segmentation.setdefault("anatomy", {})["note"] = note
+        if result.segmentation["anatomy"].get("warning"):
+            sys.stderr.write(f"modic analyze: warning: {result.segmentation['anatomy']['warning']}\n")
     with atomic_directory(Path(args.out), args.overwrite, inputs=input_paths(args), command="analyze") as tmp:
         result.feature_table().to_csv(tmp / "features.csv", index=False)
         for seq, mask in result.masks.items():

@@ -7,17 +7,16 @@ import json
 import sys
 from pathlib import Path
 
+from modic.commands._anatomy import add_anatomy_argument, anatomy_choice, resolve_anatomy
 from modic.commands._common import (
     SEQ_ARGS,
     add_image_arguments,
     add_mask_arguments,
     add_overwrite_argument,
     add_point_arguments,
-    add_spine_argument,
     input_paths,
     load_images_and_study,
     load_masks,
-    load_spine,
     point,
     roi,
 )
@@ -40,8 +39,8 @@ def add_parser(sub) -> None:
                        description=__doc__, epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_image_arguments(p)
     add_point_arguments(p)
-    add_spine_argument(p)
     add_mask_arguments(p)
+    add_anatomy_argument(p)
     g = p.add_argument_group("segmentation tuning (one-click mode; defaults are the measured ones)")
     g.add_argument("--merge-distance", type=float, default=2.0, metavar="D",
                    help="tissue classes within this Mahalanobis distance of the seed signal count as lesion "
@@ -63,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
     check_output_dir(args.out, args.overwrite, inputs=input_paths(args), command="segment")
     images, study = load_images_and_study(args)
     masks = load_masks(args, images)
-    spine = load_spine(args)  # read before the long steps, so a bad file fails at once
+    spine, note = resolve_anatomy(anatomy_choice(args), images)  # before the long steps: a bad file fails at once
     info: dict
     if masks is None:
         if not args.seed_lps:
@@ -73,18 +72,26 @@ def run(args: argparse.Namespace) -> int:
         result = segment_lesion(images, point(args.seed_lps, "--seed-lps"), roi_lps=roi(args.roi_lps),
                                 reference_lps=point(args.reference_lps, "--reference-lps"),
                                 merge_distance=_merge_distance(args.merge_distance),
-                                sclerotic_refinement=not args.no_sclerotic_refinement)
+                                sclerotic_refinement=False if args.no_sclerotic_refinement else None, spine=spine)
         from modic.plausibility import assess_result, warning_text
 
         seed = point(args.seed_lps, "--seed-lps")
-        masks, info = result.masks, assess_result(result.masks, result.info, seed, spine=spine,
-                                                  warn=False)
+        masks, info = result.masks, assess_result(result.masks, result.info, seed, spine=spine, warn=False)
+        info.setdefault("anatomy", {})["note"] = note
         if not info["plausible"]:
             sys.stderr.write(f"modic segment: warning: {warning_text(info['plausibility'])}; written with "
                              "\"plausible\": false in segmentation.json\n")
     else:
         source = args.mask or {s: getattr(args, f"mask_{a}") for s, a in SEQ_ARGS.items()}
-        info = {"method": "imported", "source": source, "label": args.label, "segment": args.segment_name}
+        info = {"method": "imported", "source": source, "label": args.label, "segment": args.segment_name,
+                "anatomy": {"note": note}}
+        if spine is not None:
+            from modic.segment import check_mask_anatomy
+
+            warning = check_mask_anatomy(next(iter(masks.values())), spine)
+            info["anatomy"]["warning"] = warning
+            if warning:
+                sys.stderr.write(f"modic segment: warning: {warning}\n")
     with atomic_directory(Path(args.out), args.overwrite, inputs=input_paths(args), command="segment") as tmp:
         for seq, mask in masks.items():
             write_image(mask, tmp / f"mask_{SEQ_ARGS[seq]}.nrrd")
