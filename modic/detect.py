@@ -43,7 +43,6 @@ from modic.spine.model import LEVELS, Spine, endplate_label, vertebra_label
 
 # Bump whenever a change of the algorithm or its defaults changes detections (batch caches key on it).
 METHOD_VERSION = 1
-_DEBUG: dict = {}
 SEQUENCES = ("T1", "T2", "FS")
 LESION_COLUMNS = ("case_id", "label", "level", "endplate", "modic_type", "voxels", "volume_mm3", "seed_lps",
                   "confidence")
@@ -188,7 +187,8 @@ def detect_lesions(images: Mapping[str, sitk.Image], spine: Spine | None = None,
                    z_low: float = 2.0, z_high: float = 3.5, z_each: float = 1.0, not_sd: float = 1.5,
                    outlier_sd: float = 10.0, min_volume_mm3: float = 150.0, min_core_mm3: float = 40.0,
                    min_endplate_fraction: float = 0.15, max_height_fraction: float = 0.8,
-                   segment: bool = True, min_agreement: float = 0.3, random_state: int = 0) -> DetectionResult:
+                   z_grow: float = 1.0, segment: bool = True, min_agreement: float = 0.3, max_growth: float = 2.5,
+                   random_state: int = 0) -> DetectionResult:
     """Find, segment and type every Modic change at the lumbar endplates (see module docstring).
 
     images: two or more of "T1", "T2", "FS" (any grids, LPS); spine: the patient's anatomy (parsed when
@@ -203,7 +203,8 @@ def detect_lesions(images: Mapping[str, sitk.Image], spine: Spine | None = None,
                               "add a sequence (the Modic type is a pattern across sequences)")
     if spine is None:
         spine = _parse(images)
-    ref = spine.labels
+    ref_full = spine.labels
+    ref, crop = _crop_to_spine(ref_full)
     lab = sitk.GetArrayViewFromImage(ref)
     spacing_zyx = np.asarray(ref.GetSpacing())[::-1]
     voxel_mm3 = float(np.prod(spacing_zyx))
@@ -216,17 +217,16 @@ def detect_lesions(images: Mapping[str, sitk.Image], spine: Spine | None = None,
         raise ModicInputError("no vertebral body marrow found in the spine anatomy — check the images cover "
                               "the lumbar spine (or give the anatomy)")
     refs, sds = _references(data, marrow, outlier_sd)
-    owner = np.zeros(lab.shape, np.int16) - 1   # vertebra index of each eroded-body voxel
-    for lv, b in bodies.items():
-        owner[b["eroded"]] = LEVELS.index(lv)
-    inside = owner >= 0
+    inside = np.zeros(lab.shape, bool)
+    for b in bodies.values():
+        inside |= b["whole"]
 
     def contrasts(refs_, sds_):
         z = {}
         for seq, arr in data.items():
             r = np.zeros(lab.shape, np.float32)
-            for lv in bodies:
-                r[bodies[lv]["eroded"]] = refs_[seq].get(lv, np.median(list(refs_[seq].values())))
+            for lv, b in bodies.items():
+                r[b["whole"]] = refs_[seq].get(lv, np.median(list(refs_[seq].values())))
             z[seq] = np.where(inside, (arr - r) / sds_[seq], 0).astype(np.float32)
         return z
 
@@ -260,16 +260,12 @@ def detect_lesions(images: Mapping[str, sitk.Image], spine: Spine | None = None,
             sup, inf = int((m & b["superior"][box]).sum()), int((m & b["inferior"][box]).sum())
             side = "superior" if sup >= inf else "inferior"
             if (lv, side) not in wanted or max(sup, inf) < min_endplate_fraction * nvox:
-                if _DEBUG:
-                    print("  reject endplate", lv, side, nvox, sup, inf)
                 continue
             idx = np.argwhere(m) + [s.start for s in box]
             axis = _spine_axis(spine, lv)
             body_idx = np.argwhere(b["whole"][box]) + [s.start for s in box]
             height = _axis_height(idx, ref, axis) / max(_axis_height(body_idx, ref, axis), 1e-6)
             if height > max_height_fraction:
-                if _DEBUG:
-                    print("  reject height", lv, side, nvox, sup, inf, round(height, 2))
                 continue
             full = np.zeros(lab.shape, bool)
             full[tuple(idx.T)] = True
@@ -280,25 +276,34 @@ def detect_lesions(images: Mapping[str, sitk.Image], spine: Spine | None = None,
     rows, masks = [], []
     order = sorted(candidates, key=lambda c: (LEVELS.index(c["level"]), c["side"] == "inferior"))
     order = _merge_same_endplate(order)
+    grow_el = _structuring(spacing_zyx, erode_mm + 1.0)
+    one_click: dict[str, np.ndarray] = {}   # disc → last one-click mask (reused for the facing endplate)
     for cand in order:
         seed = _seed_point(cand["mask"], best, ref)
-        mask, how = cand["mask"], "candidate region"
+        whole = bodies[cand["level"]]["whole"]
+        grown = _grow(cand["mask"], whole, best, z_grow, grow_el)
+        mask, how = grown, "detected region"
         if segment:
-            mask, how = _segment(images, seed, cand, bodies[cand["level"]]["whole"], ref, min_agreement,
-                                 random_state)
+            mask, how = _segment(images, seed, cand, grown, whole, ref, ref_full, crop, min_agreement,
+                                 max_growth, random_state, one_click.get(_disc_of(cand["level"], cand["side"])))
+            if how.startswith("one-click"):
+                one_click[_disc_of(cand["level"], cand["side"])] = mask["raw"]
+            mask = mask["mask"]
         masks.append(mask)
         rows.append({"level": _disc_of(cand["level"], cand["side"]), "endplate": f"{cand['level']} {cand['side']}",
                      "seed_lps": format_point(seed), "voxels_ref": int(mask.sum()),
                      "volume_mm3": round(float(mask.sum()) * voxel_mm3, 1), "score": round(cand["score"], 3),
                      "candidate_type": cand["candidate_type"], "mask_source": how,
                      "height_fraction": round(cand["height_fraction"], 3), "vertebra": cand["level"]})
-    label_ref = np.zeros(lab.shape, np.uint8)
+    label_crop = np.zeros(lab.shape, np.uint8)
     for i, m in enumerate(masks, start=1):
-        label_ref[m & (label_ref == 0)] = i
-    label_maps = _label_maps(label_ref, ref, images, len(masks))
+        label_crop[m & (label_crop == 0)] = i
+    label_ref = np.zeros(sitk.GetArrayViewFromImage(ref_full).shape, np.uint8)
+    label_ref[crop] = label_crop
+    label_maps = _label_maps(label_ref, ref_full, images, len(masks))
     for i, row in enumerate(rows, start=1):
         row.update(case_id=case_id, label=i)
-        _type_row(row, i, images, label_maps, bodies, z, label_ref == i, ref)
+        _type_row(row, i, images, label_maps, bodies, z, label_crop == i, ref)
         grid = "T2" if "T2" in label_maps else seqs[0]
         row["voxels"] = int((sitk.GetArrayViewFromImage(label_maps[grid]) == i).sum())
     cols = list(LESION_COLUMNS) + [c for c in ("vertebra", "candidate_type", "score", "fractions", "contrasts",
@@ -311,13 +316,12 @@ def detect_lesions(images: Mapping[str, sitk.Image], spine: Spine | None = None,
             "settings": {"erode_mm": erode_mm, "z_low": z_low, "z_high": z_high, "z_each": z_each, "not_sd": not_sd,
                          "outlier_sd": outlier_sd, "min_volume_mm3": min_volume_mm3, "min_core_mm3": min_core_mm3,
                          "min_endplate_fraction": min_endplate_fraction, "max_height_fraction": max_height_fraction,
-                         "segment": segment, "min_agreement": min_agreement, "random_state": random_state,
+                         "z_grow": z_grow, "segment": segment, "min_agreement": min_agreement,
+                         "max_growth": max_growth, "random_state": random_state,
                          "endplates": [f"{a} {b}" for a, b in endplates]},
             "marrow_reference": {s: {lv: round(v, 2) for lv, v in refs[s].items()} for s in refs},
             "marrow_sd": {s: round(v, 3) for s, v in sds.items()},
             "candidates": len(candidates), "seconds": round(time.perf_counter() - t0, 3)}
-    if _DEBUG:
-        _DEBUG.update(z=z, best=best, best_type=best_type, names=names, bodies=bodies, refs=refs, sds=sds)
     return DetectionResult(lesions=lesions, label_maps=label_maps, spine=spine, info=info)
 
 
@@ -374,23 +378,68 @@ def _seed_point(mask: np.ndarray, best: np.ndarray, ref: sitk.Image) -> tuple[fl
     return tuple(float(v) for v in ref.TransformIndexToPhysicalPoint(idx))  # type: ignore[return-value]
 
 
-def _segment(images, seed, cand, body_whole, ref, min_agreement, random_state) -> tuple[np.ndarray, str]:
-    """One-click segmentation at the seed, confined to the candidate's body; the candidate itself when the
-    one-click mask fails or disagrees with it."""
+def _crop_to_spine(labels: sitk.Image, margin: int = 3) -> tuple[sitk.Image, tuple[slice, ...]]:
+    """The label map cropped to its structures' bounding box (+ margin voxels) and the numpy slices of the box."""
+    arr = sitk.GetArrayViewFromImage(labels)
+    nz = np.nonzero(arr)
+    if not nz[0].size:
+        raise ModicInputError("the spine anatomy is empty — no vertebral body to search (check the images or "
+                              "the given anatomy)")
+    lo = [max(int(a.min()) - margin, 0) for a in nz]
+    hi = [min(int(a.max()) + margin + 1, n) for a, n in zip(nz, arr.shape, strict=True)]
+    crop = tuple(slice(a, b) for a, b in zip(lo, hi, strict=True))
+    sub = sitk.RegionOfInterest(labels, [h - low for h, low in zip(hi, lo, strict=True)][::-1], lo[::-1])
+    return sub, crop
+
+
+def _grow(cand: np.ndarray, whole: np.ndarray, best: np.ndarray, z_grow: float, element: np.ndarray) -> np.ndarray:
+    """The candidate grown back over the eroded rim: dilated by `element`, within the whole body, where the
+    pattern score is at least `z_grow`."""
+    sl = ndimage.find_objects(cand.astype(np.uint8))[0]
+    pad = tuple(slice(max(s.start - e // 2 - 1, 0), s.stop + e // 2 + 1)
+                for s, e in zip(sl, element.shape, strict=True))
+    out = np.zeros_like(cand)
+    out[pad] = ndimage.binary_dilation(cand[pad], element) & whole[pad] & (best[pad] >= z_grow)
+    return out | cand
+
+
+def _segment(images, seed, cand, grown, whole, ref, ref_full, crop, min_agreement, max_growth, random_state,
+             previous=None) -> tuple[dict, str]:
+    """One-click segmentation at the seed, confined to the candidate's body. The detected region is used when
+    the one-click mask fails, misses the candidate (overlap < min_agreement) or is more than `max_growth` times
+    the detected region (a leak); the one-click mask of the facing endplate (same disc) is reused when it
+    covers this candidate."""
+    from modic.geometry import same_grid
     from modic.segment import mask_to_grid, segment_lesion
 
+    def check(raw: np.ndarray, how: str):
+        arr = raw & whole
+        n_g = int(grown.sum())
+        if (arr & cand["mask"]).sum() < min_agreement * cand["mask"].sum():
+            return None
+        if arr.sum() > max_growth * n_g:
+            return {"mask": grown, "raw": raw}, "detected region (one-click mask leaked)"
+        if arr.sum() < 0.5 * n_g:
+            return {"mask": arr | grown, "raw": raw}, how + " + detected region"
+        return {"mask": arr, "raw": raw}, how
+
+    if previous is not None:
+        got = check(previous, "one-click segmentation (facing endplate's) confined to the body")
+        if got is not None:
+            return got
     try:
         res = segment_lesion(images, seed, random_state=random_state)
     except ModicInputError:
-        return cand["mask"], "candidate region (segmentation failed)"
-    seq = next(iter(res.masks))
-    m = res.masks[seq]
-    m = m if _same(m, ref) else mask_to_grid(m, ref)
-    arr = sitk.GetArrayViewFromImage(m).astype(bool) & body_whole
-    inter = (arr & cand["mask"]).sum()
-    if inter < min_agreement * cand["mask"].sum():
-        return cand["mask"], "candidate region (segmentation disagreed)"
-    return arr, "one-click segmentation confined to the body"
+        return {"mask": grown, "raw": None}, "detected region (one-click segmentation failed)"
+    m = next(iter(res.masks.values()))
+    if same_grid(m, ref_full):
+        raw = sitk.GetArrayViewFromImage(m)[crop].astype(bool)
+    else:
+        raw = sitk.GetArrayViewFromImage(mask_to_grid(m, ref)).astype(bool)
+    got = check(raw, "one-click segmentation confined to the body")
+    if got is None:
+        return {"mask": grown, "raw": raw}, "detected region (one-click mask disagreed)"
+    return got
 
 
 def _same(a: sitk.Image, b: sitk.Image) -> bool:

@@ -4,7 +4,7 @@ Folder layout (built with `modic.io.atomic_directory`, so nothing half-written i
 
     lesions.csv           one row per endplate lesion, columns `modic.detect.LESION_COLUMNS` (header only when none)
     lesions_t1.nrrd …     label map on each given sequence's grid (value = `label` of lesions.csv)
-    lesions.seg.nrrd      the same on the reference grid as named segments ("L4 inferior – Modic I"), as Slicer reads it
+    lesions.seg.nrrd      the same on the reference grid as named segments ("L4 inferior - Modic I"), as Slicer reads it
     spine_labels.nrrd     the anatomy used (label values of `modic.spine.model`)
     overview.png          mid-sagittal T1 and T2/FS, lesions outlined, levels named
     detection.json        settings, versions, marrow references, per-lesion details
@@ -28,9 +28,10 @@ TYPE_COLORS = {"I": (0.95, 0.26, 0.21), "II": (1.0, 0.76, 0.03), "III": (0.13, 0
                "I/II": (1.0, 0.5, 0.1), "II/III": (0.3, 0.8, 0.5)}
 
 
-def segment_name(endplate: str, modic_type: str) -> str:
-    """Segment name of a lesion, e.g. "L4 inferior – Modic I"."""
-    return f"{endplate} – Modic {modic_type}"
+def segment_name(endplate: str, modic_type: str, ascii_only: bool = False) -> str:
+    """Segment name of a lesion, e.g. "L4 inferior – Modic I" ("L4 inferior - Modic I" with `ascii_only`:
+    NRRD headers are ASCII, so lesions.seg.nrrd uses a hyphen)."""
+    return f"{endplate} {'-' if ascii_only else '–'} Modic {modic_type}"
 
 
 def ijk_to_lps_matrix(image: sitk.Image) -> np.ndarray:
@@ -54,8 +55,9 @@ def write_segmentation(result: DetectionResult, path: str | os.PathLike) -> Path
     arr = sitk.GetArrayViewFromImage(labels).transpose(2, 1, 0)     # (i, j, k)
     seg = slicerio.create_segmentation(arr.shape, ijk_to_lps_matrix(labels))
     for row in result.lesions.itertuples():
+        name = segment_name(row.endplate, row.modic_type, ascii_only=True)
         slicerio.add_segment(seg, arr == int(row.label),
-                             {"id": f"lesion_{int(row.label)}", "name": segment_name(row.endplate, row.modic_type),
+                             {"id": f"lesion_{int(row.label)}", "name": name,
                               "color": list(TYPE_COLORS.get(row.modic_type, (1.0, 0.0, 0.0)))})
     path = Path(path)
     slicerio.write_segmentation(str(path), seg)
@@ -133,8 +135,8 @@ def plot_overview(result: DetectionResult, images: Mapping[str, sitk.Image], pat
                 if here.any():
                     ax.contour(xs, ys, here, levels=[0.5], colors=[color], linewidths=1.4)
                 jj, ii = np.nonzero(proj)
-                ax.text(ii.max() * sx + 3, jj.mean() * sy, f"{row.modic_type}", color=color, fontsize=8,
-                        va="center")
+                ax.text(ii.min() * sx - 2, jj.mean() * sy, f"{row.modic_type}", color=color, fontsize=9,
+                        va="center", ha="right", fontweight="bold")
         for s in result.spine.vertebrae():
             i, j, _ = img.TransformPhysicalPointToContinuousIndex(tuple(s.centroid_lps))
             if 0 <= i < arr.shape[1] and 0 <= j < arr.shape[0]:

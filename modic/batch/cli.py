@@ -27,6 +27,9 @@ def add_batch_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentPar
              "LocalCluster of --jobs workers")
     add("--segment", action="store_true",
         help="segment each case from its seed_lps column instead of reading a mask")
+    add("--detect", action="store_true",
+        help="zero-click: detect every Modic change of each case (no masks or seeds; optional 'spine' column "
+             "with a spine_labels.nrrd) and write one row per lesion (case_id, level, endplate, … + features)")
     add("--normalization", default="zscore-image",
         choices=("zscore-reference", "zscore-image", "pyradiomics", "none"),
         help="intensity normalisation before extraction (default zscore-image; zscore-reference uses the "
@@ -49,6 +52,7 @@ def run_from_args(args: argparse.Namespace) -> int:
         result = run_cohort(args.manifest, args.out, params=getattr(args, "params", None),
                             jobs=getattr(args, "jobs", None), scheduler=getattr(args, "scheduler", None),
                             segment=bool(getattr(args, "segment", False)),
+                            detect=bool(getattr(args, "detect", False)),
                             normalization=getattr(args, "normalization", None) or "zscore-image",
                             show_progress=not getattr(args, "no_progress", False),
                             clear_cache=bool(getattr(args, "clear_cache", False)))
