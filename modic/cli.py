@@ -14,8 +14,8 @@ from modic import __version__
 from modic.errors import ModicInputError
 
 # subcommands, each a module under modic.commands
-COMMANDS: tuple[str, ...] = ("phantom", "segment", "detect", "extract", "classify", "analyze", "stats", "odi",
-                             "demo")
+COMMANDS: tuple[str, ...] = ("phantom", "segment", "spine", "detect", "extract", "classify", "analyze", "stats",
+                             "odi", "demo")
 
 EXIT_OK, EXIT_INPUT, EXIT_PARTIAL = 0, 2, 3
 

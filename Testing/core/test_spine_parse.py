@@ -1,0 +1,188 @@
+"""Spine parsing (`modic.spine.parse_spine`, `modic spine`): bodies found and named against ground truth.
+
+Ground truth: the built-in phantom's anatomy, and the manual vertebral-body labels of real scans in
+../shared/realmri (skipped, with the reason, when that folder is absent). Figures for the whole data set are
+in benchmarks/spine_results.md; the thresholds here are a margin below what those cases measure.
+"""
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import SimpleITK as sitk
+
+from modic.cli import main
+from modic.spine import CSV_COLUMNS, LEVELS, parse_spine, vertebra_label
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _realmri() -> Path | None:
+    candidates = [Path(os.environ["MODIC_REALMRI"])] if os.environ.get("MODIC_REALMRI") else []
+    candidates += [ROOT.parent / "shared" / "realmri", ROOT.parents[1] / "shared" / "realmri"]
+    return next((p for p in candidates if (p / "manifest.csv").exists()), None)
+
+
+REALMRI = _realmri()
+needs_realmri = pytest.mark.skipif(REALMRI is None, reason="../shared/realmri (real lumbar MRI with manual labels) "
+                                   "is absent here; CI has it")
+
+
+def _centroid_lps(mask: np.ndarray, ref: sitk.Image) -> np.ndarray:
+    idx = np.argwhere(mask).mean(axis=0)[::-1]
+    return np.asarray(ref.TransformContinuousIndexToPhysicalPoint([float(v) for v in idx]))
+
+
+def _dice(a: np.ndarray, b: np.ndarray) -> float:
+    return float(2 * (a & b).sum() / max(a.sum() + b.sum(), 1))
+
+
+def _body(spine, level: str) -> np.ndarray:
+    return sitk.GetArrayFromImage(spine.body_mask(level)).astype(bool)
+
+
+@pytest.fixture(scope="module")
+def phantom():
+    from modic.phantom import case_spec, synthesize
+    from modic.phantom.anatomy import spine_from_phantom_anatomy
+
+    case = synthesize(case_spec(0, 0, 1))
+    images = {k: case.images[k] for k in ("T1", "T2", "FS")}
+    return case, spine_from_phantom_anatomy(case.anatomy), parse_spine(images)
+
+
+def test_phantom_bodies_found_and_named(phantom):
+    case, truth, spine = phantom
+    assert spine.labels.GetSize() == case.images["T1"].GetSize()
+    assert spine.labels.GetDirection() == case.images["T1"].GetDirection()
+    found = [v.level for v in spine.vertebrae()]
+    assert {"L1", "L2", "L3", "L4"} <= set(found)
+    for level in found:
+        if truth.structure(level) is None:
+            continue
+        # named correctly: the parsed body of a level lies on the true body of that level
+        d = np.linalg.norm(np.subtract(spine.structure(level).centroid_lps, truth.structure(level).centroid_lps))
+        assert d < 10.0, (level, d)
+    dices = [_dice(_body(spine, lv), _body(truth, lv)) for lv in ("L1", "L2", "L3", "L4")]
+    assert np.mean(dices) > 0.6, dices
+    # discs named between consecutive bodies, endplates with outward normals (LPS +z is superior)
+    assert spine.structure("L2-L3") is not None
+    assert spine.structure("L3 superior").normal_lps[2] > 0.8
+    assert spine.structure("L3 inferior").normal_lps[2] < -0.8
+    assert 0 < spine.structure("L3").confidence <= 1
+    assert spine.info["method"] == "modic.spine.parse" and "settings" in spine.info
+
+
+def _load_real(name: str):
+    man = pd.read_csv(REALMRI / "manifest.csv")
+    row = man[man.image.str.contains(f"/{name}.nii")].iloc[0]
+    image = sitk.ReadImage(str(REALMRI / row.image))
+    labels = sitk.Resample(sitk.ReadImage(str(REALMRI / row.labels)), image, sitk.Transform(),
+                           sitk.sitkNearestNeighbor, 0, sitk.sitkUInt8)
+    levels = {int(a): b for a, b in (p.split("=") for p in row.label_levels.split(";"))}
+    return image, labels, levels
+
+
+def _score(spine, labels: sitk.Image, levels: dict[int, str]) -> tuple[int, int, list[float]]:
+    """(bodies found within 10 mm, of them named right, Dice per labelled body) on `labels`' grid."""
+    arr = sitk.GetArrayFromImage(labels)
+    parsed = {v.level: _body(spine, v.level) for v in spine.vertebrae()}
+    cents = {lv: _centroid_lps(m, labels) for lv, m in parsed.items()}
+    found = named = 0
+    dices = []
+    for value, level in levels.items():
+        truth = arr == value
+        if truth.sum() < 1000:          # (nearly) outside this grid
+            continue
+        c = _centroid_lps(truth, labels)
+        best = min(cents, key=lambda lv: np.linalg.norm(cents[lv] - c))
+        if np.linalg.norm(cents[best] - c) <= 10.0:
+            found += 1
+            named += best == level
+            dices.append(_dice(parsed[best], truth))
+        else:
+            dices.append(0.0)
+    return found, named, dices
+
+
+@needs_realmri
+@pytest.mark.parametrize("slice_mm", [None, 4.0])
+def test_real_t2_scan(slice_mm):
+    import sys
+
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from spine_accuracy import reslice
+
+    image, labels, levels = _load_real("VB2_05")
+    if slice_mm:
+        image, labels = reslice(image, labels, slice_mm)
+    spine = parse_spine({"T2": image})
+    found, named, dices = _score(spine, labels, levels)
+    assert found >= 6 and named >= 6, (found, named, dices)
+    assert np.mean(dices) > 0.7, dices
+    assert spine.naming_certain is True or named == found
+
+
+@needs_realmri
+def test_tilted_anisotropic_grid():
+    """A real scan resampled onto a sagittal grid tilted 12° in-plane, 0.7 × 0.7 × 4 mm, other axis order."""
+    image, labels, levels = _load_real("VB2_05")
+    angle = np.radians(12.0)
+    # image axes: i → anterior-superior (tilted), j → superior-posterior, k → left (a different direction matrix)
+    i_ax = np.array([0.0, -np.cos(angle), np.sin(angle)])
+    j_ax = np.array([0.0, np.sin(angle), np.cos(angle)])
+    k_ax = np.array([1.0, 0.0, 0.0])
+    direction = np.stack([i_ax, j_ax, k_ax], axis=1)
+    spacing = np.array([0.7, 0.7, 4.0])
+    centre = np.asarray(image.TransformContinuousIndexToPhysicalPoint([(s - 1) / 2 for s in image.GetSize()]))
+    size = np.array([460, 460, 16])
+    ref = sitk.Image([int(v) for v in size], sitk.sitkFloat32)
+    ref.SetSpacing([float(v) for v in spacing])
+    ref.SetDirection([float(v) for v in direction.ravel()])
+    ref.SetOrigin([float(v) for v in centre - direction @ ((size - 1) / 2 * spacing)])
+    tilted = sitk.Resample(sitk.Cast(image, sitk.sitkFloat32), ref, sitk.Transform(), sitk.sitkLinear)
+    tilted_labels = sitk.Resample(labels, ref, sitk.Transform(), sitk.sitkNearestNeighbor, 0, sitk.sitkUInt8)
+    spine = parse_spine({"T2": tilted})
+    assert spine.labels.GetDirection() == tilted.GetDirection()
+    found, named, dices = _score(spine, tilted_labels, levels)
+    assert found >= 6 and named >= 5, (found, named, dices)
+    assert np.mean(dices) > 0.65, dices
+
+
+def test_cli_outputs(tmp_path, phantom):
+    case, truth, _ = phantom
+    paths = []
+    for seq in ("T1", "T2"):
+        paths.append(tmp_path / f"{seq}.nrrd")
+        sitk.WriteImage(case.images[seq], str(paths[-1]))
+    out = tmp_path / "spine"
+    assert main(["spine", "--image", f"T1={paths[0]}", "--image", str(paths[1]), "--out", str(out)]) == 0
+    assert sorted(p.name for p in out.iterdir()) == ["spine.csv", "spine.json", "spine_labels.nrrd",
+                                                    "spine_overview.png"]
+    table = pd.read_csv(out / "spine.csv")
+    assert tuple(table.columns) == CSV_COLUMNS == ("structure", "level", "label", "centroid_lps", "volume_mm3",
+                                                   "normal_lps", "confidence")
+    labels = sitk.ReadImage(str(out / "spine_labels.nrrd"))
+    assert labels.GetSize() == case.images["T1"].GetSize()
+    assert set(np.unique(sitk.GetArrayViewFromImage(labels))) - {0} == set(table.label)
+    l3 = table[table.level == "L3"].iloc[0]
+    assert l3.structure == "vertebra" and l3.label == vertebra_label("L3")
+    x, y, z = (float(v) for v in l3.centroid_lps.split(";"))
+    assert np.linalg.norm(np.subtract((x, y, z), truth.structure("L3").centroid_lps)) < 10
+    assert set(table.structure) == {"vertebra", "disc", "endplate"}
+    assert table[table.structure == "endplate"].normal_lps.str.count(";").eq(2).all()
+    doc = json.loads((out / "spine.json").read_text())
+    assert doc["info"]["inputs"] == {"T1": str(paths[0]), "image2": str(paths[1])}
+    assert {"modic", "SimpleITK", "scikit-image"} <= set(doc["versions"]) and "settings" in doc["info"]
+    assert {s["level"] for s in doc["structures"]} == set(table.level)
+    assert all(lv in LEVELS for lv in table[table.structure == "vertebra"].level)
+
+
+def test_cli_bad_input(tmp_path, capsys):
+    assert main(["spine", "--image", str(tmp_path / "missing.nrrd"), "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert "missing.nrrd" in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "o").exists()

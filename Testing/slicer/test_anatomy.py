@@ -1,0 +1,51 @@
+"""Find vertebrae on real MRML (slicer-core): named body/disc segments and level markups in RAS."""
+
+import numpy as np
+import pytest
+import vtk
+from ModicAnalysisLib import anatomy, conversion
+
+
+@pytest.fixture(scope="module")
+def phantom_case():
+    from modic.phantom import case_spec, synthesize
+
+    return synthesize(case_spec(0, 0, 1))
+
+
+def test_find_vertebrae_segments_and_levels(scene, phantom_case):
+    from modic.phantom.anatomy import spine_from_phantom_anatomy
+
+    nodes = {seq: conversion.addVolumeFromSitkImage(scene, phantom_case.images[seq], seq) for seq in ("T1", "T2")}
+    result = anatomy.findVertebrae(scene, nodes)
+    segmentation = result.segmentationNode.GetSegmentation()
+    names = [segmentation.GetNthSegment(i).GetName() for i in range(segmentation.GetNumberOfSegments())]
+    bodies = [v.level for v in result.spine.vertebrae()]
+    assert len(bodies) >= 4
+    assert set(bodies) <= set(names)
+    assert any("-" in n for n in names)  # discs are segments too, e.g. "L3-L4"
+    tag = vtk.reference("")
+    assert segmentation.GetSegment(result.segmentIds[bodies[0]]).GetTag("ModicStructure", tag)
+    assert str(tag) == "vertebra"
+    # one control point per level, labelled with its name, at the body centroid in RAS
+    levels = result.levelsNode
+    assert levels.GetNumberOfControlPoints() == len(bodies)
+    truth = spine_from_phantom_anatomy(phantom_case.anatomy)
+    for i in range(levels.GetNumberOfControlPoints()):
+        ras = [0.0, 0.0, 0.0]
+        levels.GetNthControlPointPositionWorld(i, ras)
+        label = levels.GetNthControlPointLabel(i)
+        lps = np.array(conversion.rasToLps(ras))
+        assert np.allclose(lps, result.spine.structure(label).centroid_lps, atol=1e-6)
+        # the centroid of the parsed body lies within 10 mm of the ground-truth body of that level
+        assert np.linalg.norm(lps - np.array(truth.structure(label).centroid_lps)) < 10.0
+    # rerunning into the same nodes replaces their content
+    again = anatomy.findVertebrae(scene, nodes, result.segmentationNode, result.levelsNode)
+    assert again.segmentationNode is result.segmentationNode
+    assert again.segmentationNode.GetSegmentation().GetNumberOfSegments() == len(names)
+    assert again.levelsNode.GetNumberOfControlPoints() == len(bodies)
+
+
+def test_find_vertebrae_needs_a_volume(scene):
+    with pytest.raises(ValueError, match="at least one"):
+        anatomy.findVertebrae(scene, {})

@@ -1,0 +1,372 @@
+"""Spine parsing by classical image analysis: vertebral bodies and discs found and named on sagittal MR.
+
+Method (no trained weights; every number below is in mm or a dimensionless ratio):
+
+1. All images are resampled onto a canonical sagittal working grid (`modic.spine.frame`).
+2. Cortical bone and endplates are dark on every MR contrast (T1, T2, STIR, fat-bright GRE), so each sagittal
+   slice gets a *barrier* map: a dark-line (Sato) filter plus the smoothed gradient, averaged over the images.
+   A marker-based watershed of the barrier map splits the slice into regions bounded by dark lines: vertebral
+   marrow enclosed by its cortex comes out as one region on every contrast.
+3. In candidate mid-sagittal slabs the regions of vertebral-body size and box-like shape are chained from top to
+   bottom by dynamic programming (regular spacing along a smooth curve, similar size and signal); the best chain
+   over the slabs is the vertebral column.
+4. Each body is followed slice by slice to the left and right (regions overlapping it in the neighbouring slice),
+   discs are the space between consecutive bodies (slice-wise convex hull minus the bodies), and endplate zones
+   come from `spine_from_masks`.
+5. Levels are named from the bottom: the sacrum (S1) is the lowest body of the chain when its shape/angle is
+   sacral (see `modic.spine.naming`); when no sacrum is in view the naming is marked uncertain.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+import SimpleITK as sitk
+from scipy import ndimage as ndi
+from skimage import filters, measure, segmentation
+from skimage.morphology import disk
+
+from modic.spine.frame import WorkingFrame, to_reference, working_frame
+from modic.spine.model import DISCS, LEVELS, Spine, spine_from_masks, structures_from_labels
+
+METHOD_VERSION = 1
+SETTINGS = {
+    "inplane_mm": 1.0, "lateral_mm": 2.0, "dark_line_mm": 3.0, "marker_mm": (2.5, 4.0, 6.0),
+    "body_area_mm2": (300.0, 2600.0), "body_minor_mm": (14.0, 50.0), "body_major_mm": (18.0, 65.0),
+    "body_solidity": 0.82, "spacing_mm": (22.0, 52.0), "height_weight": 8.0,
+    "slab_fractions": (0.35, 0.42, 0.5, 0.58, 0.65), "disc_reach_mm": 16.0, "disc_gap_px": 1,
+    "sacral_turn_deg": 18.0, "sacral_jump_deg": 12.0,
+    "follow_dilate_mm": 2.0, "follow_k": 2.5, "follow_min_cover": 0.3, "follow_stop_sd": 1.0,
+    "half_width_mm": 45.0, "body_pad_mm": 1.0,
+}
+
+
+@dataclass
+class Region:
+    """One watershed region of a sagittal slice (pixel units of the working grid)."""
+
+    label: int
+    centroid: np.ndarray          # (row = inferior, col = posterior) mm
+    area: float                   # mm²
+    major: float                  # mm
+    minor: float
+    solidity: float
+    orientation: float            # radians, skimage convention
+    mean: float                   # normalised intensity
+    cv: float                     # coefficient of variation inside
+    cov: np.ndarray | None = None   # 2×2 second moments of the pixel positions (mm²)
+    score: float = 0.0
+    scale: int = 0                # index into SETTINGS["marker_mm"]
+
+
+def normalise(arr: np.ndarray) -> np.ndarray:
+    """Scale an image so that its 99th percentile of the body (non-zero) signal is 1."""
+    v = arr[arr > 0]
+    hi = float(np.quantile(v, 0.99)) if v.size else 1.0
+    return (arr / (hi or 1.0)).astype(np.float32)
+
+
+def barrier(slices: list[np.ndarray], px: float) -> np.ndarray:
+    """Dark-line + edge map of one sagittal slice (average over contrasts), ~0–1."""
+    out = np.zeros(slices[0].shape, np.float32)
+    for s in slices:
+        sm = filters.gaussian(s, 0.7 / px)
+        r = max(int(round(SETTINGS["dark_line_mm"] / px)), 1)
+        dl = ndi.grey_closing(sm, footprint=disk(r)) - sm      # black top-hat: thin dark lines (cortex)
+        g = filters.sobel(filters.gaussian(s, 2.0 / px))
+        out += dl / (np.quantile(dl, 0.98) or 1.0) + 0.5 * g / (np.quantile(g, 0.98) or 1.0)
+    return out / len(slices)
+
+
+def watershed_regions(b: np.ndarray, px: float, marker_mm: float) -> np.ndarray:
+    """Regions of a slice bounded by its barrier map (markers: points ≥ marker_mm from any barrier)."""
+    dist = ndi.distance_transform_edt(b < 0.25) * px
+    markers, _ = ndi.label(dist > marker_mm)
+    return segmentation.watershed(b, markers)
+
+
+def region_table(labels: np.ndarray, s: np.ndarray, px: float) -> list[Region]:
+    """Shape and signal of every region that could be a vertebral body."""
+    lo, hi = SETTINGS["body_area_mm2"]
+    area = np.bincount(labels.ravel()) * px * px
+    keep = np.nonzero((area >= lo) & (area <= hi))[0]
+    keep = keep[keep > 0]
+    sub = np.where(np.isin(labels, keep), labels, 0)
+    out = []
+    for r in measure.regionprops(sub, intensity_image=s):
+        major, minor = r.axis_major_length * px, r.axis_minor_length * px
+        if not (SETTINGS["body_minor_mm"][0] <= minor <= SETTINGS["body_minor_mm"][1]
+                and major <= SETTINGS["body_major_mm"][1] and r.solidity >= SETTINGS["body_solidity"]):
+            continue
+        vals = s[tuple(r.coords.T)]
+        mean = float(vals.mean())
+        out.append(Region(r.label, np.asarray(r.centroid) * px, float(r.area * px * px), major, minor,
+                          float(r.solidity), float(r.orientation), mean, float(vals.std() / (abs(mean) or 1.0)),
+                          np.cov(r.coords.T * px)))
+    for r in out:
+        r.score = (r.solidity - 0.75) * 4 + min(r.area / 900.0, 1.0) - r.cv
+    return out
+
+
+def best_chain(regions: list[Region]) -> tuple[list[int], float]:
+    """Indices (top to bottom) of the best chain of body-like regions and its score (dynamic programming)."""
+    if not regions:
+        return [], -np.inf
+    order = sorted(range(len(regions)), key=lambda i: regions[i].centroid[0])
+    lo, hi = SETTINGS["spacing_mm"]
+    best = {i: regions[i].score for i in order}
+    prev: dict[int, int | None] = {i: None for i in order}
+    for n, j in enumerate(order):
+        rj = regions[j]
+        for i in order[:n]:
+            ri = regions[i]
+            d = rj.centroid - ri.centroid
+            dist = float(np.hypot(*d))
+            if not (lo <= dist <= hi) or d[0] < 0.6 * dist:       # below, within 53° of the vertical
+                continue
+            size = abs(np.log(rj.area / ri.area))
+            signal = abs(np.log(max(rj.mean, 1e-3) / max(ri.mean, 1e-3)))
+            if size > 0.7 or signal > 0.5:
+                continue
+            u = d / dist                   # body heights along the chain: ~3/4 of the spacing (discs between)
+            height = np.mean([np.sqrt(12 * u @ reg.cov @ u) for reg in (ri, rj)]) / dist
+            fill = SETTINGS["height_weight"] * (max(0.0, height - 0.85) + max(0.0, 0.5 - height))
+            cand = best[i] + rj.score + 1.0 - size - 2 * signal - fill
+            if prev[i] is not None:       # smooth curve: spacing and direction like the previous step
+                dp = ri.centroid - regions[prev[i]].centroid
+                cosang = float(np.dot(d, dp) / (np.linalg.norm(d) * np.linalg.norm(dp)))
+                cand -= abs(np.log(dist / np.linalg.norm(dp))) * 2 + (1 - cosang) * 4
+            if cand > best[j]:
+                best[j], prev[j] = cand, i
+    end = max(best, key=best.get)
+    chain = [end]
+    while prev[chain[-1]] is not None:
+        chain.append(prev[chain[-1]])
+    return chain[::-1], float(best[end])
+
+
+def _slab(frame: WorkingFrame, names: list[str], k: int, half: int = 1) -> list[np.ndarray]:
+    k0, k1 = max(k - half, 0), min(k + half + 1, frame.arrays[names[0]].shape[0])
+    return [normalise(frame.arrays[n][k0:k1].mean(axis=0)) for n in names]
+
+
+def find_column(frame: WorkingFrame, names: list[str]) -> dict:
+    """The best chain of body regions over the candidate mid-sagittal slabs."""
+    nk = frame.arrays[names[0]].shape[0]
+    px = float(frame.grid.GetSpacing()[0])
+    best = {"score": -np.inf, "chain": []}
+    for f in SETTINGS["slab_fractions"]:
+        k = int(round(f * (nk - 1)))
+        slices = _slab(frame, names, k)
+        b = barrier(slices, px)
+        labels, regions = [], []
+        for si, mm in enumerate(SETTINGS["marker_mm"]):
+            labels.append(watershed_regions(b, px, mm))
+            for r in region_table(labels[-1], slices[0], px):
+                r.scale = si
+                regions.append(r)
+        chain, score = best_chain(regions)
+        score += 0.0 if not chain else 0.5 * len(chain)
+        if chain and score > best["score"]:
+            best = {"score": score, "chain": [regions[i] for i in chain], "k": k, "labels": labels,
+                    "slices": slices}
+    return best
+
+
+def _roi(chain: list[Region], shape: tuple[int, int], px: float) -> tuple[slice, slice]:
+    """Rows/cols (working pixels) around the chain: 45 mm above/below, 70 mm anterior, 40 mm posterior."""
+    c = np.array([r.centroid for r in chain]) / px
+    r0, r1 = int(c[:, 0].min() - 45 / px), int(c[:, 0].max() + 45 / px)
+    c0, c1 = int(c[:, 1].min() - 70 / px), int(c[:, 1].max() + 40 / px)
+    return slice(max(r0, 0), min(r1, shape[0])), slice(max(c0, 0), min(c1, shape[1]))
+
+
+def follow_bodies(frame: WorkingFrame, names: list[str], column: dict) -> dict[int, np.ndarray]:
+    """3D masks (working grid) of each chain body, followed slice by slice from the mid-sagittal slab.
+
+    In each sagittal slice a body is the connected part of its mid-sagittal outline (dilated by
+    `follow_dilate_mm`) whose signal stays within `follow_k` robust SDs of the body's central marrow.
+    Following stops at the lateral edge of the body: where the marrow core's median signal departs by more
+    than `follow_stop_sd` robust SDs, or the part covers less than `follow_min_cover` of the outline.
+    """
+    px = float(frame.grid.GetSpacing()[0])
+    lat = float(frame.grid.GetSpacing()[2])
+    vol = frame.arrays[names[0]]
+    shape = vol.shape
+    rows, cols = _roi(column["chain"], shape[1:], px)
+    k0 = column["k"]
+    grow = disk(max(int(round(SETTINGS["follow_dilate_mm"] / px)), 1))
+    scale = float(np.quantile(vol[k0][vol[k0] > 0], 0.99)) if np.any(vol[k0] > 0) else 1.0
+    roi = filters.gaussian(vol[:, rows, cols] / scale, (0, 0.8 / px, 0.8 / px))
+    open1 = disk(max(int(round(1.0 / px)), 1))
+    max_half = int(np.ceil(SETTINGS["half_width_mm"] / lat))
+    masks = {}
+    for i, r in enumerate(column["chain"]):
+        seed = column["labels"][r.scale][rows, cols] == r.label
+        core = ndi.binary_erosion(seed, disk(max(int(round(3.0 / px)), 1)))
+        if not core.any():
+            core = seed
+        vals = roi[k0][core]
+        med = float(np.median(vals))
+        mad = float(np.median(np.abs(vals - med))) * 1.4826 or 0.05 * abs(med) or 1e-3
+        lo_v, hi_v = med - SETTINGS["follow_k"] * mad, med + SETTINGS["follow_k"] * mad
+        template = ndi.binary_dilation(seed, grow)
+        m = np.zeros(shape, bool)
+        for step in (-1, 1):
+            for n in range(0 if step == -1 else 1, max_half):
+                k = k0 + step * n
+                if not 0 <= k < shape[0]:
+                    break
+                if n and abs(float(np.median(roi[k][core])) - med) > SETTINGS["follow_stop_sd"] * mad:
+                    break                          # the slice has left the marrow: lateral edge of the body
+                inside = ndi.binary_opening((template if n else seed) & (roi[k] >= lo_v) & (roi[k] <= hi_v),
+                                            open1)
+                lab, _ = ndi.label(inside)
+                ids = np.unique(lab[core & inside])
+                cur = ndi.binary_fill_holes(np.isin(lab, ids[ids > 0]))
+                if n and cur.sum() < SETTINGS["follow_min_cover"] * seed.sum():
+                    break
+                m[k, rows, cols] = cur if cur.any() else seed
+        if SETTINGS["body_pad_mm"] > 0:     # the cortex around the marrow belongs to the body
+            pad = disk(max(int(round(SETTINGS["body_pad_mm"] / px)), 1))[None]
+            m[:, rows, cols] = ndi.binary_dilation(m[:, rows, cols], pad) & template[None]
+        masks[i] = m
+    return masks
+
+
+def _line(length_px: int, direction: np.ndarray) -> np.ndarray:
+    """A one-sided line footprint from the centre along `direction` (row, col), `length_px` long."""
+    from skimage.draw import line
+
+    n = max(int(length_px), 1)
+    fp = np.zeros((2 * n + 1, 2 * n + 1), bool)
+    rr, cc = line(n, n, n + int(round(direction[0] * n)), n + int(round(direction[1] * n)))
+    fp[rr, cc] = True
+    return fp
+
+
+def discs_from_bodies(masks: list[np.ndarray], chain: list[Region], px: float) -> list[np.ndarray]:
+    """Disc between each pair of consecutive bodies: per sagittal slice, the voxels outside both bodies that
+    the upper body reaches going down the spine axis and the lower body reaches going up (≤ disc_reach_mm)."""
+    out = []
+    reach = SETTINGS["disc_reach_mm"] / px
+    for n, (a, b) in enumerate(zip(masks[:-1], masks[1:], strict=True)):
+        u = chain[n + 1].centroid - chain[n].centroid
+        u = u / (np.linalg.norm(u) or 1.0)
+        down, up = _line(reach, u), _line(reach, -u)
+        d = np.zeros(a.shape, bool)
+        for k in np.nonzero(a.any(axis=(1, 2)) & b.any(axis=(1, 2)))[0]:
+            both = a[k] | b[k]
+            r = np.nonzero(both.any(axis=1))[0]
+            c = np.nonzero(both.any(axis=0))[0]
+            sub = (slice(r[0], r[-1] + 1), slice(c[0], c[-1] + 1))
+            reach_a = ndi.binary_dilation(a[k][sub], down)    # the upper body swept down the axis
+            reach_b = ndi.binary_dilation(b[k][sub], up)
+            gap = ndi.binary_dilation(both[sub], disk(SETTINGS["disc_gap_px"])) if SETTINGS["disc_gap_px"] \
+                else both[sub]
+            d[k][sub] = reach_a & reach_b & ~gap
+        out.append(d)
+    return out
+
+
+def find_sacrum(chain: list[Region]) -> tuple[int | None, str]:
+    """Index of the S1 body in the chain, or None, and why.
+
+    The lumbosacral junction is where the column turns posteriorly: the step from L5 to S1 points
+    `sacral_turn_deg` or more posterior of the image's inferior axis and turns by `sacral_jump_deg` or more
+    from the step above (lumbar steps point anteriorly or straight down in sagittal MR of a supine patient).
+    """
+    steps = np.diff([r.centroid for r in chain], axis=0)
+    angles = [float(np.degrees(np.arctan2(st[1], st[0]))) for st in steps]   # + = posterior
+    for n in range(1, len(angles)):
+        if angles[n] >= SETTINGS["sacral_turn_deg"] and angles[n] - angles[n - 1] >= SETTINGS["sacral_jump_deg"]:
+            return n + 1, (f"sacrum recognised: the column turns {angles[n]:.0f}° posterior below the body above it "
+                           f"({angles[n] - angles[n - 1]:.0f}° more than the step above)")
+    if len(angles) == 1 and angles[0] >= SETTINGS["sacral_turn_deg"] + SETTINGS["sacral_jump_deg"]:
+        return 1, f"sacrum assumed from a {angles[0]:.0f}° posterior step (only two bodies in view)"
+    last = f"{angles[-1]:.0f}°" if angles else "none"
+    return None, f"no lumbosacral turn found (lowest step {last}): levels counted up from L5, naming uncertain"
+
+
+def name_levels(chain: list[Region]) -> tuple[list[str], bool, str]:
+    """Level names (top to bottom; "" beyond S1 or above T10), whether anchored on the sacrum, and why."""
+    n = len(chain)
+    s1, reason = find_sacrum(chain)
+    bottom, anchor = (s1, LEVELS.index("S1")) if s1 is not None else (n - 1, LEVELS.index("L5"))
+    names = []
+    for i in range(n):
+        j = anchor - (bottom - i)
+        names.append(LEVELS[j] if 0 <= j < len(LEVELS) and i <= bottom else "")
+    return names, s1 is not None, reason
+
+
+def parse_spine(images: Mapping[str, sitk.Image], random_state: int = 0) -> Spine:
+    """Find and name the vertebral bodies, discs and endplate zones of a sagittal lumbar MR study.
+
+    `images` maps a sequence name ("T1", "T2", "FS", "GRE", ...) to a 3D image; the labels are on the first
+    image's grid. `random_state` is recorded (the method is deterministic). See the module docstring.
+    """
+    t0 = time.perf_counter()
+    names = list(images)
+    reference = images[names[0]]
+    frame = working_frame(images, SETTINGS["inplane_mm"], SETTINGS["lateral_mm"])
+    column = find_column(frame, names)
+    info = {"method": "modic.spine.parse", "method_version": METHOD_VERSION, "random_state": random_state,
+            "images": names, "settings": {k: list(v) if isinstance(v, tuple) else v for k, v in SETTINGS.items()}}
+    chain = column["chain"]
+    if len(chain) < 2:
+        info.update(reason="no chain of vertebral bodies found", seconds=round(time.perf_counter() - t0, 2))
+        empty = sitk.Image(reference.GetSize(), sitk.sitkUInt8)
+        empty.CopyInformation(reference)
+        return Spine(empty, [], False, info)
+    levels, certain, reason = name_levels(chain)
+    masks = follow_bodies(frame, names, column)
+    keep = [i for i, lv in enumerate(levels) if lv]
+    body_masks = [masks[i] for i in keep]
+    disc_masks = discs_from_bodies(body_masks, [chain[i] for i in keep], float(frame.grid.GetSpacing()[0]))
+    # one label array on the working grid → the reference grid in one resampling, cropped to the spine
+    work = np.zeros(body_masks[0].shape, np.uint8)
+    for n, d in enumerate(disc_masks, start=1):
+        work[d] = 100 + n
+    for n, m in enumerate(body_masks, start=1):
+        work[m] = n
+    crop = _crop_reference(reference, frame, work)
+    moved = sitk.GetArrayFromImage(to_reference(work, frame, crop))
+    ref_body = {levels[i]: moved == n for n, i in enumerate(keep, start=1)}
+    ref_disc = {}
+    for n, i in enumerate(keep[:-1], start=1):
+        name = f"{levels[i]}-{levels[keep[n]]}"
+        if name in DISCS and np.any(moved == 100 + n):
+            ref_disc[name] = moved == 100 + n
+    conf = {levels[i]: float(1 / (1 + np.exp(-2 * chain[i].score))) for i in keep}
+    for d in ref_disc:
+        a, b = d.split("-")
+        conf[d] = min(conf.get(a, 0.5), conf.get(b, 0.5))
+    info.update(naming=reason, mid_sagittal_index=int(column["k"]), seconds=round(time.perf_counter() - t0, 2))
+    part = spine_from_masks(crop, ref_body, ref_disc, confidence=conf, naming_certain=certain, info=info)
+    full = sitk.Image(reference.GetSize(), sitk.sitkUInt8)
+    full.CopyInformation(reference)
+    start = reference.TransformPhysicalPointToIndex(crop.GetOrigin())
+    full = sitk.Paste(full, part.labels, part.labels.GetSize(), [0, 0, 0], start)
+    conf_by_label = {s.label: s.confidence for s in part.structures}
+    return Spine(full, structures_from_labels(full, conf_by_label), certain, part.info)
+
+
+def _crop_reference(reference: sitk.Image, frame: WorkingFrame, work: np.ndarray, margin: int = 4) -> sitk.Image:
+    """The part of `reference` (geometry only) covering the non-zero voxels of `work` (working grid)."""
+    idx = np.argwhere(work > 0)
+    lo, hi = idx.min(axis=0)[::-1], idx.max(axis=0)[::-1]
+    pts = [frame.grid.TransformIndexToPhysicalPoint([int(v) for v in (x, y, z)])
+           for x in (lo[0], hi[0]) for y in (lo[1], hi[1]) for z in (lo[2], hi[2])]
+    cidx = np.array([reference.TransformPhysicalPointToContinuousIndex(p) for p in pts])
+    size = np.asarray(reference.GetSize())
+    a = np.clip(np.floor(cidx.min(axis=0)).astype(int) - margin, 0, size - 1)
+    b = np.clip(np.ceil(cidx.max(axis=0)).astype(int) + margin, 0, size - 1)
+    geom = sitk.Image([int(v) for v in b - a + 1], sitk.sitkUInt8)
+    geom.SetSpacing(reference.GetSpacing())
+    geom.SetDirection(reference.GetDirection())
+    geom.SetOrigin(reference.TransformIndexToPhysicalPoint([int(v) for v in a]))
+    return geom
