@@ -174,6 +174,36 @@ def _body_masks(lab: np.ndarray, level: str, eroder: np.ndarray) -> dict[str, np
             "box": pad}
 
 
+def _extend_faces(bodies: dict, lab: np.ndarray, ref: sitk.Image, spine: Spine, extend_mm: float,
+                  eroder: np.ndarray, step_mm: float = 2.0) -> None:
+    """Add to each body the unlabelled voxels up to `extend_mm` beyond its superior/inferior face (the body's
+    footprint extruded along the spine axis), as part of that endplate zone: a parser that outlines bodies by
+    their marrow signal may leave a Modic band, whose signal is not marrow's, outside the body."""
+    free = lab == 0
+    body = sitk.Image(ref)
+    for lv, b in bodies.items():
+        axis = _spine_axis(spine, lv)
+        for side, sign in (("superior", 1.0), ("inferior", -1.0)):
+            ext = np.zeros(lab.shape, bool)
+            img = sitk.GetImageFromArray(b["whole"].astype(np.uint8))
+            img.CopyInformation(body)
+            for d in np.arange(step_mm, extend_mm + 1e-6, step_mm):   # values at x − d·axis: the body moved by d
+                moved = sitk.Resample(img, body, sitk.TranslationTransform(3, [float(v) for v in -sign * d * axis]),
+                                      sitk.sitkNearestNeighbor, 0, sitk.sitkUInt8)
+                ext |= sitk.GetArrayViewFromImage(moved).astype(bool)
+            ext &= free
+            if ext.any():
+                b[side] = b[side] | ext
+                b["whole"] = b["whole"] | ext
+        sl = ndimage.find_objects(b["whole"].astype(np.uint8))[0]
+        b["box"] = box = tuple(slice(max(s.start - 2, 0), s.stop + 2) for s in sl)
+        eroded = np.zeros_like(b["whole"])
+        eroded[box] = ndimage.binary_erosion(b["whole"][box], eroder)
+        b["eroded"] = eroded
+        for side in ("superior", "inferior"):
+            b[side] = b[side] & eroded
+
+
 def _axis_height(idx: np.ndarray, ref: sitk.Image, axis_lps: np.ndarray) -> float:
     """Extent (mm) of voxels (N, 3 numpy-ordered indices) along a unit LPS axis."""
     direction = np.asarray(ref.GetDirection()).reshape(3, 3)
@@ -184,6 +214,7 @@ def _axis_height(idx: np.ndarray, ref: sitk.Image, axis_lps: np.ndarray) -> floa
 
 def detect_lesions(images: Mapping[str, sitk.Image], spine: Spine | None = None, *, case_id: str = "case",
                    endplates: Sequence[tuple[str, str]] = LUMBAR_ENDPLATES, erode_mm: float = 2.0,
+                   extend_mm: float = 0.0,
                    z_low: float = 2.0, z_high: float = 3.5, z_each: float = 1.0, not_sd: float = 1.5,
                    outlier_sd: float = 10.0, min_volume_mm3: float = 150.0, min_core_mm3: float = 40.0,
                    min_endplate_fraction: float = 0.15, max_height_fraction: float = 0.8,
@@ -212,6 +243,8 @@ def detect_lesions(images: Mapping[str, sitk.Image], spine: Spine | None = None,
     eroder = _structuring(spacing_zyx, erode_mm)
     present = [s.level for s in spine.vertebrae()]
     bodies = {lv: b for lv in present if (b := _body_masks(lab, lv, eroder))}
+    if extend_mm > 0:
+        _extend_faces(bodies, lab, ref, spine, extend_mm, eroder)
     marrow = {lv: b["marrow"] for lv, b in bodies.items() if b["marrow"].sum() >= 20}
     if not marrow:
         raise ModicInputError("no vertebral body marrow found in the spine anatomy — check the images cover "
@@ -277,11 +310,13 @@ def detect_lesions(images: Mapping[str, sitk.Image], spine: Spine | None = None,
     order = sorted(candidates, key=lambda c: (LEVELS.index(c["level"]), c["side"] == "inferior"))
     order = _merge_same_endplate(order)
     grow_el = _structuring(spacing_zyx, erode_mm + 1.0)
+    rim_el = _structuring(spacing_zyx, 1.0)
     one_click: dict[str, np.ndarray] = {}   # disc → last one-click mask (reused for the facing endplate)
     for cand in order:
         seed = _seed_point(cand["mask"], best, ref)
         whole = bodies[cand["level"]]["whole"]
-        grown = _grow(cand["mask"], whole, best, z_grow, grow_el)
+        inner = ndimage.binary_erosion(whole, rim_el) & (best_type == names.index(cand["candidate_type"]))
+        grown = _grow(cand["mask"], inner, best, z_grow, grow_el)
         mask, how = grown, "detected region"
         if segment:
             mask, how = _segment(images, seed, cand, grown, whole, ref, ref_full, crop, min_agreement,
@@ -313,7 +348,8 @@ def detect_lesions(images: Mapping[str, sitk.Image], spine: Spine | None = None,
             "method_version": METHOD_VERSION, "sequences": seqs, "reference_grid": "spine labels",
             "spine_source": spine.info.get("source", "given" if spine.info else "parsed"),
             "naming_certain": spine.naming_certain,
-            "settings": {"erode_mm": erode_mm, "z_low": z_low, "z_high": z_high, "z_each": z_each, "not_sd": not_sd,
+            "settings": {"erode_mm": erode_mm, "extend_mm": extend_mm, "z_low": z_low, "z_high": z_high,
+                         "z_each": z_each, "not_sd": not_sd,
                          "outlier_sd": outlier_sd, "min_volume_mm3": min_volume_mm3, "min_core_mm3": min_core_mm3,
                          "min_endplate_fraction": min_endplate_fraction, "max_height_fraction": max_height_fraction,
                          "z_grow": z_grow, "segment": segment, "min_agreement": min_agreement,
@@ -392,23 +428,24 @@ def _crop_to_spine(labels: sitk.Image, margin: int = 3) -> tuple[sitk.Image, tup
     return sub, crop
 
 
-def _grow(cand: np.ndarray, whole: np.ndarray, best: np.ndarray, z_grow: float, element: np.ndarray) -> np.ndarray:
-    """The candidate grown back over the eroded rim: dilated by `element`, within the whole body, where the
-    pattern score is at least `z_grow`."""
+def _grow(cand: np.ndarray, allowed: np.ndarray, best: np.ndarray, z_grow: float, element: np.ndarray
+          ) -> np.ndarray:
+    """The candidate grown back over the eroded rim: dilated by `element`, within `allowed` (the body without
+    its outer millimetre, voxels of the candidate's type), where the pattern score is at least `z_grow`."""
     sl = ndimage.find_objects(cand.astype(np.uint8))[0]
     pad = tuple(slice(max(s.start - e // 2 - 1, 0), s.stop + e // 2 + 1)
                 for s, e in zip(sl, element.shape, strict=True))
     out = np.zeros_like(cand)
-    out[pad] = ndimage.binary_dilation(cand[pad], element) & whole[pad] & (best[pad] >= z_grow)
+    out[pad] = ndimage.binary_dilation(cand[pad], element) & allowed[pad] & (best[pad] >= z_grow)
     return out | cand
 
 
 def _segment(images, seed, cand, grown, whole, ref, ref_full, crop, min_agreement, max_growth, random_state,
-             previous=None) -> tuple[dict, str]:
+             previous=None, min_size: float = 0.35) -> tuple[dict, str]:
     """One-click segmentation at the seed, confined to the candidate's body. The detected region is used when
-    the one-click mask fails, misses the candidate (overlap < min_agreement) or is more than `max_growth` times
-    the detected region (a leak); the one-click mask of the facing endplate (same disc) is reused when it
-    covers this candidate."""
+    the one-click mask fails, misses the candidate (overlap < min_agreement), is more than `max_growth` times
+    the detected region (a leak) or less than `min_size` times it (a bright spot of a textured lesion). The
+    one-click mask of the facing endplate (same disc) is reused when it covers this candidate."""
     from modic.geometry import same_grid
     from modic.segment import mask_to_grid, segment_lesion
 
@@ -419,8 +456,8 @@ def _segment(images, seed, cand, grown, whole, ref, ref_full, crop, min_agreemen
             return None
         if arr.sum() > max_growth * n_g:
             return {"mask": grown, "raw": raw}, "detected region (one-click mask leaked)"
-        if arr.sum() < 0.5 * n_g:
-            return {"mask": arr | grown, "raw": raw}, how + " + detected region"
+        if arr.sum() < min_size * n_g:
+            return {"mask": grown, "raw": raw}, "detected region (one-click mask too small)"
         return {"mask": arr, "raw": raw}, how
 
     if previous is not None:
