@@ -87,13 +87,15 @@ def analyze_case(images: Mapping[str, sitk.Image], seed_lps: Sequence[float] | N
                  params: Mapping | str | os.PathLike | None = None, normalization: str = "zscore-image",
                  reference_lps: Sequence[float] | None = None, roi_lps: Sequence[Sequence[float]] | None = None,
                  case_id: str = "case", label: int = 1, jobs: int = 1,
-                 progress: Progress | None = None) -> CaseResult:
+                 progress: Progress | None = None, spine=None) -> CaseResult:
     """Analyse one case.
 
     images: {"T1"|"T2"|"FS": image}; seed_lps: a point inside the lesion (LPS mm) when no masks are
     given; masks: lesion masks per sequence (any grid: resampled by physical coordinates); model: a
     `ModicModel` or a model file path (optional); params: PyRadiomics parameters (None → paper's);
-    reference_lps: a point in normal marrow (LPS mm) for normalisation and typing.
+    reference_lps: a point in normal marrow (LPS mm) for normalisation and typing; spine: the case's anatomy
+    (`modic.spine.Spine`): confines the one-click lesion to its vertebral body (`modic.segment.segment_lesion`)
+    and checks imported masks (`check_mask_anatomy`: a warning in segmentation["anatomy"]).
     progress(fraction, message) may return False to cancel (raises InterruptedError).
     """
     t0 = time.perf_counter()
@@ -105,7 +107,7 @@ def analyze_case(images: Mapping[str, sitk.Image], seed_lps: Sequence[float] | N
     if masks is None:
         if seed_lps is None:
             raise ModicInputError(f"case {case_id}: give a seed point inside the lesion (LPS mm) or lesion masks")
-        seg = segment_lesion(images, seed_lps, roi_lps=roi_lps, reference_lps=reference_lps)
+        seg = segment_lesion(images, seed_lps, roi_lps=roi_lps, reference_lps=reference_lps, spine=spine)
         masks, seg_info = seg.masks, seg.info
     else:
         from modic.geometry import resample_like
@@ -114,6 +116,10 @@ def analyze_case(images: Mapping[str, sitk.Image], seed_lps: Sequence[float] | N
             raise ModicInputError(f"case {case_id}: no lesion mask given")
         source = next(iter(masks.values()))  # a sequence without its own mask gets this one, resampled
         masks = {s: resample_like(masks.get(s, source), images[s], is_label=True) for s in images}
+        if spine is not None:
+            from modic.segment import check_mask_anatomy
+
+            seg_info = {"method": "imported", "anatomy": {"warning": check_mask_anatomy(source, spine)}}
     _report(progress, 0.1, f"{case_id}: normalising")
     normed, norm_record = normalize_for_extraction(images, normalization, reference_lps)
 

@@ -29,6 +29,19 @@ Segmentation from a seed point (LPS mm), using all sequences at once:
    lesion stays, the disc beyond the endplate goes), cleaned as above and grown back by one voxel within
    the first mask.
 7. The mask is mapped to each sequence's own grid (linear interpolation of the mask, threshold 0.5).
+
+With the spine anatomy (`spine=`, a `modic.spine.Spine` from `parse_spine`, a label map or a phantom's ground
+truth) steps 3–6 are replaced by one rule that needs no special cases (`modic.lesion_anatomy`):
+A1. Allowed region = the vertebral body holding the seed + the body across the disc beyond the seed's nearer
+    endplate zone; never disc, canal or soft tissue. No extent cap, no sclerotic re-split.
+A2. Normal marrow = median/MAD (per sequence) of the seed's body; lesion signal = median of the seed-ball voxels
+    (off the cortex) that deviate most from marrow in the seed neighbourhood's direction. A voxel is a
+    candidate when its deviation from marrow, projected on the lesion's, reaches `contrast_level` of the way.
+A3. In-plane opening/closing, holes filled, and the seed's component kept plus every other component of at
+    least `min_fraction` of its size that touches the seed-side endplate zone or the facing endplate zone of the
+    body across the disc (the lesion's second band). info["anatomy"] records the bodies, the endplate, the
+    source of the anatomy and the voxels across the disc.
+A seed outside every body of the given spine falls back to steps 3–6 (said in info["anatomy"]["note"]).
 """
 
 from __future__ import annotations
@@ -45,10 +58,17 @@ from scipy import ndimage
 
 from modic.errors import ModicInputError
 from modic.geometry import format_point, point_lps_to_index, resample_like, same_grid, voxel_centers_lps
+from modic.lesion_anatomy import check_mask_anatomy, lesion_region
+from modic.spine.model import Spine
+
+__all__ = ["METHOD_VERSION", "SegmentationResult", "check_mask_anatomy", "dice", "import_mask", "mask_to_grid",
+           "segment_lesion"]
 
 # Raised whenever a change of the algorithm or its defaults changes masks (batch caches are keyed on it).
 # 2: tissue classes merged by seed-signal distance, sclerotic (type III pattern) re-split.
-METHOD_VERSION = 2
+# 3: optional spine anatomy (`spine=`): the mask is confined to the seed's vertebral body and the body across
+#    the disc it faces; with anatomy the extent cap and the sclerotic re-split are not applied.
+METHOD_VERSION = 3
 
 
 @dataclass
@@ -94,17 +114,23 @@ def _robust_scale(img: sitk.Image) -> sitk.Image:
 def segment_lesion(images: Mapping[str, sitk.Image], seed_lps: Sequence[float],
                    roi_lps: Sequence[Sequence[float]] | None = None,
                    reference_lps: Sequence[float] | None = None, seed_radius_mm: float = 3.5,
-                   search_mm: float = 45.0, fit_radius_mm: float = 30.0, max_extent_mm: float = 40.0,
+                   search_mm: float = 45.0, fit_radius_mm: float = 30.0, max_extent_mm: float | None = None,
                    components: Sequence[int] = (5, 6, 7), smoothing_iterations: int = 3,
                    min_fraction: float = 0.1, closing_radius: int = 2, sample_size: int = 4000,
-                   merge_distance: float = 2.0, sclerotic_refinement: bool = True, split_components: int = 3,
-                   hull_mm: float = 3.0, random_state: int = 0) -> SegmentationResult:
+                   merge_distance: float = 2.0, sclerotic_refinement: bool | None = None, split_components: int = 3,
+                   hull_mm: float = 3.0, random_state: int = 0, spine: Spine | None = None,
+                   seed_share: float = 1.0, anatomy_method: str = "contrast",
+                   contrast_level: float = 0.5) -> SegmentationResult:
     """Segment a Modic lesion from one seed point (LPS mm) on T1/T2/FS of any geometry.
 
     roi_lps: optional two opposite box corners (LPS mm) limiting the search; reference_lps: optional
     point in normal marrow; merge_distance: Mahalanobis distance (seed-neighbourhood covariance) within which a
     tissue class counts as lesion; sclerotic_refinement: re-split the mask of a type-III-pattern seed (step 6
-    of the module docstring). Returns masks on each input sequence's grid.
+    of the module docstring). spine: the case's anatomy (`modic.spine.Spine`, any grid): the mask is confined
+    to the seed's vertebral body plus the body across the disc it faces (`modic.lesion_anatomy`); then the
+    extent cap (max_extent_mm) and the sclerotic re-split are off unless given explicitly. A seed outside
+    every body falls back to the method without anatomy (said in info["anatomy"]). Returns masks on each
+    input sequence's grid; info records the settings, the method version and what constrained the mask.
     """
     t0 = time.perf_counter()
     base = _working_sequence(images)
@@ -126,8 +152,22 @@ def segment_lesion(images: Mapping[str, sitk.Image], seed_lps: Sequence[float],
     feats = np.stack([sitk.GetArrayViewFromImage(c) for c in channels], axis=-1).astype(np.float64)
     local_seed = tuple(int(s - i) for s, i in zip(seed_idx, index, strict=True))
     inplane = _box_touching_border(feats.shape[:3])
-    seed_ball = _ball(crop_ref, local_seed, seed_radius_mm)
+    seed_ball = _seed_neighbourhood(feats, _ball(crop_ref, local_seed, seed_radius_mm), local_seed, seed_share)
     dist = np.linalg.norm(voxel_centers_lps(crop_ref) - np.asarray(seed_lps, float), axis=-1)  # mm, (k, j, i)
+    region = lesion_region(spine, seed_lps, crop_ref) if spine is not None else None
+    if region is not None:
+        anatomy = dict(region.info)
+        extent = max_extent_mm
+        sclerotic = bool(sclerotic_refinement)
+        allowed = region.allowed & (dist <= extent if extent is not None else True)
+        seed_ball = seed_ball & region.allowed if (seed_ball & region.allowed).sum() >= 5 else seed_ball
+    else:
+        anatomy = {"constrained_by": "none",
+                   "note": "no anatomy given" if spine is None else
+                   "the seed is not inside a vertebral body of the given spine: segmented without anatomy"}
+        extent = 40.0 if max_extent_mm is None else max_extent_mm
+        sclerotic = True if sclerotic_refinement is None else bool(sclerotic_refinement)
+        allowed = dist <= extent
     ref_idx = None
     if reference_lps is not None:
         try:
@@ -135,14 +175,21 @@ def segment_lesion(images: Mapping[str, sitk.Image], seed_lps: Sequence[float],
             ref_idx = (k, j, i)
         except ModicInputError:
             ref_idx = None  # the reference lies outside the search box: nothing to check against
-    votes, used = _mixture_votes(feats, seed_ball, dist <= fit_radius_mm, dist <= max_extent_mm, components,
-                                 ref_idx, random_state, sample_size, merge_distance)
-    candidates = votes * 2 > used
-    mask = sitk.GetImageFromArray(candidates.astype(np.uint8))
-    mask.CopyInformation(crop_ref)
-    mask = _clean(mask, seed_ball, inplane, min_fraction, closing_radius)
+    if region is not None and anatomy_method == "contrast":
+        candidates, contrast_info = _marrow_contrast(feats, seed_ball, region, level=contrast_level)
+        anatomy.update(contrast_info)
+        mask = _like(candidates & allowed, crop_ref)
+        used = 0
+    else:
+        votes, used = _mixture_votes(feats, seed_ball, dist <= fit_radius_mm, allowed, components,
+                                     ref_idx, random_state, sample_size, merge_distance)
+        mask = _like(votes * 2 > used, crop_ref)
+    if region is not None:
+        mask = _clean_in_bone(mask, seed_ball, region, min_fraction, closing_radius)
+    else:
+        mask = _clean(mask, seed_ball, inplane, min_fraction, closing_radius)
     refined = None
-    if sclerotic_refinement and _sclerotic_pattern(feats[seed_ball], names):
+    if sclerotic and _sclerotic_pattern(feats[seed_ball], names):
         core = _seed_compatible_core(feats, sitk.GetArrayFromImage(mask).astype(bool), seed_ball, merge_distance,
                                      split_components, hull_mm, crop_ref.GetSpacing(), random_state,
                                      sample_size=sample_size)
@@ -158,14 +205,17 @@ def segment_lesion(images: Mapping[str, sitk.Image], seed_lps: Sequence[float],
     full.CopyInformation(grid)
     masks = {seq: (full if same_grid(images[seq], grid) else mask_to_grid(full, images[seq]))
              for seq in images}
+    if region is not None:
+        arr = sitk.GetArrayViewFromImage(mask) > 0
+        anatomy["voxels_across_disc"] = int((arr & region.facing_body).sum()) if region.facing_body is not None else 0
     info = {"method": "multi-sequence Gaussian-mixture vote", "method_version": METHOD_VERSION,
-            "working_sequence": base,
+            "working_sequence": base, "anatomy": anatomy,
             "seed_lps": list(map(float, seed_lps)),
             "reference_lps": None if reference_lps is None else list(map(float, reference_lps)),
             "roi_lps": None if roi_lps is None else [list(map(float, p)) for p in roi_lps],
             "seed_radius_mm": seed_radius_mm, "search_mm": search_mm, "fit_radius_mm": fit_radius_mm,
-            "max_extent_mm": max_extent_mm, "components": list(components), "mixtures_used": int(used),
-            "merge_distance": merge_distance, "sclerotic_refinement": sclerotic_refinement,
+            "max_extent_mm": extent, "components": list(components), "mixtures_used": int(used),
+            "merge_distance": merge_distance, "sclerotic_refinement": sclerotic,
             "split_components": split_components, "hull_mm": hull_mm,
             "sclerotic_voxels_removed": refined,
             "smoothing_iterations": smoothing_iterations, "min_fraction": min_fraction,
@@ -173,6 +223,73 @@ def segment_lesion(images: Mapping[str, sitk.Image], seed_lps: Sequence[float],
             "voxels": {s: int(sitk.GetArrayViewFromImage(m).sum()) for s, m in masks.items()},
             "seconds": round(time.perf_counter() - t0, 3)}
     return SegmentationResult(masks=masks, info=info)
+
+
+def _marrow_contrast(feats: np.ndarray, seed_ball: np.ndarray, region, level: float = 0.5
+                     ) -> tuple[np.ndarray, dict]:
+    """Lesion candidates inside bone: voxels at least `level` of the way from normal marrow to the lesion signal.
+
+    Normal marrow = median and MAD (per sequence) of the seed's body (a Modic band is less than half of it);
+    lesion signal = median of the seed-ball voxels farthest from marrow (the upper half: a ball wider than a
+    thin band still gives the band's signal). Each voxel's deviation from marrow (MAD units) is projected
+    on the lesion's deviation: 0 = marrow, 1 = lesion signal; ≥ `level` is a candidate (half-way = the
+    partial-volume boundary)."""
+    body = region.seed_body
+    marrow = np.median(feats[body], axis=0)
+    scale = 1.4826 * np.median(np.abs(feats[body] - marrow), axis=0)
+    scale = np.where(scale > 0, scale, 1.0)
+    inner = ndimage.binary_erosion(region.allowed, np.ones((1, 3, 3), bool), iterations=2)  # off the cortex
+    ball = seed_ball & inner if (seed_ball & inner).sum() >= 5 else seed_ball
+    z_ball = (feats[ball] - marrow) / scale
+    direction = np.median(z_ball, axis=0)
+    along = z_ball @ direction
+    lesion = np.median(z_ball[along >= np.median(along)], axis=0)
+    norm2 = float(lesion @ lesion) or 1.0
+    score = ((feats - marrow) / scale) @ lesion / norm2
+    return score >= level, {"method": "marrow contrast", "lesion_vs_marrow_mad": [round(float(v), 2) for v in lesion],
+                            "contrast_level": level}
+
+
+def _seed_neighbourhood(feats: np.ndarray, ball: np.ndarray, local_seed: Sequence[int], share: float) -> np.ndarray:
+    """The `share` of the seed ball's voxels closest in signal (robust-scaled Euclidean distance) to the median
+    of the seed voxel's in-plane 3×3 neighbourhood: a ball wider than a thin lesion then holds lesion only."""
+    if share >= 1.0 or ball.sum() < 20:
+        return ball
+    i, j, k = local_seed
+    core = feats[k, max(j - 1, 0):j + 2, max(i - 1, 0):i + 2].reshape(-1, feats.shape[-1])
+    d = np.linalg.norm(feats[ball] - np.median(core, axis=0), axis=1)
+    keep = d <= np.quantile(d, share)
+    out = np.zeros_like(ball)
+    out[ball] = keep
+    out[k, j, i] = True
+    return out
+
+
+def _clean_in_bone(mask: sitk.Image, core: np.ndarray, region, min_fraction: float,
+                   closing_radius: int = 1) -> sitk.Image:
+    """Like `_clean`, inside the allowed bone: open/close in-plane, fill holes slice by slice, keep the seed's
+    component plus every other component of at least `min_fraction` of its size that touches the seed-side
+    endplate zone of the seed's body or the facing endplate zone of the body across the disc."""
+    mask = sitk.BinaryMorphologicalOpening(mask, [1, 1, 0], sitk.sitkBall, 0, 1)
+    mask = sitk.BinaryMorphologicalClosing(mask, [closing_radius, closing_radius, 0], sitk.sitkBall, 1)
+    arr = sitk.GetArrayFromImage(mask).astype(bool)
+    for k in range(arr.shape[0]):
+        arr[k] = ndimage.binary_fill_holes(arr[k])
+    arr &= region.allowed
+    labels, n = ndimage.label(arr)
+    if n == 0:
+        return _like(np.zeros_like(arr), mask)
+    sizes = np.bincount(labels.ravel(), minlength=n + 1)
+    core_labels = np.unique(labels[core & arr])
+    core_labels = core_labels[core_labels > 0]
+    if core_labels.size == 0:
+        return _like(np.zeros_like(arr), mask)
+    main = core_labels[np.argmax(sizes[core_labels])]
+    zones = region.facing | region.seed_zone
+    touching = set(np.unique(labels[zones & arr]).tolist())
+    keep = [lab for lab in range(1, n + 1)
+            if lab == main or (sizes[lab] >= min_fraction * sizes[main] and lab in touching)]
+    return _like(np.isin(labels, keep), mask)
 
 
 def _sclerotic_pattern(seed_voxels: np.ndarray, names: Sequence[str]) -> bool:

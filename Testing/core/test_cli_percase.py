@@ -34,10 +34,12 @@ def _images(root, row):
 def test_segment_from_a_click_writes_a_mask_per_grid(cohort, tmp_path):
     root, df, _ = cohort
     row = df.iloc[0]
-    rc = main(["segment", *_images(root, row), f"--seed-lps={row.seed_lps}", "--out", str(tmp_path / "seg")])
+    rc = main(["segment", *_images(root, row), f"--seed-lps={row.seed_lps}", "--anatomy", "none",
+               "--out", str(tmp_path / "seg")])
     assert rc == 0
     info = json.loads((tmp_path / "seg" / "segmentation.json").read_text())
     assert info["working_sequence"] == "T2"
+    assert info["anatomy"]["constrained_by"] == "none"
     assert info["merge_distance"] == 2.0 and info["sclerotic_refinement"] is True
     for seq in ("t1", "t2", "fs"):
         got = sitk.ReadImage(str(tmp_path / "seg" / f"mask_{seq}.nrrd"))
@@ -46,11 +48,43 @@ def test_segment_from_a_click_writes_a_mask_per_grid(cohort, tmp_path):
         assert dice(got, truth) > 0.75
 
 
+def test_segment_with_an_anatomy_label_map_and_the_imported_mask_check(cohort, tmp_path, capsys):
+    from modic.phantom.anatomy import spine_from_phantom_anatomy
+
+    root, df, _ = cohort
+    row = df.iloc[2]                                                  # the type III case
+    spine = spine_from_phantom_anatomy(sitk.ReadImage(str(root / "cohort" / row.anatomy)))
+    labels = tmp_path / "spine_labels.nrrd"
+    sitk.WriteImage(spine.labels, str(labels))
+    rc = main(["segment", *_images(root, row), f"--seed-lps={row.seed_lps}", "--anatomy", str(labels),
+               "--out", str(tmp_path / "seg")])
+    assert rc == 0
+    info = json.loads((tmp_path / "seg" / "segmentation.json").read_text())
+    assert info["method_version"] == 3 and info["anatomy"]["constrained_by"] == "spine"
+    assert info["anatomy"]["body"] in row.level and "anatomy from" in info["anatomy"]["note"]
+    got = sitk.ReadImage(str(tmp_path / "seg" / "mask_t1.nrrd"))
+    assert dice(got, sitk.ReadImage(str(root / "cohort" / row.mask_t1))) > 0.8
+    disc = sitk.GetArrayFromImage(spine.labels) >= 70
+    assert not (disc & (sitk.GetArrayFromImage(got) > 0)).any()
+    # a disc imported as the "lesion" is flagged (the mask is still written: a warning, not an error)
+    wrong = tmp_path / "disc.nrrd"
+    img = sitk.GetImageFromArray(disc.astype("uint8"))
+    img.CopyInformation(spine.labels)
+    sitk.WriteImage(img, str(wrong))
+    capsys.readouterr()
+    rc = main(["segment", *_images(root, row), "--mask", str(wrong), "--anatomy", str(labels),
+               "--out", str(tmp_path / "imp")])
+    assert rc == 0
+    assert "lies in a vertebral body (100% in a disc)" in capsys.readouterr().err
+    info = json.loads((tmp_path / "imp" / "segmentation.json").read_text())
+    assert info["anatomy"]["warning"].startswith("only 0% of the lesion mask")
+
+
 def test_segment_tuning_options_reach_the_segmentation(cohort, tmp_path):
     root, df, _ = cohort
     row = df.iloc[0]
     rc = main(["segment", *_images(root, row), f"--seed-lps={row.seed_lps}", "--merge-distance", "0",
-               "--no-sclerotic-refinement", "--out", str(tmp_path / "seg")])
+               "--no-sclerotic-refinement", "--anatomy", "none", "--out", str(tmp_path / "seg")])
     assert rc == 0
     info = json.loads((tmp_path / "seg" / "segmentation.json").read_text())
     assert info["merge_distance"] == 0.0 and info["sclerotic_refinement"] is False

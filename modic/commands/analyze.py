@@ -6,6 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
+from modic.commands._anatomy import add_anatomy_argument, resolve_anatomy
 from modic.commands._common import (
     SEQ_ARGS,
     add_image_arguments,
@@ -34,6 +35,7 @@ def add_parser(sub) -> None:
     add_image_arguments(p)
     add_point_arguments(p)
     add_mask_arguments(p)
+    add_anatomy_argument(p)
     p.add_argument("--model", metavar="SKOPS", help="model file from `modic stats` (default: synthetic demo model)")
     p.add_argument("--no-model", action="store_true", help="skip the classifier")
     p.add_argument("--params", metavar="YAML", help="PyRadiomics parameter file (default: the paper's)")
@@ -53,6 +55,7 @@ def run(args: argparse.Namespace) -> int:
     masks = load_masks(args, images)
     if masks is None and not args.seed_lps:
         raise ModicInputError("give --seed-lps (a point inside the lesion) or a lesion --mask")
+    spine, note = resolve_anatomy(args.anatomy, images)
     model = None
     if not args.no_model:
         from modic.model_io import demo_model_path, load_model
@@ -61,7 +64,13 @@ def run(args: argparse.Namespace) -> int:
     result = analyze_case(images, seed_lps=point(args.seed_lps, "--seed-lps"), masks=masks, model=model,
                           params=args.params, normalization=args.normalization,
                           reference_lps=point(args.reference_lps, "--reference-lps"), roi_lps=roi(args.roi_lps),
-                          case_id=args.case_id, jobs=args.jobs)
+                          case_id=args.case_id, jobs=args.jobs, spine=spine)
+    if result.segmentation is not None:
+        result.segmentation.setdefault("anatomy", {})["note"] = note
+        if result.segmentation["anatomy"].get("warning"):
+            import sys
+
+            sys.stderr.write(f"warning: {result.segmentation['anatomy']['warning']}\n")
     with atomic_directory(Path(args.out)) as tmp:
         result.feature_table().to_csv(tmp / "features.csv", index=False)
         for seq, mask in result.masks.items():

@@ -17,6 +17,10 @@ rules: --cases alone scales 41/84/29 (largest remainder) and the scored total to
 --counts sets I,II,III exactly; --with-scores N spreads N scored cases over the types in proportion
 7:22:1 (largest remainder, never more than a type has, overflow to the other types).
 output: OUT/manifest.csv, OUT/phantom.json, OUT/cases/<case_id>/{t1,t2,fs,mask_t1,mask_t2,mask_fs,anatomy}
+
+other test beds (docs/PHANTOMS.md): ground-truth anatomy in OUT/cases/<id>/spine_labels (manifest column spine)
+  modic phantom --background ../shared/realmri/manifest.csv --out hybrid   # lesions in real scans, 4 mm slices
+  modic phantom --construction B --cases 30 --out b                         # the second, independent generator
 """
 
 
@@ -44,6 +48,14 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--format", choices=("nrrd", "nifti"), default="nrrd", help="image format (default nrrd)")
     p.add_argument("--mixed", action="store_true", help="allow mixed I/II and II/III lesions (~35%%)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--construction", choices=("A", "B"), default="A",
+                   help="A = the default generator; B = a second, independent one (docs/PHANTOMS.md)")
+    p.add_argument("--background", metavar="MANIFEST", default=None,
+                   help="insert lesions into the labelled real scans of this manifest (hybrid cases)")
+    p.add_argument("--cases-per-scan", type=int, default=3, dest="cases_per_scan",
+                   help="hybrid: lesions (cases) per background scan (default 3)")
+    p.add_argument("--slice-mm", type=float, default=4.0, dest="slice_mm",
+                   help="hybrid: slice thickness the 1 mm scans are resliced to (default 4; 1 = keep isotropic)")
     p.set_defaults(func=run)
     return p
 
@@ -51,6 +63,20 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 def run(args: argparse.Namespace) -> int:
     from modic.phantom import generate_cohort
 
+    if args.background is not None or args.construction == "B":
+        from modic.phantom.extra import generate_construction_b, generate_hybrid_cohort
+
+        if args.background is not None and args.construction == "B":
+            raise ModicInputError("--background and --construction B are alternatives — choose one")
+        if args.background is not None:
+            manifest = generate_hybrid_cohort(args.out, args.background, per_scan=args.cases_per_scan,
+                                              slice_mm=args.slice_mm, seed=args.seed, fmt=args.format,
+                                              progress=not args.no_progress)
+        else:
+            manifest = generate_construction_b(args.out, n_cases=args.cases or 30, seed=args.seed, fmt=args.format,
+                                               progress=not args.no_progress)
+        sys.stdout.write(f"wrote {manifest}\n")
+        return 0
     counts = _counts(args.counts) if args.counts is not None else None
     if args.cases is not None and args.cases <= 0:
         raise ModicInputError(f"--cases must be at least 1, got {args.cases}")

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
+from modic.commands._anatomy import add_anatomy_argument, resolve_anatomy
 from modic.commands._common import (
     SEQ_ARGS,
     add_image_arguments,
@@ -31,6 +33,7 @@ def add_parser(sub) -> None:
     add_image_arguments(p)
     add_point_arguments(p)
     add_mask_arguments(p)
+    add_anatomy_argument(p)
     g = p.add_argument_group("segmentation tuning (one-click mode; defaults are the measured ones)")
     g.add_argument("--merge-distance", type=float, default=2.0, metavar="D",
                    help="tissue classes within this Mahalanobis distance of the seed signal count as lesion "
@@ -51,6 +54,7 @@ def run(args: argparse.Namespace) -> int:
     check_writable_dir(args.out)
     images = load_images(args)
     masks = load_masks(args, images)
+    spine, note = resolve_anatomy(args.anatomy, images)
     info: dict
     if masks is None:
         if not args.seed_lps:
@@ -60,11 +64,20 @@ def run(args: argparse.Namespace) -> int:
         result = segment_lesion(images, point(args.seed_lps, "--seed-lps"), roi_lps=roi(args.roi_lps),
                                 reference_lps=point(args.reference_lps, "--reference-lps"),
                                 merge_distance=_merge_distance(args.merge_distance),
-                                sclerotic_refinement=not args.no_sclerotic_refinement)
+                                sclerotic_refinement=False if args.no_sclerotic_refinement else None, spine=spine)
         masks, info = result.masks, result.info
+        info["anatomy"]["note"] = note
     else:
         source = args.mask or {s: getattr(args, f"mask_{a}") for s, a in SEQ_ARGS.items()}
-        info = {"method": "imported", "source": source, "label": args.label, "segment": args.segment_name}
+        info = {"method": "imported", "source": source, "label": args.label, "segment": args.segment_name,
+                "anatomy": {"note": note}}
+        if spine is not None:
+            from modic.segment import check_mask_anatomy
+
+            warning = check_mask_anatomy(next(iter(masks.values())), spine)
+            info["anatomy"]["warning"] = warning
+            if warning:
+                sys.stderr.write(f"warning: {warning}\n")
     with atomic_directory(Path(args.out)) as tmp:
         for seq, mask in masks.items():
             write_image(mask, tmp / f"mask_{SEQ_ARGS[seq]}.nrrd")
