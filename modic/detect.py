@@ -204,12 +204,16 @@ def _extend_faces(bodies: dict, lab: np.ndarray, ref: sitk.Image, spine: Spine, 
             b[side] = b[side] & eroded
 
 
-def _axis_height(idx: np.ndarray, ref: sitk.Image, axis_lps: np.ndarray) -> float:
-    """Extent (mm) of voxels (N, 3 numpy-ordered indices) along a unit LPS axis."""
+def _axis_height(idx: np.ndarray, ref: sitk.Image, axis_lps: np.ndarray, trim: float = 5.0) -> float:
+    """Extent (mm) of voxels (N, 3 numpy-ordered indices) along a unit LPS axis, between the `trim` and
+    100 − `trim` percentiles (a thin strand does not make a band tall)."""
     direction = np.asarray(ref.GetDirection()).reshape(3, 3)
     pts = (idx[:, ::-1] * np.asarray(ref.GetSpacing())) @ direction.T
     proj = pts @ axis_lps
-    return float(proj.max() - proj.min()) if len(proj) else 0.0
+    if not len(proj):
+        return 0.0
+    lo, hi = np.percentile(proj, [trim, 100 - trim])
+    return float(hi - lo)
 
 
 def detect_lesions(images: Mapping[str, sitk.Image], spine: Spine | None = None, *, case_id: str = "case",
@@ -217,7 +221,7 @@ def detect_lesions(images: Mapping[str, sitk.Image], spine: Spine | None = None,
                    extend_mm: float = 0.0,
                    z_low: float = 2.0, z_high: float = 3.5, z_each: float = 1.0, not_sd: float = 1.5,
                    outlier_sd: float = 10.0, min_volume_mm3: float = 150.0, min_core_mm3: float = 40.0,
-                   min_endplate_fraction: float = 0.15, max_height_fraction: float = 0.8,
+                   min_endplate_fraction: float = 0.15, max_height_fraction: float = 0.8, min_contrast: float = 0.12,
                    z_grow: float = 1.0, segment: bool = True, min_agreement: float = 0.3, max_growth: float = 2.5,
                    random_state: int = 0) -> DetectionResult:
     """Find, segment and type every Modic change at the lumbar endplates (see module docstring).
@@ -297,15 +301,19 @@ def detect_lesions(images: Mapping[str, sitk.Image], spine: Spine | None = None,
             idx = np.argwhere(m) + [s.start for s in box]
             axis = _spine_axis(spine, lv)
             body_idx = np.argwhere(b["whole"][box]) + [s.start for s in box]
-            height = _axis_height(idx, ref, axis) / max(_axis_height(body_idx, ref, axis), 1e-6)
+            height = _axis_height(idx, ref, axis) / max(_axis_height(body_idx, ref, axis, trim=0.0), 1e-6)
             if height > max_height_fraction:
                 continue
             full = np.zeros(lab.shape, bool)
             full[tuple(idx.T)] = True
+            ctype = names[int(np.bincount(best_type[full], minlength=len(names)).argmax())]
+            ratios = {seq: float(np.mean(arr[full])) / refs[seq][lv] if refs[seq].get(lv) else 1.0
+                      for seq, arr in data.items()}
+            if not _contrast_ok(ctype, ratios, min_contrast):
+                continue
             candidates.append({"level": lv, "side": side, "mask": full, "voxels": nvox,
                                "score": float(np.median(best[full])), "height_fraction": height,
-                               "candidate_type": names[int(np.bincount(best_type[full], minlength=len(names))
-                                                         .argmax())]})
+                               "candidate_type": ctype, "ratios": ratios})
     rows, masks = [], []
     order = sorted(candidates, key=lambda c: (LEVELS.index(c["level"]), c["side"] == "inferior"))
     order = _merge_same_endplate(order)
@@ -320,7 +328,8 @@ def detect_lesions(images: Mapping[str, sitk.Image], spine: Spine | None = None,
         mask, how = grown, "detected region"
         if segment:
             mask, how = _segment(images, seed, cand, grown, whole, ref, ref_full, crop, min_agreement,
-                                 max_growth, random_state, one_click.get(_disc_of(cand["level"], cand["side"])))
+                                 max_growth, random_state, one_click.get(_disc_of(cand["level"], cand["side"])),
+                                 spine=spine)
             if how.startswith("one-click"):
                 one_click[_disc_of(cand["level"], cand["side"])] = mask["raw"]
             mask = mask["mask"]
@@ -352,6 +361,7 @@ def detect_lesions(images: Mapping[str, sitk.Image], spine: Spine | None = None,
                          "z_each": z_each, "not_sd": not_sd,
                          "outlier_sd": outlier_sd, "min_volume_mm3": min_volume_mm3, "min_core_mm3": min_core_mm3,
                          "min_endplate_fraction": min_endplate_fraction, "max_height_fraction": max_height_fraction,
+                         "min_contrast": min_contrast,
                          "z_grow": z_grow, "segment": segment, "min_agreement": min_agreement,
                          "max_growth": max_growth, "random_state": random_state,
                          "endplates": [f"{a} {b}" for a, b in endplates]},
@@ -359,6 +369,16 @@ def detect_lesions(images: Mapping[str, sitk.Image], spine: Spine | None = None,
             "marrow_sd": {s: round(v, 3) for s, v in sds.items()},
             "candidates": len(candidates), "seconds": round(time.perf_counter() - t0, 3)}
     return DetectionResult(lesions=lesions, label_maps=label_maps, spine=spine, info=info)
+
+
+def _contrast_ok(modic_type: str, ratios: Mapping[str, float], min_contrast: float) -> bool:
+    """The candidate's mean signal differs from its vertebra's marrow by at least `min_contrast` (a fraction)
+    in the direction its type requires, on every required sequence (type I: T1 and the better of T2/FS)."""
+    need = dict(_PATTERN[modic_type]["need"])
+    if modic_type == "I" and "T2" in ratios and "FS" in ratios:
+        need.pop("T2" if ratios["FS"] >= ratios["T2"] else "FS")
+    checks = [sign * (ratios[s] - 1.0) >= min_contrast for s, sign in need.items() if s in ratios]
+    return bool(checks) and all(checks)
 
 
 def _parse(images: Mapping[str, sitk.Image]) -> Spine:
@@ -441,7 +461,7 @@ def _grow(cand: np.ndarray, allowed: np.ndarray, best: np.ndarray, z_grow: float
 
 
 def _segment(images, seed, cand, grown, whole, ref, ref_full, crop, min_agreement, max_growth, random_state,
-             previous=None, min_size: float = 0.35) -> tuple[dict, str]:
+             previous=None, min_size: float = 0.35, spine: Spine | None = None) -> tuple[dict, str]:
     """One-click segmentation at the seed, confined to the candidate's body. The detected region is used when
     the one-click mask fails, misses the candidate (overlap < min_agreement), is more than `max_growth` times
     the detected region (a leak) or less than `min_size` times it (a bright spot of a textured lesion). The
@@ -464,15 +484,18 @@ def _segment(images, seed, cand, grown, whole, ref, ref_full, crop, min_agreemen
         got = check(previous, "one-click segmentation (facing endplate's) confined to the body")
         if got is not None:
             return got
+    import inspect
+
+    kw = {"spine": spine} if "spine" in inspect.signature(segment_lesion).parameters else {}  # anatomy-aware
     try:
-        res = segment_lesion(images, seed, random_state=random_state)
+        res = segment_lesion(images, seed, random_state=random_state, **kw)
     except ModicInputError:
         return {"mask": grown, "raw": None}, "detected region (one-click segmentation failed)"
     m = next(iter(res.masks.values()))
     if same_grid(m, ref_full):
         raw = sitk.GetArrayViewFromImage(m)[crop].astype(bool)
     else:
-        raw = sitk.GetArrayViewFromImage(mask_to_grid(m, ref)).astype(bool)
+        raw = sitk.GetArrayFromImage(mask_to_grid(m, ref)).astype(bool)
     got = check(raw, "one-click segmentation confined to the body")
     if got is None:
         return {"mask": grown, "raw": raw}, "detected region (one-click mask disagreed)"
@@ -504,7 +527,7 @@ def _label_maps(label_ref: np.ndarray, ref: sitk.Image, images: Mapping[str, sit
         for i in range(1, n + 1):
             m = sitk.GetImageFromArray((label_ref == i).astype(np.uint8))
             m.CopyInformation(ref)
-            mg = sitk.GetArrayViewFromImage(mask_to_grid(m, grid)).astype(bool)
+            mg = sitk.GetArrayFromImage(mask_to_grid(m, grid)).astype(bool)
             arr[mg & (arr == 0)] = i
         o = sitk.GetImageFromArray(arr)
         o.CopyInformation(grid)
