@@ -338,7 +338,8 @@ def detect_lesions(images: Mapping[str, sitk.Image], spine: Spine | None = None,
                      "seed_lps": format_point(seed), "voxels_ref": int(mask.sum()),
                      "volume_mm3": round(float(mask.sum()) * voxel_mm3, 1), "score": round(cand["score"], 3),
                      "candidate_type": cand["candidate_type"], "mask_source": how,
-                     "height_fraction": round(cand["height_fraction"], 3), "vertebra": cand["level"]})
+                     "height_fraction": round(cand["height_fraction"], 3), "vertebra": cand["level"],
+                     "ratios": ";".join(f"{s}={v:.2f}" for s, v in cand["ratios"].items())})
     label_crop = np.zeros(lab.shape, np.uint8)
     for i, m in enumerate(masks, start=1):
         label_crop[m & (label_crop == 0)] = i
@@ -350,8 +351,9 @@ def detect_lesions(images: Mapping[str, sitk.Image], spine: Spine | None = None,
         _type_row(row, i, images, label_maps, bodies, z, label_crop == i, ref)
         grid = "T2" if "T2" in label_maps else seqs[0]
         row["voxels"] = int((sitk.GetArrayViewFromImage(label_maps[grid]) == i).sum())
-    cols = list(LESION_COLUMNS) + [c for c in ("vertebra", "candidate_type", "score", "fractions", "contrasts",
-                                               "mask_source", "height_fraction", "voxels_ref") if rows]
+    extra = ("vertebra", "candidate_type", "score", "ratios", "fractions", "contrasts", "mask_source",
+             "height_fraction", "voxels_ref")
+    cols = list(LESION_COLUMNS) + [c for c in extra if rows]
     lesions = pd.DataFrame(rows, columns=cols) if rows else pd.DataFrame(columns=list(LESION_COLUMNS))
     info = {"method": "endplate-zone signal pattern → one-click segmentation → signal-pattern type",
             "method_version": METHOD_VERSION, "sequences": seqs, "reference_grid": "spine labels",
