@@ -223,11 +223,14 @@ def detect_lesions(images: Mapping[str, sitk.Image], spine: Spine | None = None,
                    outlier_sd: float = 10.0, min_volume_mm3: float = 150.0, min_core_mm3: float = 40.0,
                    min_endplate_fraction: float = 0.15, max_height_fraction: float = 0.8, min_contrast: float = 0.12,
                    z_grow: float = 1.0, segment: bool = True, min_agreement: float = 0.3, max_growth: float = 2.5,
-                   random_state: int = 0) -> DetectionResult:
+                   anatomy_aware_segmentation: bool = False, random_state: int = 0) -> DetectionResult:
     """Find, segment and type every Modic change at the lumbar endplates (see module docstring).
 
     images: two or more of "T1", "T2", "FS" (any grids, LPS); spine: the patient's anatomy (parsed when
     None); thresholds are in robust SD units of the patient's normal marrow, volumes in mm³.
+    anatomy_aware_segmentation: pass the spine to the one-click segmentation too (off: on the tuning phantoms
+    it cut type II lesions short — mean Dice 0.67 against 0.80 on six hard cases; detection confines every
+    mask to its vertebral body itself).
     """
     import pandas as pd
 
@@ -329,7 +332,7 @@ def detect_lesions(images: Mapping[str, sitk.Image], spine: Spine | None = None,
         if segment:
             mask, how = _segment(images, seed, cand, grown, whole, ref, ref_full, crop, min_agreement,
                                  max_growth, random_state, one_click.get(_disc_of(cand["level"], cand["side"])),
-                                 spine=spine)
+                                 spine=spine, anatomy_aware=anatomy_aware_segmentation)
             if how.startswith("one-click"):
                 one_click[_disc_of(cand["level"], cand["side"])] = mask["raw"]
             mask = mask["mask"]
@@ -366,6 +369,7 @@ def detect_lesions(images: Mapping[str, sitk.Image], spine: Spine | None = None,
                          "min_contrast": min_contrast,
                          "z_grow": z_grow, "segment": segment, "min_agreement": min_agreement,
                          "max_growth": max_growth, "random_state": random_state,
+                         "anatomy_aware_segmentation": anatomy_aware_segmentation,
                          "endplates": [f"{a} {b}" for a, b in endplates]},
             "marrow_reference": {s: {lv: round(v, 2) for lv, v in refs[s].items()} for s in refs},
             "marrow_sd": {s: round(v, 3) for s, v in sds.items()},
@@ -463,10 +467,12 @@ def _grow(cand: np.ndarray, allowed: np.ndarray, best: np.ndarray, z_grow: float
 
 
 def _segment(images, seed, cand, grown, whole, ref, ref_full, crop, min_agreement, max_growth, random_state,
-             previous=None, min_size: float = 0.35, spine: Spine | None = None) -> tuple[dict, str]:
+             previous=None, min_size: float = 0.35, spine: Spine | None = None, min_dice: float = 0.6,
+             anatomy_aware: bool = False) -> tuple[dict, str]:
     """One-click segmentation at the seed, confined to the candidate's body. The detected region is used when
     the one-click mask fails, misses the candidate (overlap < min_agreement), is more than `max_growth` times
-    the detected region (a leak) or less than `min_size` times it (a bright spot of a textured lesion). The
+    the detected region (a leak), less than `min_size` times it (a bright spot of a textured lesion) or
+    overlaps it with a Dice below `min_dice`. The
     one-click mask of the facing endplate (same disc) is reused when it covers this candidate."""
     from modic.geometry import same_grid
     from modic.segment import mask_to_grid, segment_lesion
@@ -480,6 +486,9 @@ def _segment(images, seed, cand, grown, whole, ref, ref_full, crop, min_agreemen
             return {"mask": grown, "raw": raw}, "detected region (one-click mask leaked)"
         if arr.sum() < min_size * n_g:
             return {"mask": grown, "raw": raw}, "detected region (one-click mask too small)"
+        overlap = 2.0 * (arr & grown).sum() / (arr.sum() + n_g)
+        if overlap < min_dice:
+            return {"mask": grown, "raw": raw}, f"detected region (one-click mask differs, Dice {overlap:.2f})"
         return {"mask": arr, "raw": raw}, how
 
     if previous is not None:
@@ -488,7 +497,7 @@ def _segment(images, seed, cand, grown, whole, ref, ref_full, crop, min_agreemen
             return got
     import inspect
 
-    kw = {"spine": spine} if "spine" in inspect.signature(segment_lesion).parameters else {}  # anatomy-aware
+    kw = {"spine": spine} if anatomy_aware and "spine" in inspect.signature(segment_lesion).parameters else {}
     try:
         res = segment_lesion(images, seed, random_state=random_state, **kw)
     except ModicInputError:
