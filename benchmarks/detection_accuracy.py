@@ -185,6 +185,8 @@ def main() -> int:
     ap.add_argument("--hybrid-per-scan", type=int, default=2)
     ap.add_argument("--max-scans", type=int, default=None, help="real scans used (default all)")
     ap.add_argument("--parts", default="tune,test,normal,hybrid,real")
+    ap.add_argument("--reuse", nargs="*", default=[], metavar="JSON",
+                    help="per-case records of earlier runs (their .json): parts found there are not recomputed")
     ap.add_argument("--out", default=str(Path(__file__).with_name("detection_results.md")))
     args = ap.parse_args()
 
@@ -209,10 +211,14 @@ def main() -> int:
     }
     wanted = [p for p in args.parts.split(",") if p]
     log = Path(args.out).with_suffix(".json")
-    results: dict[str, list] = json.loads(log.read_text()) if log.is_file() else {}
+    results: dict[str, list] = {}
+    for old in args.reuse:
+        results.update(json.loads(Path(old).read_text()))
     t_start = time.perf_counter()
     for name in wanted:
         title, gen = parts[name]
+        if name in results:
+            continue
         if name in ("hybrid", "real") and not realmri.is_file():
             print(f"{name}: skipped — {realmri} not found", file=sys.stderr)
             continue

@@ -121,3 +121,36 @@ def test_cli_detect_outputs(lesion_case, normal_case, tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "two or more" in err
     assert not (tmp_path / "bad").exists()
+
+
+def _realmri():
+    import os
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    for base in (os.environ.get("MODIC_SHARED"), root.parent / "shared", root.parent.parent / "shared"):
+        if base and (Path(base) / "realmri" / "manifest.csv").is_file():
+            return Path(base) / "realmri" / "manifest.csv"
+    return None
+
+
+@pytest.mark.parametrize("scan", ["VB2_02", "VB3_01"])
+def test_real_scan_without_lesions_gives_few_false_positives(scan):
+    """A real T2 (VB2) or fat-bright GRE (VB3) scan without Modic changes, resliced to 4 mm, with its missing
+    sequences derived as in the hybrid cases and its labelled bodies as anatomy: at most one detection."""
+    manifest = _realmri()
+    if manifest is None:
+        pytest.skip("../shared/realmri not found (real scans are needed for this check)")
+    from modic.phantom.hybrid import _image, derive_sequences, load_background, read_backgrounds, reslice
+    from modic.spine.model import spine_from_masks
+
+    row = next(r for r in read_backgrounds(manifest) if r["name"] == scan)
+    bg = load_background(row)
+    images, grid = {}, None
+    for seq, arr in derive_sequences(bg).items():
+        arr, grid = reslice(arr, bg.image, 4.0)
+        images[seq] = _image(np.rint(np.clip(arr, 0, 32000)), grid)
+    bodies = {lv: reslice(m.astype(float), bg.image, 4.0)[0] >= 0.5 for lv, m in bg.bodies.items()}
+    res = detect_lesions(images, spine_from_masks(grid, bodies), segment=False)
+    assert len(res.table()) <= 1, res.table()
+    assert len(res.spine.vertebrae()) >= 5
