@@ -16,15 +16,19 @@ Method (all on the spine label map's grid; points LPS mm):
    FS not high), each required contrast at least `z_each`; sequences not given are left out.
 4. Candidates: voxels of an eroded body whose best score exceeds `z_low`, connected, holding at least
    `min_core_mm3` of voxels above `z_high` (hysteresis); kept when they are `min_volume_mm3` or larger,
-   lie mostly in an endplate zone (`min_endplate_fraction`) and are band-shaped (they do not span the body
-   from endplate to endplate: `max_height_fraction` of the body's height along the spine axis).
+   touch an endplate zone (`min_endplate_fraction` of their voxels), are band-shaped (their 5–95 % extent
+   along the spine axis is at most `max_height_fraction` of the body's height) and differ from the
+   vertebra's marrow by at least `min_contrast` (relative mean signal) in the direction their type requires.
+   Regions on the same endplate are one lesion. Each is grown back over the eroded rim through voxels of
+   its own type scoring at least `z_grow` (the "detected region").
 5. Each candidate is segmented with the one-click method (`modic.segment.segment_lesion`) seeded at its
    strongest, deepest voxel, and the mask is confined to the candidate's vertebral body (each endplate is
-   one lesion: a change on both endplates of a disc gives two rows with the same `level`). When the
-   one-click mask does not agree with the candidate (overlap below `min_agreement`), the candidate's own
-   region is used.
+   one lesion: a change on both endplates of a disc gives two rows with the same `level`). The one-click
+   mask is kept when it agrees with the detected region (overlap, size, Dice ≥ 0.6); otherwise the detected
+   region is the mask. The facing endplate's one-click mask (same disc) is reused when it agrees.
 6. Type by signal pattern (`modic.signal_pattern.type_from_signal` against the same vertebra's normal
-   central marrow; without T1 the nearest prototype of the mean contrasts).
+   central marrow; without T1 the nearest prototype of the mean contrasts). Confidence = pattern strength
+   (median score, saturating at 4 SD) × agreement of the voxel types.
 """
 
 from __future__ import annotations
