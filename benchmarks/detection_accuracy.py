@@ -268,7 +268,8 @@ def main() -> int:
             if missed or r["fp"] or wrong:
                 lines.append(f"- {name} {r['case_id']}: missed {missed or '–'}; FP {r['fp'] or '–'}; "
                              f"type {wrong or 'ok'}; Dice {_fmt(r['dice'])}")
-    lines += ["", f"Dice counts a missed lesion's case as 0. Wall time of this run {time.perf_counter() - t_start:.0f} s "
+    wall = time.perf_counter() - t_start
+    lines += ["", f"Dice counts a missed lesion's case as 0. Wall time of this run {wall:.0f} s "
               "(parts merged from earlier runs with --reuse are not timed here); per-case records in "
               f"`{log.name}`."]
     Path(args.out).write_text("\n".join(lines) + "\n")
