@@ -49,3 +49,24 @@ def test_find_vertebrae_segments_and_levels(scene, phantom_case):
 def test_find_vertebrae_needs_a_volume(scene):
     with pytest.raises(ValueError, match="at least one"):
         anatomy.findVertebrae(scene, {})
+
+
+def test_batch_console_spine(scene, phantom_case, tmp_path):
+    import importlib.util
+    import sys
+    from pathlib import Path
+
+    import SimpleITK as sitk
+
+    script = Path(__file__).resolve().parents[2] / "ModicAnalysis/Resources/Scripts/slicer_batch.py"
+    spec = importlib.util.spec_from_file_location("slicer_batch_spine", script)
+    batch = importlib.util.module_from_spec(spec)
+    sys.modules["slicer_batch_spine"] = batch
+    spec.loader.exec_module(batch)
+    path = tmp_path / "T2.nrrd"
+    sitk.WriteImage(phantom_case.images["T2"], str(path))
+    out = tmp_path / "spine"
+    assert batch.main(["--", "spine", "--image", f"T2={path}", "--out", str(out)], scene=scene) == 0
+    assert {p.name for p in out.iterdir()} == {"spine.csv", "spine.json", "spine_labels.nrrd", "spine_overview.png"}
+    assert scene.GetFirstNodeByName("Vertebral levels").GetNumberOfControlPoints() >= 4
+    assert batch.main(["spine", "--image", str(tmp_path / "missing.nrrd")], scene=scene) == 2

@@ -4,17 +4,18 @@ Method (no trained weights; every number below is in mm or a dimensionless ratio
 
 1. All images are resampled onto a canonical sagittal working grid (`modic.spine.frame`).
 2. Cortical bone and endplates are dark on every MR contrast (T1, T2, STIR, fat-bright GRE), so each sagittal
-   slice gets a *barrier* map: a dark-line (Sato) filter plus the smoothed gradient, averaged over the images.
-   A marker-based watershed of the barrier map splits the slice into regions bounded by dark lines: vertebral
-   marrow enclosed by its cortex comes out as one region on every contrast.
+   slice gets a *barrier* map: a black top-hat (thin dark lines) plus the smoothed gradient, averaged over the
+   images.
+   Marker-based watersheds of the barrier map (three marker scales, and markers split by signal tertile) split
+   the slice into regions bounded by dark lines: vertebral marrow enclosed by its cortex is one region.
 3. In candidate mid-sagittal slabs the regions of vertebral-body size and box-like shape are chained from top to
    bottom by dynamic programming (regular spacing along a smooth curve, similar size and signal); the best chain
    over the slabs is the vertebral column.
-4. Each body is followed slice by slice to the left and right (regions overlapping it in the neighbouring slice),
-   discs are the space between consecutive bodies (slice-wise convex hull minus the bodies), and endplate zones
-   come from `spine_from_masks`.
-5. Levels are named from the bottom: the sacrum (S1) is the lowest body of the chain when its shape/angle is
-   sacral (see `modic.spine.naming`); when no sacrum is in view the naming is marked uncertain.
+4. Each body is followed slice by slice to the left and right (the part of its mid-sagittal outline whose signal
+   stays in the marrow range), discs are the voxels both neighbouring bodies reach along the spine axis, and
+   endplate zones come from `spine_from_masks`.
+5. Levels are named from the bottom: S1 is where the column turns posteriorly into the sacrum (`find_sacrum`);
+   when no sacrum is recognised the lowest body is called L5 and the naming is marked uncertain.
 """
 
 from __future__ import annotations
@@ -35,10 +36,11 @@ from modic.spine.model import DISCS, LEVELS, Spine, spine_from_masks, structures
 METHOD_VERSION = 1
 SETTINGS = {
     "inplane_mm": 1.0, "lateral_mm": 2.0, "dark_line_mm": 3.0, "marker_mm": (2.5, 4.0, 6.0),
+    "signal_split_quantiles": (0.4, 0.8),
     "body_area_mm2": (300.0, 2600.0), "body_minor_mm": (14.0, 50.0), "body_major_mm": (18.0, 65.0),
-    "body_solidity": 0.82, "spacing_mm": (22.0, 52.0), "height_weight": 8.0,
+    "body_solidity": 0.82, "spacing_mm": (22.0, 52.0), "height_weight": 8.0, "gap_penalty": 2.0,
     "slab_fractions": (0.35, 0.42, 0.5, 0.58, 0.65), "disc_reach_mm": 16.0, "disc_gap_px": 1,
-    "sacral_turn_deg": 18.0, "sacral_jump_deg": 12.0,
+    "sacral_turn_deg": 22.0, "sacral_jump_deg": 12.0, "anterior_mm": 25.0,
     "follow_dilate_mm": 2.0, "follow_k": 2.5, "follow_min_cover": 0.3, "follow_stop_sd": 1.0,
     "half_width_mm": 45.0, "body_pad_mm": 1.0,
 }
@@ -59,7 +61,7 @@ class Region:
     cv: float                     # coefficient of variation inside
     cov: np.ndarray | None = None   # 2×2 second moments of the pixel positions (mm²)
     score: float = 0.0
-    scale: int = 0                # index into SETTINGS["marker_mm"]
+    scale: int = 0                # which watershed variant (marker scale, signal split) it came from
 
 
 def normalise(arr: np.ndarray) -> np.ndarray:
@@ -81,16 +83,28 @@ def barrier(slices: list[np.ndarray], px: float) -> np.ndarray:
     return out / len(slices)
 
 
-def watershed_regions(b: np.ndarray, px: float, marker_mm: float) -> np.ndarray:
-    """Regions of a slice bounded by its barrier map (markers: points ≥ marker_mm from any barrier)."""
+def watershed_regions(b: np.ndarray, px: float, marker_mm: float, signal: np.ndarray | None = None) -> np.ndarray:
+    """Regions of a slice bounded by its barrier map (markers: points ≥ marker_mm from any barrier).
+
+    With `signal`, markers are also split by signal tertile, so that a disc and a body of different signal
+    whose endplate line is faint start from separate markers."""
     dist = ndi.distance_transform_edt(b < 0.25) * px
-    markers, _ = ndi.label(dist > marker_mm)
+    core = dist > marker_mm
+    if signal is None:
+        markers, _ = ndi.label(core)
+    else:
+        sm = filters.gaussian(signal, 1.5 / px)
+        bins = np.digitize(sm, np.quantile(sm[sm > 0.05], SETTINGS["signal_split_quantiles"]))
+        markers = np.zeros(b.shape, np.int32)
+        for v in np.unique(bins):
+            lab, n = ndi.label(core & (bins == v))
+            markers[lab > 0] = lab[lab > 0] + markers.max()
     return segmentation.watershed(b, markers)
 
 
-def region_table(labels: np.ndarray, s: np.ndarray, px: float) -> list[Region]:
-    """Shape and signal of every region that could be a vertebral body."""
-    lo, hi = SETTINGS["body_area_mm2"]
+def region_table(labels: np.ndarray, s: np.ndarray, px: float, relaxed: bool = False) -> list[Region]:
+    """Shape and signal of every region that could be a vertebral body (`relaxed`: or a sacral segment)."""
+    lo, hi = (250.0, 4000.0) if relaxed else SETTINGS["body_area_mm2"]
     area = np.bincount(labels.ravel()) * px * px
     keep = np.nonzero((area >= lo) & (area <= hi))[0]
     keep = keep[keep > 0]
@@ -98,8 +112,11 @@ def region_table(labels: np.ndarray, s: np.ndarray, px: float) -> list[Region]:
     out = []
     for r in measure.regionprops(sub, intensity_image=s):
         major, minor = r.axis_major_length * px, r.axis_minor_length * px
-        if not (SETTINGS["body_minor_mm"][0] <= minor <= SETTINGS["body_minor_mm"][1]
-                and major <= SETTINGS["body_major_mm"][1] and r.solidity >= SETTINGS["body_solidity"]):
+        if relaxed:
+            if minor < 10.0 or major > 90.0 or r.solidity < 0.6:
+                continue
+        elif not (SETTINGS["body_minor_mm"][0] <= minor <= SETTINGS["body_minor_mm"][1]
+                  and major <= SETTINGS["body_major_mm"][1] and r.solidity >= SETTINGS["body_solidity"]):
             continue
         vals = s[tuple(r.coords.T)]
         mean = float(vals.mean())
@@ -111,41 +128,49 @@ def region_table(labels: np.ndarray, s: np.ndarray, px: float) -> list[Region]:
     return out
 
 
-def best_chain(regions: list[Region]) -> tuple[list[int], float]:
-    """Indices (top to bottom) of the best chain of body-like regions and its score (dynamic programming)."""
+def best_chain(regions: list[Region]) -> tuple[list[int], list[int], float]:
+    """Best chain of body-like regions (dynamic programming): indices top to bottom, the number of bodies
+    missing just above each one (0, or 1 where one body was not found between two of the chain), and its score.
+    """
     if not regions:
-        return [], -np.inf
+        return [], [], -np.inf
     order = sorted(range(len(regions)), key=lambda i: regions[i].centroid[0])
     lo, hi = SETTINGS["spacing_mm"]
     best = {i: regions[i].score for i in order}
     prev: dict[int, int | None] = {i: None for i in order}
+    gap = {i: 0 for i in order}
     for n, j in enumerate(order):
         rj = regions[j]
         for i in order[:n]:
             ri = regions[i]
             d = rj.centroid - ri.centroid
             dist = float(np.hypot(*d))
-            if not (lo <= dist <= hi) or d[0] < 0.6 * dist:       # below, within 53° of the vertical
+            if d[0] < 0.6 * dist:        # below, within 53° of the vertical
                 continue
+            missing = 0 if lo <= dist <= hi else 1 if 2 * lo <= dist <= 2 * hi else -1
+            if missing < 0 or (missing and np.degrees(np.arctan2(d[1], d[0])) > 15.0):
+                continue                   # no skipping across the lumbosacral turn
+            step = dist / (1 + missing)
             size = abs(np.log(rj.area / ri.area))
             signal = abs(np.log(max(rj.mean, 1e-3) / max(ri.mean, 1e-3)))
             if size > 0.7 or signal > 0.5:
                 continue
             u = d / dist                   # body heights along the chain: ~3/4 of the spacing (discs between)
-            height = np.mean([np.sqrt(12 * u @ reg.cov @ u) for reg in (ri, rj)]) / dist
+            height = np.mean([np.sqrt(12 * u @ reg.cov @ u) for reg in (ri, rj)]) / step
             fill = SETTINGS["height_weight"] * (max(0.0, height - 0.85) + max(0.0, 0.5 - height))
-            cand = best[i] + rj.score + 1.0 - size - 2 * signal - fill
+            cand = best[i] + rj.score + 1.0 - size - 2 * signal - fill - SETTINGS["gap_penalty"] * missing
             if prev[i] is not None:       # smooth curve: spacing and direction like the previous step
                 dp = ri.centroid - regions[prev[i]].centroid
                 cosang = float(np.dot(d, dp) / (np.linalg.norm(d) * np.linalg.norm(dp)))
-                cand -= abs(np.log(dist / np.linalg.norm(dp))) * 2 + (1 - cosang) * 4
+                cand -= abs(np.log(step * (1 + gap[i]) / np.linalg.norm(dp))) * 2 + (1 - cosang) * 4
             if cand > best[j]:
-                best[j], prev[j] = cand, i
+                best[j], prev[j], gap[j] = cand, i, missing
     end = max(best, key=best.get)
     chain = [end]
     while prev[chain[-1]] is not None:
         chain.append(prev[chain[-1]])
-    return chain[::-1], float(best[end])
+    chain = chain[::-1]
+    return chain, [0] + [gap[j] for j in chain[1:]], float(best[end])
 
 
 def _slab(frame: WorkingFrame, names: list[str], k: int, half: int = 1) -> list[np.ndarray]:
@@ -163,17 +188,117 @@ def find_column(frame: WorkingFrame, names: list[str]) -> dict:
         slices = _slab(frame, names, k)
         b = barrier(slices, px)
         labels, regions = [], []
-        for si, mm in enumerate(SETTINGS["marker_mm"]):
-            labels.append(watershed_regions(b, px, mm))
+        variants = [(mm, None) for mm in SETTINGS["marker_mm"]] + [(SETTINGS["marker_mm"][0], slices[0])]
+        for si, (mm, signal) in enumerate(variants):
+            labels.append(watershed_regions(b, px, mm, signal))
             for r in region_table(labels[-1], slices[0], px):
                 r.scale = si
                 regions.append(r)
-        chain, score = best_chain(regions)
+        chain, gaps, score = best_chain(regions)
+        chain, gaps, score = _prefer_anterior(regions, chain, gaps, score)
         score += 0.0 if not chain else 0.5 * len(chain)
         if chain and score > best["score"]:
-            best = {"score": score, "chain": [regions[i] for i in chain], "k": k, "labels": labels,
+            best = {"score": score, "chain": [regions[i] for i in chain], "gaps": gaps, "k": k, "labels": labels,
                     "slices": slices}
+    if best["chain"]:
+        fill_gaps(best, px)
+    if len(best["chain"]) >= 3:
+        extend_down(best, px)
     return best
+
+
+def _prefer_anterior(regions: list[Region], chain: list[int], gaps: list[int], score: float):
+    """Vertebral bodies lie anterior to the canal and the posterior elements, which can form a regular chain
+    too: a comparable chain ≥ 25 mm anterior to the best one at the same heights is the body column."""
+    if len(chain) < 3:
+        return chain, gaps, score
+    rows = np.array([regions[i].centroid[0] for i in chain])
+    cols = np.array([regions[i].centroid[1] for i in chain])
+    ahead = [n for n, r in enumerate(regions)
+             if rows[0] - 20 <= r.centroid[0] <= rows[-1] + 20
+             and r.centroid[1] < np.interp(r.centroid[0], rows, cols) - SETTINGS["anterior_mm"]]
+    if len(ahead) < 3:
+        return chain, gaps, score
+    sub = [regions[n] for n in ahead]
+    alt, alt_gaps, alt_score = best_chain(sub)
+    if len(alt) >= 3 and alt_score >= 0.5 * score:
+        return [ahead[i] for i in alt], alt_gaps, alt_score
+    return chain, gaps, score
+
+
+def _relaxed_pool(column: dict, px: float) -> list[Region]:
+    pool = []
+    for si, labels in enumerate(column["labels"]):
+        for r in region_table(labels, column["slices"][0], px, relaxed=True):
+            r.scale = si
+            pool.append(r)
+    return pool
+
+
+def fill_gaps(column: dict, px: float) -> None:
+    """Put a region back where the chain skipped a body: the relaxed-shape region nearest the midpoint of the
+    two neighbours (≤ 8 mm), of body-like size and signal."""
+    chain, gaps = column["chain"], column["gaps"]
+    if not any(gaps):
+        return
+    pool = _relaxed_pool(column, px)
+    area = float(np.median([r.area for r in chain]))
+    marrow = float(np.median([r.mean for r in chain]))
+    for i in range(len(chain) - 1, 0, -1):
+        if not gaps[i]:
+            continue
+        mid = (chain[i].centroid + chain[i - 1].centroid) / 2
+        fits = [r for r in pool if np.hypot(*(r.centroid - mid)) <= 8.0 and 0.5 * area <= r.area <= 1.6 * area
+                and 0.6 <= r.mean / (marrow or 1.0) <= 1.6]
+        if fits:
+            chain.insert(i, min(fits, key=lambda r: np.hypot(*(r.centroid - mid))))
+            gaps[i] = 0
+            gaps.insert(i, 0)
+
+
+def extend_down(column: dict, px: float, max_added: int = 3) -> None:
+    """Follow the column below its lowest body with relaxed shape rules (the last lumbar bodies and the sacrum
+    are often wedge-shaped or merged with the sacral segments) until the lumbosacral turn is found."""
+    chain, gaps = column["chain"], column["gaps"]
+    if find_sacrum(chain)[0] is not None:
+        return
+    pool = _relaxed_pool(column, px)
+    step = float(np.median(np.linalg.norm(np.diff([r.centroid for r in chain], axis=0), axis=1)))
+    marrow = float(np.median([r.mean for r in chain]))
+    area = float(np.median([r.area for r in chain]))
+    n0 = len(chain)
+    for _ in range(max_added):
+        last = chain[-1]
+        best, best_cost = None, np.inf
+        for r in pool:
+            d = r.centroid - last.centroid
+            dist = float(np.hypot(*d))
+            if not (0.75 * step <= dist <= 1.5 * step) or d[0] < 0.3 * dist:
+                continue
+            turn = np.degrees(np.arctan2(d[1], d[0])) - _last_turn(chain)
+            if not -20.0 <= turn <= 65.0:      # the column bends posteriorly into the sacrum, never sharply forward
+                continue
+            if min(np.hypot(*(r.centroid - c.centroid)) for c in chain) < 0.5 * step:
+                continue
+            if not 0.6 <= r.mean / (marrow or 1.0) <= 1.6 or r.area < 0.5 * area:
+                continue
+            cost = abs(np.log(dist / step)) * 2 + (1 - r.solidity) * 2 + abs(np.log(r.mean / marrow))
+            if cost < best_cost:
+                best, best_cost = r, cost
+        if best is None:
+            break
+        chain.append(best)
+        gaps.append(0)
+        if find_sacrum(chain)[0] is not None and _last_turn(chain) >= SETTINGS["sacral_turn_deg"] + 8:
+            break                          # a clear lumbosacral turn: the sacrum is reached
+    if find_sacrum(chain)[0] is None:
+        del chain[n0:], gaps[n0:]          # no sacrum below: keep the chain as it was
+    column["added_below"] = len(chain) - n0
+
+
+def _last_turn(chain: list[Region]) -> float:
+    st = chain[-1].centroid - chain[-2].centroid
+    return float(np.degrees(np.arctan2(st[1], st[0])))
 
 
 def _roi(chain: list[Region], shape: tuple[int, int], px: float) -> tuple[slice, slice]:
@@ -283,6 +408,8 @@ def find_sacrum(chain: list[Region]) -> tuple[int | None, str]:
     angles = [float(np.degrees(np.arctan2(st[1], st[0]))) for st in steps]   # + = posterior
     for n in range(1, len(angles)):
         if angles[n] >= SETTINGS["sacral_turn_deg"] and angles[n] - angles[n - 1] >= SETTINGS["sacral_jump_deg"]:
+            if n + 1 < len(angles) and angles[n + 1] >= angles[n] + 8:
+                continue                   # the column turns further below: the sacrum is lower down
             return n + 1, (f"sacrum recognised: the column turns {angles[n]:.0f}° posterior below the body above it "
                            f"({angles[n] - angles[n - 1]:.0f}° more than the step above)")
     if len(angles) == 1 and angles[0] >= SETTINGS["sacral_turn_deg"] + SETTINGS["sacral_jump_deg"]:
@@ -291,15 +418,19 @@ def find_sacrum(chain: list[Region]) -> tuple[int | None, str]:
     return None, f"no lumbosacral turn found (lowest step {last}): levels counted up from L5, naming uncertain"
 
 
-def name_levels(chain: list[Region]) -> tuple[list[str], bool, str]:
-    """Level names (top to bottom; "" beyond S1 or above T10), whether anchored on the sacrum, and why."""
+def name_levels(chain: list[Region], gaps: list[int] | None = None) -> tuple[list[str], bool, str]:
+    """Level names (top to bottom; "" below S1 or above T10), whether anchored on the sacrum, and why.
+    `gaps[i]` bodies are missing just above chain[i] (they are counted, not drawn)."""
     n = len(chain)
+    position = np.cumsum(np.arange(n) * 0 + 1 + np.asarray(gaps if gaps is not None else [0] * n)) - 1
     s1, reason = find_sacrum(chain)
     bottom, anchor = (s1, LEVELS.index("S1")) if s1 is not None else (n - 1, LEVELS.index("L5"))
     names = []
     for i in range(n):
-        j = anchor - (bottom - i)
+        j = anchor - int(position[bottom] - position[i])
         names.append(LEVELS[j] if 0 <= j < len(LEVELS) and i <= bottom else "")
+    if gaps is not None and any(gaps[: bottom + 1]):
+        reason += f"; {sum(gaps[: bottom + 1])} body(ies) not found inside the column were counted"
     return names, s1 is not None, reason
 
 
@@ -317,14 +448,14 @@ def parse_spine(images: Mapping[str, sitk.Image], random_state: int = 0) -> Spin
     info = {"method": "modic.spine.parse", "method_version": METHOD_VERSION, "random_state": random_state,
             "images": names, "settings": {k: list(v) if isinstance(v, tuple) else v for k, v in SETTINGS.items()}}
     chain = column["chain"]
-    if len(chain) < 2:
-        info.update(reason="no chain of vertebral bodies found", seconds=round(time.perf_counter() - t0, 2))
+    levels, certain, reason = name_levels(chain, column.get("gaps")) if len(chain) >= 2 else ([], False, "")
+    keep = [i for i, lv in enumerate(levels) if lv]
+    if len(keep) < 2:
+        info.update(naming="no chain of vertebral bodies found", seconds=round(time.perf_counter() - t0, 2))
         empty = sitk.Image(reference.GetSize(), sitk.sitkUInt8)
         empty.CopyInformation(reference)
         return Spine(empty, [], False, info)
-    levels, certain, reason = name_levels(chain)
     masks = follow_bodies(frame, names, column)
-    keep = [i for i, lv in enumerate(levels) if lv]
     body_masks = [masks[i] for i in keep]
     disc_masks = discs_from_bodies(body_masks, [chain[i] for i in keep], float(frame.grid.GetSpacing()[0]))
     # one label array on the working grid → the reference grid in one resampling, cropped to the spine

@@ -9,6 +9,9 @@ from a manifest:
     Slicer --no-splash --no-main-window --python-script slicer_batch.py -- \\
         cohort --manifest manifest.csv --out features.csv [--jobs 2] [--stats report/]
 
+    Slicer --no-splash --no-main-window --python-script slicer_batch.py -- \\
+        spine --image T2=T2.nrrd [--image T1=T1.nrrd] --out spine/
+
 The seed point is in LPS millimetres (as ITK-SNAP, SimpleITK and the `modic` CLI write it); use
 --seed-ras for a point copied from Slicer's views; write `--seed-lps="-4.3;..."` (with `=`) when the
 first coordinate is negative. The script exits with 0 on success, 2 on bad
@@ -99,6 +102,25 @@ def runCohort(scene, manifestPath, outCsv, jobs=1, statsDir=None, params=None, s
     return batch, outputs
 
 
+def findVertebrae(scene, imagePaths, outDir=None):
+    """Load the volumes ({"T2": path, ...}; the first is the reference grid), find and name the vertebrae
+    (segmentation + level markups in the scene) and optionally write the `modic spine` outputs to `outDir`."""
+    _addModulePaths()
+    from ModicAnalysisLib import anatomy, conversion
+
+    nodes = {name: loadVolume(scene, path, name) for name, path in imagePaths.items()}
+    result = anatomy.findVertebrae(scene, nodes)
+    if outDir:
+        from pathlib import Path
+
+        from modic.commands.spine import write_spine_outputs
+        from modic.io import atomic_directory
+
+        with atomic_directory(Path(outDir)) as tmp:
+            write_spine_outputs(result.spine, conversion.volumeNodeToSitkImage(next(iter(nodes.values()))), tmp)
+    return result
+
+
 def _parseArgs(argv):
     parser = argparse.ArgumentParser(prog="slicer_batch.py", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -119,6 +141,9 @@ def _parseArgs(argv):
     cohort.add_argument("--params")
     cohort.add_argument("--segment", action="store_true", help="segment from the manifest's seed_lps")
     cohort.add_argument("--stats", help="also run the statistics into this folder")
+    spine = sub.add_parser("spine", help="find and name vertebral bodies and discs")
+    spine.add_argument("--image", action="append", required=True, help="[NAME=]image file; repeat per sequence")
+    spine.add_argument("--out", help="folder for spine_labels.nrrd, spine.csv, spine.json, overview PNG")
     return parser.parse_args(argv)
 
 
@@ -147,6 +172,13 @@ def main(argv=None, scene=None):
             analysis = result.analysis
             print(f"{args.case_id}: {len(analysis.features)} features -> {args.out}; signal-pattern type "
                   f"{analysis.signalType}; model prediction {analysis.predictedType} {analysis.probabilities}")
+            return 0
+        if args.command == "spine":
+            paths = dict(v.split("=", 1) if "=" in v else (f"image{n}", v) for n, v in enumerate(args.image, 1))
+            result = findVertebrae(scene, paths, args.out)
+            levels = ", ".join(v.level for v in result.spine.vertebrae())
+            naming = "anchored on the sacrum" if result.spine.naming_certain else "uncertain"
+            print(f"vertebrae {levels} (naming {naming})" + (f" -> {args.out}" if args.out else ""))
             return 0
         batch, outputs = runCohort(scene, args.manifest, args.out, jobs=args.jobs, statsDir=args.stats,
                                    params=args.params, segment=args.segment)
