@@ -79,6 +79,19 @@ def _cases(cohort: str, n: int | None, realmri: Path, per_scan: int = 3, skip: i
             yield make_case_b(spec), "held-out"
 
 
+def _cached(cache: Path | None, done: set, cases):
+    """Cases (and their parsed spines, once parsed) from/to pickles in `cache` (re-runs skip generation)."""
+    import pickle
+
+    if cache is None:
+        yield from cases
+        return
+    yield from (pickle.loads(p.read_bytes()) for p in sorted(cache.glob("*.pkl")) if p.stem not in done)
+    for case, split in cases:
+        (cache / f"{case.case_id}.pkl").write_bytes(pickle.dumps((case, split)))
+        yield case, split
+
+
 def run(args) -> None:
     from modic.segment import dice, segment_lesion
     from modic.signal_pattern import type_from_signal
@@ -97,19 +110,30 @@ def run(args) -> None:
         import pandas as pd
 
         done = set(pd.read_csv(args.csv)["case_id"])
-    for case, split in _cases(args.cohort, args.cases, Path(args.realmri) / "manifest.csv", args.per_scan,
-                              args.skip, done):
+    cache = Path(args.cache) if args.cache else None
+    if cache:
+        cache.mkdir(parents=True, exist_ok=True)
+    cached = {p.stem for p in cache.glob("*.pkl")} if cache else set()
+    manifest = Path(args.realmri) / "manifest.csv"
+    fresh = _cases(args.cohort, args.cases, manifest, args.per_scan, args.skip, done | cached)
+    for case, split in _cached(cache, done, fresh):
         if case.case_id in done:
             continue
         typed_gt = type_from_signal(case.images, case.masks, reference_lps=case.reference_lps).modic_code
         spines = {"none": None, "truth": case.spine}
         if args.no_baseline:
             spines.pop("none")
-        parse_s = ""
-        if parse_spine is not None and not args.no_parse:
+        parse_s = getattr(case, "parse_seconds", "")
+        if getattr(case, "parsed", None) is not None:
+            spines["parsed"] = case.parsed
+        elif parse_spine is not None and not args.no_parse:
             t0 = time.perf_counter()
-            spines["parsed"] = parse_spine({s: case.images[s] for s in ("T2", "T1", "FS")})
-            parse_s = round(time.perf_counter() - t0, 2)
+            spines["parsed"] = case.parsed = parse_spine({s: case.images[s] for s in ("T2", "T1", "FS")})
+            parse_s = case.parse_seconds = round(time.perf_counter() - t0, 2)
+            if cache:
+                import pickle
+
+                (cache / f"{case.case_id}.pkl").write_bytes(pickle.dumps((case, split)))
         for method, spine in spines.items():
             holds = spine is not None and spine.vertebra_at(case.seed_lps) is not None
             for level in (levels if holds else [float("nan")]):
@@ -121,8 +145,11 @@ def run(args) -> None:
                     seconds = time.perf_counter() - t0
                     d = float(np.mean([dice(r.masks[s], case.masks[s]) for s in case.masks]))
                     seg_vox = r.info["voxels"]["T2"]
-                    typed = type_from_signal(case.images, r.masks, reference_lps=case.reference_lps).modic_code
                     note = r.info["anatomy"].get("constrained_by", "")
+                    try:
+                        typed = type_from_signal(case.images, r.masks, reference_lps=case.reference_lps).modic_code
+                    except Exception as exc:  # e.g. the mask covers the reference point: typing fails
+                        typed, note = 0, f"{note}; typing: {exc}"[:80]
                 except Exception as exc:  # a failed segmentation counts as Dice 0
                     seconds, d, seg_vox, typed, note = time.perf_counter() - t0, 0.0, 0, 0, f"error: {exc}"[:80]
                 writer.writerow({"cohort": args.cohort, "case_id": case.case_id, "split": split,
@@ -148,6 +175,7 @@ def report(paths: list[str], out: Path, level: float) -> None:
     import pandas as pd
 
     df = pd.concat([pd.read_csv(p) for p in paths], ignore_index=True)
+    df = df.drop_duplicates(["cohort", "case_id", "method", "level"], keep="last")
     df = df[(df["method"] == "none") | np.isclose(df["level"].fillna(level), level)]
     from datetime import datetime, timezone
 
@@ -178,16 +206,17 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--cohort", choices=("builtin", "hybrid", "B"))
     ap.add_argument("--cases", type=int, default=None)
-    ap.add_argument("--levels", default="0.4")
+    ap.add_argument("--levels", default="0.45")
     ap.add_argument("--no-parse", action="store_true")
     ap.add_argument("--no-baseline", action="store_true", help="skip the method without anatomy")
     ap.add_argument("--per-scan", type=int, default=3, help="hybrid: cases per real scan")
     ap.add_argument("--skip", type=int, default=0, help="skip the first N cases")
     ap.add_argument("--resume", action="store_true", help="append to --csv, skipping the cases it holds")
+    ap.add_argument("--cache", default=None, help="folder of pickled cases: generated once, reused by later runs")
     ap.add_argument("--realmri", default=str(default_realmri()))
     ap.add_argument("--csv", default=None)
     ap.add_argument("--report", nargs="+", default=None, metavar="CSV")
-    ap.add_argument("--level", type=float, default=0.4, help="contrast_level reported")
+    ap.add_argument("--level", type=float, default=0.45, help="contrast_level reported")
     ap.add_argument("--out", default=str(Path(__file__).with_name("lesion_anatomy_results.md")))
     args = ap.parse_args()
     if args.report:
