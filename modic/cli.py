@@ -15,8 +15,8 @@ from modic import __version__
 from modic.errors import ModicInputError
 
 # subcommands, each a module under modic.commands
-COMMANDS: tuple[str, ...] = ("phantom", "segment", "spine", "extract", "classify", "analyze", "stats", "odi", "demo",
-                            "series", "export-dicom")
+COMMANDS: tuple[str, ...] = ("phantom", "segment", "spine", "detect", "extract", "classify", "analyze", "stats",
+                             "odi", "demo", "series", "export-dicom")
 
 EXIT_OK, EXIT_INTERNAL, EXIT_INPUT, EXIT_PARTIAL = 0, 1, 2, 3
 OUTPUT_RULES = """outputs: modic never deletes or replaces a file it did not write. --out must be a new or empty folder,

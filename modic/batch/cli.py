@@ -27,6 +27,9 @@ def add_batch_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentPar
              "LocalCluster of --jobs workers")
     add("--segment", action="store_true",
         help="segment each case from its seed_lps column instead of reading a mask")
+    add("--detect", action="store_true",
+        help="zero-click: detect every Modic change of each case (no masks or seeds; optional 'spine' column "
+             "with a spine_labels.nrrd) and write one row per lesion (case_id, level, endplate, … + features)")
     add("--normalization", default=None,
         choices=("zscore-reference", "zscore-image", "pyradiomics", "none"),
         help="intensity normalisation before extraction (default: zscore-image, or none with --params; "
@@ -51,6 +54,7 @@ def run_from_args(args: argparse.Namespace) -> int:
                             segment=bool(getattr(args, "segment", False)),
                             normalization=getattr(args, "normalization", None),
                             overwrite=bool(getattr(args, "overwrite", False)),
+                            detect=bool(getattr(args, "detect", False)),
                             show_progress=not getattr(args, "no_progress", False),
                             clear_cache=bool(getattr(args, "clear_cache", False)))
     except ModicInputError as exc:

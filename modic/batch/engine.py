@@ -93,6 +93,7 @@ class CaseTask:
     inner_jobs: int = 1
     case_function: CaseFunction | None = None
     normalization: str = "none"
+    detect: bool = False
 
 
 def output_paths(out_csv: str | os.PathLike) -> dict[str, Path]:
@@ -111,7 +112,7 @@ def run_cohort(manifest: str | os.PathLike, out_csv: str | os.PathLike,
                scheduler: str | None = None, segment: bool = False,
                progress: ProgressCallback | None = None, *, normalization: str | None = None,
                show_progress: bool | None = None, case_function: CaseFunction | None = None,
-               clear_cache: bool = False, overwrite: bool = False) -> BatchResult:
+               clear_cache: bool = False, overwrite: bool = False, detect: bool = False) -> BatchResult:
     """Extract features for every case of a manifest into one table (first column `case_id`).
 
     `params`: a PyRadiomics parameter file or dict (None: the paper's). `jobs`: local worker
@@ -124,11 +125,17 @@ def run_cohort(manifest: str | os.PathLike, out_csv: str | os.PathLike,
     `overwrite`: replace an `out_csv` (and companions) modic did not write (docs/OUTPUTS.md).
     `show_progress`: tqdm bar / log lines on stderr (default: when no callback is given).
     Failing cases are listed in `<out>.errors.csv`; bad input raises `ModicInputError`.
+    `detect`: zero-click — detect every Modic change of each case and write one row per lesion
+    (see `modic.batch.detect_mode`; no masks or seeds needed).
     """
     t0 = time.perf_counter()
     from modic.pipeline import default_normalization
     paths, normalization = output_paths(out_csv), normalization or default_normalization(params)
-    df = read_manifest(manifest, require_masks=not segment)
+    df = read_manifest(manifest, require_masks=not (segment or detect))
+    if detect:
+        from modic.batch import detect_mode
+
+        df = detect_mode.resolve_spine_column(df, manifest)
     inputs = [manifest, *(v for col in PATH_COLUMNS if col in df.columns for v in df[col] if isinstance(v, str))]
     companions = [paths[k] for k in ("errors", "diagnostics", "diagnostics_json")]
     check_output_file(paths["out"], overwrite, inputs=inputs, companions=companions)
@@ -159,14 +166,16 @@ def run_cohort(manifest: str | os.PathLike, out_csv: str | os.PathLike,
             key = case_key({"modic": __version__, "params": phash, "inputs": inputs, "label": label,
                             "normalization": normalization, "reference_lps": row.get("reference_lps"),
                             "segment": bool(segment), "segmenter": _segmenter_version() if segment else None,
-                            "seed_lps": row.get("seed_lps") if segment else None, "function": fn_name})
+                            "seed_lps": row.get("seed_lps") if segment else None, "function": fn_name,
+                            **(_detect_key(row) if detect else {})})
         entry = cache.load(cid, key)
         if entry is not None:
             entry.setdefault("info", {})["from_cache"] = True
             entries[cid] = entry
         else:
             tasks.append(CaseTask(case_id=cid, row=row, params=params_dict, key=key, segment=segment,
-                                  label=label, case_function=case_function, normalization=normalization))
+                                  label=label, case_function=case_function, normalization=normalization,
+                                  detect=detect))
     result.n_cached = len(entries)
 
     show = (progress is None) if show_progress is None else show_progress
@@ -215,7 +224,12 @@ def run_cohort(manifest: str | os.PathLike, out_csv: str | os.PathLike,
     if not keep_going:
         result.cancelled = True
         return result
-    result.table = build_table(entries, order)
+    if detect:
+        from modic.batch.detect_mode import lesion_table
+
+        result.table = lesion_table(entries, order)
+    else:
+        result.table = build_table(entries, order)
     write_csv(result.table, paths["out"], index=False)
     write_csv(pd.DataFrame([f.__dict__ for f in result.failures], columns=["case_id", "step", "reason"]),
               paths["errors"], index=False)
@@ -223,7 +237,7 @@ def run_cohort(manifest: str | os.PathLike, out_csv: str | os.PathLike,
     run_info = {"modic_version": __version__, "manifest": str(Path(manifest).resolve()),
                 "manifest_sha256": file_sha256(manifest), "params_hash": phash, "params": params_dict,
                 "normalization": normalization,
-                "segment": bool(segment), "jobs": jobs, "scheduler": scheduler,
+                "segment": bool(segment), "detect": bool(detect), "jobs": jobs, "scheduler": scheduler,
                 "n_cases": result.n_cases, "n_ok": result.n_ok, "n_failed": result.n_failed,
                 "n_cached": result.n_cached, "n_computed": result.n_computed,
                 "seconds": round(result.seconds, 3), "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
@@ -304,6 +318,13 @@ def process_case(task: CaseTask) -> dict[str, Any]:
         ref = parse_point_lps(ref, what=f"case {task.case_id} reference_lps") if isinstance(ref, str) else None
         seg_info = None
         label = task.label
+        if task.detect:
+            step = "detect"
+            from modic.batch.detect_mode import detect_case
+
+            values, diagnostics = detect_case(task, images)
+            out.update(ok=True, values=values, diagnostics=diagnostics)
+            return _finished(out, t0)
         if task.segment:
             step = "segment"
             from modic.plausibility import checked_for_cohort  # an implausible mask fails the case
@@ -338,9 +359,27 @@ def process_case(task: CaseTask) -> dict[str, Any]:
         out.update(ok=True, values={k: float(v) for k, v in feats.values.items()}, diagnostics=diagnostics)
     except Exception as exc:  # noqa: BLE001 - one case's failure must not stop the cohort
         out.update(step=step, reason=one_line_reason(exc))
+    return _finished(out, t0)
+
+
+def _finished(out: dict[str, Any], t0: float) -> dict[str, Any]:
     out.update(seconds=time.perf_counter() - t0, peak_rss_mb=peak_rss_mb(), pid=os.getpid(),
                host=socket.gethostname())
     return out
+
+
+def _detect_key(row: dict[str, Any]) -> dict[str, Any]:
+    """Cache-key parts of a --detect run: the detector's version and the given anatomy file's hash."""
+    from modic.batch.detect_mode import SPINE_COLUMN, detector_version
+
+    spine = row.get(SPINE_COLUMN)
+    digest = None
+    if isinstance(spine, str):
+        try:
+            digest = file_sha256(spine)
+        except OSError:
+            digest = "missing"
+    return {"detect": True, "detector": detector_version(), "segmenter": _segmenter_version(), "spine": digest}
 
 
 def one_line_reason(exc: BaseException, limit: int = 300) -> str:
@@ -601,6 +640,8 @@ def _diagnostics_table(entries: dict[str, dict[str, Any]], order: Iterable[str])
         for col, h in (info.get("inputs") or {}).items():
             rec[f"sha256_{col}"] = h
         for k, v in (e.get("diagnostics") or {}).items():
+            if k == "lesion_rows":  # --detect: the rows are the table itself
+                continue
             items = v.items() if isinstance(v, dict) else [(None, v)]  # per-sequence dicts → SEQ_key
             for kk, vv in items:
                 name = k if kk is None else f"{k}_{kk}"

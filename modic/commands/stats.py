@@ -63,6 +63,9 @@ def add_parser(subparsers) -> None:
     p.add_argument("--jobs", type=int, default=1, help="parallel jobs for the nested CV (default 1)")
     p.add_argument("--synthetic", action="store_true", help="mark the model as trained on synthetic data")
     p.add_argument("--quiet", action="store_true", help="no progress lines")
+    p.add_argument("--unit", choices=["patient", "lesion"], default="patient",
+                   help="unit of analysis of a --detect table (one row per lesion): patient = each patient's "
+                        "largest lesion (default; independent rows), lesion = every lesion, patients as clusters")
     p.set_defaults(func=run)
 
 
@@ -86,7 +89,20 @@ def run(args) -> int:
                         n_alphas=args.n_alphas, seed=args.seed, cv_folds=args.cv_folds, cv_repeats=args.cv_repeats,
                         test_size=args.test_size, n_boot=args.n_boot, jobs=args.jobs,
                         synthetic=True if args.synthetic else None)
-    res = run_stats(args.features, args.manifest, args.out, opts, progress=progress, overwrite=args.overwrite)
+    from modic.io import check_output_dir
+    from modic.stats.units import to_unit
+
+    check_output_dir(args.out, args.overwrite, inputs=[args.features, args.manifest], command="stats")
+    unit = to_unit(args.features, args.manifest, args.unit)
+    progress(unit.statement)
+    res = run_stats(unit.features, unit.manifest, args.out, opts, progress=progress, overwrite=args.overwrite)
+    if unit.counts.get("lesions") is not None:
+        import json
+
+        from modic.io import record_files, write_text
+
+        write_text(res.out_dir / "unit_of_analysis.json", json.dumps(unit.record(), indent=2))
+        record_files([res.out_dir / "unit_of_analysis.json"], command="stats")
     s = res.summary
     nv = s["validation"]["nested_cv"]["metrics"]
     hv = s["validation"]["holdout"]["metrics"]

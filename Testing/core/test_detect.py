@@ -1,0 +1,156 @@
+"""Zero-click detection (modic.detect, `modic detect`): phantom cases with known lesions and without any.
+
+The anatomy is the phantom's ground truth (modic.phantom.anatomy), so these tests measure detection, not
+spine parsing. Grids are the phantom's tilted sagittal ones (0.6–0.8 mm in-plane, 3–4 mm slices) with an
+FS grid that differs from T1/T2.
+"""
+
+import numpy as np
+import pandas as pd
+import pytest
+import SimpleITK as sitk
+
+from modic.cli import main
+from modic.detect import LESION_COLUMNS, detect_lesions
+from modic.errors import ModicInputError
+from modic.phantom.anatomy import spine_from_phantom_anatomy
+from modic.phantom.normal import lesion_free_case
+from modic.phantom.synth import make_case
+from modic.segment import dice
+
+
+@pytest.fixture(scope="module")
+def lesion_case():
+    """Type I at L4-L5 on the L4 inferior endplate (the phantom's "upper" side), FS on its own grid."""
+    case = make_case("det_I", "I", seed=5, index=1, fs_differs=True)
+    assert (case.meta["level"], case.meta["endplate"]) == ("L4-L5", "upper")
+    return case, spine_from_phantom_anatomy(case.anatomy)
+
+
+@pytest.fixture(scope="module")
+def lesion_result(lesion_case):
+    case, spine = lesion_case
+    return detect_lesions(case.images, spine, case_id="det_I")
+
+
+@pytest.fixture(scope="module")
+def normal_case():
+    case = lesion_free_case(3, seed=5, case_id="normal", fs_differs=False)
+    return case, spine_from_phantom_anatomy(case.anatomy)
+
+
+def test_known_lesion_found_at_its_endplate_with_type_and_dice(lesion_case, lesion_result):
+    case, _ = lesion_case
+    t = lesion_result.table()
+    assert list(t.columns) == list(LESION_COLUMNS)
+    assert len(t) == 1
+    row = t.iloc[0]
+    assert (row["level"], row["endplate"], row["modic_type"], row["label"]) == ("L4-L5", "L4 inferior", "I", 1)
+    assert 0.5 < row["confidence"] <= 1.0
+    for seq in ("T1", "T2", "FS"):   # each label map on its own sequence's grid
+        lab = lesion_result.label_maps[seq]
+        assert lab.GetSize() == case.images[seq].GetSize() and lab.GetOrigin() == case.images[seq].GetOrigin()
+        assert dice(sitk.Cast(lab == 1, sitk.sitkUInt8), case.masks[seq]) >= 0.85
+    # the seed is inside the true lesion, and the volume is the label map's
+    seed = tuple(float(v) for v in row["seed_lps"].split(";"))
+    t2 = case.masks["T2"]
+    assert t2[t2.TransformPhysicalPointToIndex(seed)] == 1
+    voxels = int((sitk.GetArrayViewFromImage(lesion_result.label_maps["T2"]) == 1).sum())
+    assert row["voxels"] == voxels
+    assert row["volume_mm3"] == pytest.approx(lesion_result.lesions.iloc[0]["voxels_ref"]
+                                              * np.prod(case.images["T1"].GetSpacing()), rel=1e-3)
+
+
+def test_lesion_free_case_gives_empty_table_with_header(normal_case):
+    case, spine = normal_case
+    res = detect_lesions(case.images, spine, case_id="normal")
+    assert list(res.table().columns) == list(LESION_COLUMNS) and len(res.table()) == 0
+    assert all(not sitk.GetArrayViewFromImage(m).any() for m in res.label_maps.values())
+    assert res.info["marrow_sd"]["T1"] > 0
+
+
+def test_two_sequences_suffice_and_one_does_not(lesion_case):
+    case, spine = lesion_case
+    res = detect_lesions({"T1": case.images["T1"], "FS": case.images["FS"]}, spine, segment=False)
+    t = res.table()
+    assert list(t["endplate"]) == ["L4 inferior"] and list(t["modic_type"]) == ["I"]
+    with pytest.raises(ModicInputError, match="two or more of T1, T2, FS"):
+        detect_lesions({"T2": case.images["T2"]}, spine)
+
+
+def _write_case(case, spine, folder):
+    folder.mkdir(parents=True, exist_ok=True)
+    for seq, img in case.images.items():
+        sitk.WriteImage(sitk.Cast(img, sitk.sitkInt16), str(folder / f"{seq.lower()}.nrrd"))
+    sitk.WriteImage(spine.labels, str(folder / "spine_labels.nrrd"))
+    return {s: str(folder / f"{s.lower()}.nrrd") for s in ("T1", "T2", "FS")}
+
+
+def test_cli_detect_outputs(lesion_case, normal_case, tmp_path, capsys):
+    import slicerio
+
+    case, spine = lesion_case
+    paths = _write_case(case, spine, tmp_path / "in")
+    out = tmp_path / "det"
+    code = main(["detect", "--t1", paths["T1"], "--t2", paths["T2"], "--fs", paths["FS"], "--spine",
+                 str(tmp_path / "in" / "spine_labels.nrrd"), "--case-id", "P01", "--out", str(out)])
+    assert code == 0
+    assert {"lesions.csv", "lesions_t1.nrrd", "lesions_t2.nrrd", "lesions_fs.nrrd", "lesions.seg.nrrd",
+            "overview.png", "detection.json", "spine_labels.nrrd"} <= {p.name for p in out.iterdir()}
+    t = pd.read_csv(out / "lesions.csv")
+    assert list(t.columns) == list(LESION_COLUMNS)
+    assert t.loc[0, ["case_id", "level", "endplate", "modic_type"]].tolist() == ["P01", "L4-L5", "L4 inferior", "I"]
+    fs = sitk.ReadImage(str(out / "lesions_fs.nrrd"))
+    assert fs.GetSize() == case.images["FS"].GetSize()
+    assert dice(sitk.Cast(fs == 1, sitk.sitkUInt8), case.masks["FS"]) >= 0.85
+    seg = slicerio.read_segmentation(str(out / "lesions.seg.nrrd"))
+    assert slicerio.segment_names(seg) == ["L4 inferior - Modic I"]
+    assert slicerio.segment_mask(seg, slicerio.segment_from_name(seg, "L4 inferior - Modic I")).sum() == \
+        (sitk.GetArrayViewFromImage(sitk.ReadImage(str(out / "lesions_t1.nrrd"))) == 1).sum()
+    assert (out / "overview.png").stat().st_size > 10_000
+    # lesion-free: header only
+    ncase, nspine = normal_case
+    npaths = _write_case(ncase, nspine, tmp_path / "n")
+    assert main(["detect", "--t1", npaths["T1"], "--t2", npaths["T2"], "--out", str(tmp_path / "ndet"),
+                 "--spine", str(tmp_path / "n" / "spine_labels.nrrd")]) == 0
+    assert (tmp_path / "ndet" / "lesions.csv").read_text().strip() == ",".join(LESION_COLUMNS)
+    assert not (tmp_path / "ndet" / "lesions_fs.nrrd").exists()
+    # bad input: one line, exit 2, nothing written
+    capsys.readouterr()
+    assert main(["detect", "--t2", paths["T2"], "--out", str(tmp_path / "bad")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "two or more" in err
+    assert not (tmp_path / "bad").exists()
+
+
+def _realmri():
+    import os
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    for base in (os.environ.get("MODIC_SHARED"), root.parent / "shared", root.parent.parent / "shared"):
+        if base and (Path(base) / "realmri" / "manifest.csv").is_file():
+            return Path(base) / "realmri" / "manifest.csv"
+    return None
+
+
+@pytest.mark.parametrize("scan", ["VB2_02", "VB3_01"])
+def test_real_scan_without_lesions_gives_few_false_positives(scan):
+    """A real T2 (VB2) or fat-bright GRE (VB3) scan without Modic changes, resliced to 4 mm, with its missing
+    sequences derived as in the hybrid cases and its labelled bodies as anatomy: at most one detection."""
+    manifest = _realmri()
+    if manifest is None:
+        pytest.skip("../shared/realmri not found (real scans are needed for this check)")
+    from modic.phantom.hybrid import _image, derive_sequences, load_background, read_backgrounds, reslice
+    from modic.spine.model import spine_from_masks
+
+    row = next(r for r in read_backgrounds(manifest) if r["name"] == scan)
+    bg = load_background(row)
+    images, grid = {}, None
+    for seq, arr in derive_sequences(bg).items():
+        arr, grid = reslice(arr, bg.image, 4.0)
+        images[seq] = _image(np.rint(np.clip(arr, 0, 32000)), grid)
+    bodies = {lv: reslice(m.astype(float), bg.image, 4.0)[0] >= 0.5 for lv, m in bg.bodies.items()}
+    res = detect_lesions(images, spine_from_masks(grid, bodies), segment=False)
+    assert len(res.table()) <= 1, res.table()
+    assert len(res.spine.vertebrae()) >= 5
