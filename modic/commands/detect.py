@@ -19,8 +19,9 @@ def add_parser(sub) -> None:
     p = sub.add_parser("detect", help="find every Modic change (no click): lesions.csv, masks, overview",
                        description=__doc__, epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_image_arguments(p)
-    p.add_argument("--out", required=True, metavar="DIR", help="output folder, written atomically: new or empty, or one "
-                                                               "`modic detect` wrote before (see --overwrite)")
+    p.add_argument("--out", required=True, metavar="DIR",
+                   help="output folder, written atomically: new or empty, or one `modic detect` wrote before "
+                        "(see --overwrite)")
     add_overwrite_argument(p)
     p.add_argument("--case-id", default="case", help="case id written in lesions.csv (default 'case')")
     p.add_argument("--spine", metavar="PATH",
