@@ -141,12 +141,15 @@ class ModicAnalysisWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
             self.initializeParameterNode()
 
     def initializeParameterNode(self) -> None:
-        """Create/observe the parameter node and preselect the volumes whose names say T1, T2 or FS/STIR."""
+        """Create/observe the parameter node and preselect T1, T2 and FS/STIR: DICOM series by their tags, other
+        volumes by their names."""
         from ModicAnalysisLib import selection
 
         self.setParameterNode(self.logic.getParameterNode())
         node = self._parameterNode
-        chosen = selection.preselect(slicer.util.getNodesByClass("vtkMRMLScalarVolumeNode"))
+        database = getattr(slicer, "dicomDatabase", None)
+        tagReader = database.instanceValue if database is not None else None
+        chosen = selection.preselect(slicer.util.getNodesByClass("vtkMRMLScalarVolumeNode"), tagReader)
         for attribute, sequence in (("t1Volume", "T1"), ("t2Volume", "T2"), ("fsVolume", "FS")):
             if getattr(node, attribute) is None and sequence in chosen:
                 setattr(node, attribute, chosen[sequence])

@@ -48,13 +48,27 @@ def isCandidateVolume(node) -> bool:
     return min(imageData.GetDimensions()) > 1
 
 
-def preselect(nodes: Iterable) -> dict[str, object]:
-    """{"T1"/"T2"/"FS": first candidate volume whose name says so}."""
+def preselect(nodes: Iterable, tagReader=None) -> dict[str, object]:
+    """{"T1"/"T2"/"FS": volume}: volumes loaded from DICOM are recognised from their series' tags (the rules of
+    `modic series`, `dicomseries.recogniseVolumeNodes`; `tagReader` is `slicer.dicomDatabase.instanceValue`);
+    a sequence still missing then takes the first candidate volume whose name says so."""
+    nodes = [n for n in nodes if isCandidateVolume(n)]
     chosen: dict[str, object] = {}
+    if tagReader is not None:
+        from ModicAnalysisLib import dicomseries
+
+        chosen.update(dicomseries.recogniseVolumeNodes(nodes, tagReader))
+    tagsRead = bool(chosen)  # the database answered: DICOM series are placed by their tags only, never by name
     for node in nodes:
-        if not isCandidateVolume(node):
+        if node in chosen.values() or (tagsRead and loadedFromDicom(node)):
             continue
         sequence = sequenceOfName(node.GetName())
         if sequence and sequence not in chosen:
             chosen[sequence] = node
     return chosen
+
+
+def loadedFromDicom(node) -> bool:
+    """True when the node was loaded from DICOM (it carries "DICOM.instanceUIDs")."""
+    value = node.GetAttribute("DICOM.instanceUIDs") if hasattr(node, "GetAttribute") else None
+    return bool((value or "").strip())

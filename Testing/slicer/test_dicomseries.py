@@ -111,3 +111,28 @@ def test_no_dicom_volumes_is_one_clear_error(scene):
     plain = scene.AddNewNodeByClass("vtkMRMLScalarVolumeNode", "T2")
     with pytest.raises(ModicInputError, match="none of the volumes was loaded from DICOM"):
         exportDicom({"T2": plain}, {}, "/nonexistent", lambda u: u)
+
+
+def test_module_preselection_uses_tags_before_names(scene, study):
+    """ModicAnalysis' preselection: DICOM-loaded volumes are placed by their tags (misleading names ignored),
+    a volume not from DICOM by its name only where no series was recognised for that sequence."""
+    from ModicAnalysisLib import conversion, selection, selftest
+
+    _, headers = study
+    nodes, plain = _load_like_dicom_browser(scene, headers)
+    image = selftest.syntheticImage()
+    for node in [*nodes.values(), plain]:       # give every node voxels, as the DICOM browser would
+        tmp = conversion.addVolumeFromSitkImage(scene, image, "tmp")
+        node.SetAndObserveImageData(tmp.GetImageData())
+        scene.RemoveNode(tmp)
+    named_t1 = plain                            # named "T1", not from DICOM
+
+    def tagReader(uid, tag):
+        return _tag_value(headers[uid][1], tag)
+
+    chosen = selection.preselect([*nodes.values(), plain], tagReader)
+    assert {seq: n.GetID() for seq, n in chosen.items()} == {
+        "T1": nodes[2].GetID(), "T2": nodes[3].GetID(), "FS": nodes[4].GetID()}
+    # without a DICOM database the names decide (here they mislead: node 1 is called "T2")
+    by_name = selection.preselect([*nodes.values(), plain], None)
+    assert by_name["T2"] is nodes[1] and by_name["T1"] in (nodes[3], named_t1)
