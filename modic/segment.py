@@ -137,6 +137,9 @@ def segment_lesion(images: Mapping[str, sitk.Image], seed_lps: Sequence[float],
     input sequence's grid; info records the settings, the method version and what constrained the mask.
     """
     t0 = time.perf_counter()
+    from modic.checks import check_images
+
+    check_images(images)  # NaN / constant / 2D images: one line, before any mixture is fitted
     base = _working_sequence(images)
     grid = images[base]
     seed_idx = point_lps_to_index(grid, seed_lps)

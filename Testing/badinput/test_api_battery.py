@@ -140,3 +140,20 @@ def test_api_bad_input(call, expect, project, guard, user_folder):
     assert isinstance(err.value, ModicInputError)
     text = str(err.value)
     assert "\n" not in text and len(text) <= 380 and expect.lower() in text.lower(), text
+
+
+def test_segment_lesion_refuses_a_constant_image_in_one_line():
+    """The core API itself (not only the CLI) refuses NaN / constant images before scikit-learn sees them."""
+    import numpy as np
+    import pytest
+    import SimpleITK as sitk
+
+    from modic.errors import ModicInputError
+    from modic.segment import segment_lesion
+
+    flat = sitk.GetImageFromArray(np.full((8, 32, 32), 7.0, np.float32))
+    nan = sitk.GetImageFromArray(np.full((8, 32, 32), np.nan, np.float32))
+    for image in (flat, nan):
+        with pytest.raises(ModicInputError) as err:
+            segment_lesion({"T2": image}, (10.0, 10.0, 3.0))
+        assert "\n" not in str(err.value) and "T2 image" in str(err.value)
