@@ -1,6 +1,7 @@
 import os
 from typing import Annotated
 
+import qt
 import slicer
 import vtk
 from slicer import vtkMRMLMarkupsFiducialNode, vtkMRMLScalarVolumeNode, vtkMRMLSegmentationNode, vtkMRMLTableNode
@@ -117,6 +118,7 @@ class ModicAnalysisWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         self.ui.findVertebraeButton.connect("clicked(bool)", self.onFindVertebraeButton)
         self.ui.findModicChangesButton.connect("clicked(bool)", self.onFindModicChangesButton)
         self.ui.lesionTableView.connect("clicked(QModelIndex)", self.onLesionClicked)
+        self.ui.exportDicomButton.connect("clicked(bool)", self.onExportDicomButton)
 
         self.initializeParameterNode()
 
@@ -190,6 +192,7 @@ class ModicAnalysisWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         self.ui.analyzeAllButton.enabled = hasInput and hasLesion
         self.ui.findVertebraeButton.enabled = hasInput
         self.ui.findModicChangesButton.enabled = hasInput
+        self.ui.exportDicomButton.enabled = hasInput and hasSegmentation
         if node.outputTable is not None:
             self.ui.featureTableView.setMRMLTableNode(node.outputTable)
             self._showTyping(node.outputTable)
@@ -311,6 +314,21 @@ class ModicAnalysisWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
                 count=len(self._detection.lesions))
 
         self._run(_("Find Modic changes"), work)
+
+    def onExportDicomButton(self) -> None:
+        """DICOM SEG + SR of the lesion into a chosen (new or empty) folder."""
+        folder = qt.QFileDialog.getExistingDirectory(slicer.util.mainWindow(), _("Folder for the DICOM files"))
+        if not folder:
+            return
+        node = self._parameterNode
+
+        def work(progress):
+            written = self.logic.caseLogic().exportDicom(
+                self._volumeNodes(), node.outputSegmentation or node.inputSegmentation, folder,
+                slicer.dicomDatabase.fileForInstance, node.outputTable)
+            self.ui.statusLabel.text = _("DICOM written: {files}").format(files=", ".join(sorted(written.values())))
+
+        self._run(_("Export DICOM"), work)
 
     def onLesionClicked(self, index) -> None:
         """Centre the slice views on the clicked lesion (its centre in RAS)."""

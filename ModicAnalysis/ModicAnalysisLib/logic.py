@@ -106,6 +106,22 @@ class ModicAnalysisCaseLogic:
             tableNode.SetAttribute(ATTRIBUTE_PREFIX + key, value)
 
     @staticmethod
+    def summaryFromTyping(typing: Mapping[str, str]) -> dict:
+        """The `CaseResult.summary()` parts (signal pattern, prediction) that the DICOM SR reports."""
+        def pairs(text):
+            return {k: float(v) for k, _, v in (p.partition("=") for p in text.split(";") if "=" in p)}
+
+        summary: dict = {}
+        if typing.get("SignalPatternType"):
+            summary["signal_pattern"] = {"modic_type": typing["SignalPatternType"],
+                                         "ratios": pairs(typing.get("SignalRatios", ""))}
+        if typing.get("PredictedType"):
+            inDomain = {"true": True, "false": False}.get(typing.get("InDomain", ""))
+            summary["prediction"] = {"predicted_type": typing["PredictedType"], "in_domain": inDomain,
+                                     "probabilities": pairs(typing.get("Probabilities", ""))}
+        return summary
+
+    @staticmethod
     def readTyping(tableNode) -> dict[str, str]:
         """Typing attributes stored by `storeTyping` (empty strings when absent)."""
         keys = ("SignalPatternType", "SignalRatios", "PredictedType", "Probabilities", "ModelFile", "InDomain")
@@ -219,6 +235,27 @@ class ModicAnalysisCaseLogic:
     process = analyzeCase
 
     # ---------------------------------------------------------------- export
+    def exportDicom(self, volumeNodes: Mapping[str, object | None], segmentationNode, outputFolder: str,
+                    fileForInstance, tableNode=None, overwrite: bool = False) -> dict:
+        """DICOM SEG (one per series) + TID 1500 SR of the lesion in `segmentationNode`, for volumes loaded from
+        Slicer's DICOM database (`fileForInstance`: `slicer.dicomDatabase.fileForInstance`), written to
+        `outputFolder` under the output rules of docs/OUTPUTS.md. The typing stored on `tableNode` (if any)
+        goes into the SR."""
+        from pathlib import Path
+
+        from modic.io import atomic_directory, check_output_dir
+        from ModicAnalysisLib import dicomseries
+
+        if segmentationNode is None:
+            raise ValueError("Segment the lesion first, or select an existing segmentation")
+        nodes = self._volumeNodes(volumeNodes)
+        check_output_dir(outputFolder, overwrite, command="slicer-export-dicom")
+        masks = self.masksFromSegmentation(segmentationNode, nodes)
+        typing = self.summaryFromTyping(self.readTyping(tableNode)) if tableNode is not None else {}
+        with atomic_directory(Path(outputFolder), overwrite, command="slicer-export-dicom") as tmp:
+            written = dicomseries.exportDicom(nodes, masks, str(tmp), fileForInstance, summary=typing)
+        return {key: str(Path(outputFolder) / Path(path).name) for key, path in written.items()}
+
     @staticmethod
     def writeTable(tableNode, path: str | os.PathLike, overwrite: bool = False) -> str:
         """Write a table node to CSV (atomically; numbers at full precision). An existing file is replaced

@@ -136,3 +136,38 @@ def test_module_preselection_uses_tags_before_names(scene, study):
     # without a DICOM database the names decide (here they mislead: node 1 is called "T2")
     by_name = selection.preselect([*nodes.values(), plain], None)
     assert by_name["T2"] is nodes[1] and by_name["T1"] in (nodes[3], named_t1)
+
+
+def test_module_logic_exports_the_segmentation_as_dicom(scene, study, tmp_path):
+    """ModicAnalysis' Export DICOM: the lesion segmentation node of DICOM-loaded volumes → SEG per series + SR,
+    under the output rules (a folder of the user's files is refused)."""
+    from ModicAnalysisLib import conversion
+    from ModicAnalysisLib.logic import ModicAnalysisCaseLogic
+
+    from modic.errors import ModicInputError
+
+    case, headers = study
+    nodes, _ = _load_like_dicom_browser(scene, headers, misleading_names=False)
+    chosen = {"T1": nodes[2], "T2": nodes[3], "FS": nodes[4]}
+    for seq, node in chosen.items():
+        tmp = conversion.addVolumeFromSitkImage(scene, case.images[seq], "tmp")
+        node.SetAndObserveImageData(tmp.GetImageData())
+        node.CopyOrientation(tmp)
+        scene.RemoveNode(tmp)
+    logic = ModicAnalysisCaseLogic(scene)
+    segmentation = conversion.segmentationFromLabelMaps(scene, case.masks)
+    table = scene.AddNewNodeByClass("vtkMRMLTableNode")
+    table.SetAttribute("ModicAnalysis.SignalPatternType", "II")
+    table.SetAttribute("ModicAnalysis.PredictedType", "2")
+    table.SetAttribute("ModicAnalysis.Probabilities", "1=0.1;2=0.8;3=0.1")
+    written = logic.exportDicom(chosen, segmentation, str(tmp_path / "dicom"), lambda u: str(headers[u][0]), table)
+    assert sorted(written) == ["FS", "SR", "T1", "T2"] and all(Path(p).is_file() for p in written.values())
+    seg = pydicom.dcmread(written["T2"])
+    assert seg.SegmentSequence[0].SegmentLabel == "Modic II"
+    assert int(np.count_nonzero(seg.pixel_array)) == int(np.count_nonzero(sitk.GetArrayViewFromImage(case.masks["T2"])))
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("keep")
+    with pytest.raises(ModicInputError, match="did not write"):
+        logic.exportDicom(chosen, segmentation, str(mine), lambda u: str(headers[u][0]))
+    assert (mine / "notes.txt").read_text() == "keep"

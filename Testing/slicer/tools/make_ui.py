@@ -178,6 +178,9 @@ def modic_analysis() -> str:
         (label("predictedTypeTitleLabel", "Model prediction:"), label("predictedTypeLabel", "-")),
         (label("probabilitiesTitleLabel", "Probabilities:"), label("probabilitiesLabel", "-", {"wordWrap": True})),
         (None, widget("qMRMLTableView", "featureTableView", {"toolTip": "Feature table"})),
+        (None, widget("QPushButton", "exportDicomButton",
+                      {"text": "Export DICOM SEG + SR", "toolTip": "Write the lesion as DICOM Segmentation and a TID "
+                       "1500 measurement report referencing the DICOM series it was computed on"})),
         (None, label("statusLabel", "", {"wordWrap": True})),
     ])
     detection = form("detectionFormLayout", [
