@@ -52,12 +52,12 @@ def resolve_anatomy(choice: str | None, images: Mapping[str, sitk.Image]):
     values = set(np.unique(sitk.GetArrayViewFromImage(labels)).tolist()) - {0}
     valid = {b + k for b in (10, 30, 50, 70) for k in range(9)}
     if not values & set(range(10, 19)) or values - valid:
-        raise ModicInputError(f"--anatomy {choice} is not a spine label map (labels {sorted(values)[:8]}): give the "
+        raise ModicInputError(f"{choice} is not a spine label map (labels {sorted(values)[:8]}): give the "
                               "label map `modic spine` writes (vertebral bodies 10-18, endplate zones 30-58, discs "
                               "70-77)")
     try:
         spine = spine_from_label_map(labels, info={"source": f"label map {choice}"})
     except ValueError as exc:
-        raise ModicInputError(f"--anatomy {choice}: not a modic.spine label map ({exc}) — use spine_labels.nrrd "
+        raise ModicInputError(f"{choice}: not a modic.spine label map ({exc}) — use spine_labels.nrrd "
                               "from `modic spine` or values 10–78") from None
     return spine, f"anatomy from {choice}"

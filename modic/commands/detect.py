@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 
 from modic.commands._common import add_image_arguments, add_overwrite_argument, input_paths, load_images_and_study
-from modic.errors import ModicInputError
 
 EPILOG = """examples:
   modic detect --t1 t1.nrrd --t2 t2.nrrd --fs fs.nrrd --out det/ --case-id P01
@@ -34,22 +33,11 @@ def add_parser(sub) -> None:
 
 
 def load_spine(path: str):
-    """A Spine from a label map with modic.spine label values (one-line error otherwise)."""
-    import numpy as np
-    import SimpleITK as sitk
+    """A Spine from a label map with modic.spine label values (one-line error otherwise): the same reader and
+    checks as `--anatomy LABELMAP` of segment/analyze."""
+    from modic.commands._anatomy import resolve_anatomy
 
-    from modic.io import read_image
-    from modic.spine.model import spine_from_label_map
-
-    labels = read_image(path, what="spine label map")
-    values = set(np.unique(sitk.GetArrayViewFromImage(labels)).tolist()) - {0}
-    if not values or not any(10 <= v < 19 for v in values):
-        raise ModicInputError(f"{path}: no vertebral body labels (10–18) — give a spine_labels.nrrd written by "
-                              "`modic spine`")
-    try:
-        return spine_from_label_map(labels, info={"source": str(path)})
-    except ValueError as exc:
-        raise ModicInputError(f"{path}: {exc} — give a spine_labels.nrrd written by `modic spine`") from None
+    return resolve_anatomy(str(path), {})[0]
 
 
 def run(args: argparse.Namespace) -> int:
