@@ -142,18 +142,11 @@ def hybrid_cases(manifest: Path, per_scan: int, seed: int, max_scans: int | None
 
 
 def real_normal_cases(manifest: Path, max_scans: int | None = None):
-    from modic.phantom.hybrid import _image, derive_sequences, load_background, read_backgrounds, reslice
-    from modic.spine.model import spine_from_masks
+    from modic.phantom.hybrid import lesion_free_case, read_backgrounds
 
     for row in read_backgrounds(manifest)[:max_scans]:
-        bg = load_background(row)
-        images, grid = {}, None
-        for seq, arr in derive_sequences(bg).items():
-            arr, grid = reslice(arr, bg.image, 4.0)
-            images[seq] = _image(np.rint(np.clip(arr, 0, 32000)), grid)
-        bodies = {lv: reslice(m.astype(float), bg.image, 4.0)[0] >= 0.5 for lv, m in bg.bodies.items()}
-        spine = spine_from_masks(grid, bodies, info={"source": f"labelled bodies of {bg.name}"})
-        yield f"real_{bg.name}", images, None, None, spine
+        images, spine = lesion_free_case(row, 4.0)
+        yield f"real_{row['name']}", images, None, None, spine
 
 
 def summarise(rows: list[dict]) -> dict:

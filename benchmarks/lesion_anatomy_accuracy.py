@@ -25,17 +25,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-
-
-def default_realmri() -> Path:
-    """$MODIC_REALMRI, else ../shared/realmri next to the repository (or next to its worktree folder)."""
-    if os.environ.get("MODIC_REALMRI"):
-        return Path(os.environ["MODIC_REALMRI"])
-    repo = Path(__file__).resolve().parents[1]
-    return next((p for p in (repo.parent / "shared" / "realmri", repo.parents[1] / "shared" / "realmri")
-                 if p.exists()), repo.parent / "shared" / "realmri")
-
-
+from realmri_data import default_realmri  # sibling module (benchmarks/ is the script's folder)
 
 FIELDS = ("cohort", "case_id", "split", "modic_type", "method", "level", "dice", "gt_voxels", "seg_voxels",
           "seconds", "parse_seconds", "typed_gt", "typed_seg", "note")

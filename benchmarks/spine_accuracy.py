@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import SimpleITK as sitk
+from realmri_data import default_realmri  # sibling module (benchmarks/ is the script's folder)
 
 NOTES = """Notes (method version 1, 2026-12-01):
 - Met: ≤ 5 s per scan (CPU, one process); on T2 (VB2) detection 98–100 % and naming 83–100 % at 1 mm and 4 mm,
@@ -180,14 +181,6 @@ def markdown(df: pd.DataFrame) -> str:
     head = "| " + " | ".join(df.columns) + " |\n|" + "---|" * len(df.columns)
     return head + "".join("\n| " + " | ".join(fmt(v) for v in row) + " |" for row in df.itertuples(index=False))
 
-
-def default_realmri() -> Path:
-    """$MODIC_REALMRI, else ../shared/realmri next to the repository (or next to its worktree folder)."""
-    if os.environ.get("MODIC_REALMRI"):
-        return Path(os.environ["MODIC_REALMRI"])
-    repo = Path(__file__).resolve().parents[1]
-    return next((p for p in (repo.parent / "shared" / "realmri", repo.parents[1] / "shared" / "realmri")
-                 if p.exists()), repo.parent / "shared" / "realmri")
 
 
 def main() -> int:

@@ -141,16 +141,10 @@ def test_real_scan_without_lesions_gives_few_false_positives(scan):
     manifest = _realmri()
     if manifest is None:
         pytest.skip("../shared/realmri not found (real scans are needed for this check)")
-    from modic.phantom.hybrid import _image, derive_sequences, load_background, read_backgrounds, reslice
-    from modic.spine.model import spine_from_masks
+    from modic.phantom.hybrid import lesion_free_case, read_backgrounds
 
     row = next(r for r in read_backgrounds(manifest) if r["name"] == scan)
-    bg = load_background(row)
-    images, grid = {}, None
-    for seq, arr in derive_sequences(bg).items():
-        arr, grid = reslice(arr, bg.image, 4.0)
-        images[seq] = _image(np.rint(np.clip(arr, 0, 32000)), grid)
-    bodies = {lv: reslice(m.astype(float), bg.image, 4.0)[0] >= 0.5 for lv, m in bg.bodies.items()}
-    res = detect_lesions(images, spine_from_masks(grid, bodies), segment=False)
+    images, spine = lesion_free_case(row, 4.0)
+    res = detect_lesions(images, spine, segment=False)
     assert len(res.table()) <= 1, res.table()
     assert len(res.spine.vertebrae()) >= 5

@@ -210,6 +210,19 @@ def _image(arr: np.ndarray, grid: sitk.Image, pixel=sitk.sitkFloat32) -> sitk.Im
     return sitk.Cast(img, pixel)
 
 
+def lesion_free_case(row: dict, slice_mm: float = 4.0) -> tuple[dict[str, sitk.Image], object]:
+    """A real scan WITHOUT inserted lesions at clinical geometry: (images {seq: image} with the missing
+    sequences derived as in the hybrid cases, resliced to `slice_mm`; the ground-truth `Spine` of its labelled
+    bodies on that grid). The false-positive test bed of zero-click detection."""
+    bg = load_background(row)
+    images, grid = {}, None
+    for seq, arr in derive_sequences(bg).items():
+        arr, grid = reslice(arr, bg.image, slice_mm)
+        images[seq] = _image(np.rint(np.clip(arr, 0, 32000)), grid)
+    bodies = {lv: reslice(m.astype(float), bg.image, slice_mm)[0] >= 0.5 for lv, m in bg.bodies.items()}
+    return images, spine_from_masks(grid, bodies, info={"source": f"labelled bodies of {bg.name}"})
+
+
 def deepest_point_lps(mask: np.ndarray, grid: sitk.Image) -> tuple[float, float, float]:
     """LPS mm of the mask voxel farthest (in-plane, mm) from the mask's border."""
     sp = grid.GetSpacing()
