@@ -94,7 +94,8 @@ def run(args) -> int:
 
     check_output_dir(args.out, args.overwrite, inputs=[args.features, args.manifest], command="stats")
     unit = to_unit(args.features, args.manifest, args.unit)
-    res = run_stats(unit.features, unit.manifest, args.out, opts, progress=progress, overwrite=args.overwrite)
+    res = run_stats(unit.features, unit.manifest, args.out, opts, progress=progress, overwrite=args.overwrite,
+                    groups=unit.groups)
     progress(unit.statement)  # after the input checks: bad input stays one line on stderr
     if unit.counts.get("lesions") is not None:
         import json

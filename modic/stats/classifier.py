@@ -24,11 +24,11 @@ import pandas as pd
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.impute import SimpleImputer
 from sklearn.metrics import confusion_matrix
-from sklearn.model_selection import RepeatedStratifiedKFold, train_test_split
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
 
+from modic.stats.folds import bootstrap_indices, holdout_split, n_folds, permute_labels, repeated_cv_splits
 from modic.stats.selection import RadiomicsSelector
 
 CLASSES = (1, 2, 3)
@@ -47,23 +47,27 @@ def make_svm(C: float = 1.0, kernel: str = "rbf", calibration_cv: int = 3, rando
 
 
 def tune_svm(X: pd.DataFrame, y, class_weight: str | None = "balanced", cv: int = 3,
-             random_state: int | None = 0) -> dict:
-    """C and gamma chosen by stratified inner CV (balanced accuracy) over `C_GRID` × `GAMMA_FACTORS`."""
-    from sklearn.model_selection import GridSearchCV, StratifiedKFold
+             random_state: int | None = 0, groups=None) -> dict:
+    """C and gamma chosen by stratified inner CV (balanced accuracy) over `C_GRID` × `GAMMA_FACTORS`.
+
+    With `groups` (patient of each row) the inner folds keep a patient's rows together.
+    """
+    from sklearn.model_selection import GridSearchCV
+
+    from modic.stats.folds import cv_splits, n_folds
 
     y = np.asarray(y)
-    n_min = int(pd.Series(y).value_counts().min())
     p = max(1, X.shape[1])
     grid = {"svm__C": list(C_GRID), "svm__gamma": [f / p for f in GAMMA_FACTORS]}
     pipe = Pipeline([("impute", SimpleImputer(strategy="median")), ("scale", StandardScaler()),
                      ("svm", SVC(kernel="rbf", class_weight=class_weight, random_state=random_state))])
-    folds = StratifiedKFold(max(2, min(cv, n_min)), shuffle=True, random_state=random_state)
+    folds = cv_splits(y, groups, n_folds(y, groups, cv), random_state)
     gs = GridSearchCV(pipe, grid, scoring="balanced_accuracy", cv=folds, n_jobs=None, error_score=0.0).fit(X, y)
     return {"C": float(gs.best_params_["svm__C"]), "gamma": float(gs.best_params_["svm__gamma"])}
 
 
 def fit_svm(X: pd.DataFrame, y: pd.Series, random_state: int | None = 0, tune: bool = False,
-            class_weight: str | None = None, **params) -> Pipeline:
+            class_weight: str | None = None, groups=None, **params) -> Pipeline:
     """Fit `make_svm`, with as many calibration folds (≤ 3) as the smallest type allows.
 
     tune=True chooses C and gamma by `tune_svm` first (recorded as ``model.tuned_params_``).
@@ -81,7 +85,7 @@ def fit_svm(X: pd.DataFrame, y: pd.Series, random_state: int | None = 0, tune: b
     params.setdefault("calibration_cv", int(min(3, counts.min())))
     tuned = {}
     if tune and counts.min() >= 2:
-        tuned = tune_svm(X, y, class_weight=class_weight, random_state=random_state)
+        tuned = tune_svm(X, y, class_weight=class_weight, random_state=random_state, groups=groups)
         params.update(tuned)
     model = make_svm(random_state=random_state, class_weight=class_weight, **params).fit(X, y)
     model.tuned_params_ = tuned
@@ -169,11 +173,12 @@ def per_class(confusion: pd.DataFrame | np.ndarray, classes=CLASSES) -> pd.DataF
 
 
 def bootstrap_ci(y_true: np.ndarray, y_pred: np.ndarray, proba: np.ndarray | None, n_boot: int = 1000,
-                 seed: int = 0, level: float = 0.95, classes=CLASSES) -> dict[str, tuple[float, float]]:
+                 seed: int = 0, level: float = 0.95, classes=CLASSES, groups=None) -> dict[str, tuple[float, float]]:
     """Percentile bootstrap CI of every metric, resampling cases.
 
     `y_pred`/`proba` may carry a leading repeat axis (repeats × n [× k]): a resample then takes the
-    same cases from every repeat and averages the metric over repeats.
+    same cases from every repeat and averages the metric over repeats. With `groups` (patient of each row)
+    whole patients are resampled (cluster bootstrap).
     """
     y_true = np.asarray(y_true)
     y_pred = np.asarray(y_pred)
@@ -184,7 +189,7 @@ def bootstrap_ci(y_true: np.ndarray, y_pred: np.ndarray, proba: np.ndarray | Non
     n = len(y_true)
     samples = {m: [] for m in METRICS}
     for _ in range(n_boot):
-        idx = rng.integers(0, n, n)
+        idx = bootstrap_indices(rng, n, groups)
         per = [metrics(y_true[idx], y_pred[r, idx], None if proba is None else proba[r, idx], classes)
                for r in range(y_pred.shape[0])]
         for m in METRICS:
@@ -230,35 +235,45 @@ def _confusion(y_true, y_pred, classes=CLASSES) -> pd.DataFrame:
 
 
 def holdout_validation(X: pd.DataFrame, y: pd.Series, test_size: float = 0.3, seed: int = 0,
-                       n_boot: int = 1000, svm_params: dict | None = None) -> Validation:
+                       n_boot: int = 1000, svm_params: dict | None = None, groups=None) -> Validation:
     """Paper-style: X already holds the features selected on all cases; one stratified split.
 
     Accuracy gets a Wilson interval (Clopper–Pearson in `details`); the other metrics a case bootstrap.
+    With `groups` (patient of each row) a patient's rows stay on one side and the bootstrap resamples patients.
     """
-    Xtr, Xte, ytr, yte = train_test_split(X, y, test_size=test_size, stratify=y, random_state=seed)
-    model = fit_svm(Xtr, ytr, random_state=seed, **(svm_params or {}))
+    tr, te = holdout_split(np.asarray(y), groups, test_size, seed)
+    Xtr, Xte, ytr, yte = X.iloc[tr], X.iloc[te], y.iloc[tr], y.iloc[te]
+    gtr = None if groups is None else np.asarray(groups)[tr]
+    gte = None if groups is None else np.asarray(groups)[te]
+    model = fit_svm(Xtr, ytr, random_state=seed, groups=gtr, **(svm_params or {}))
     pred = model.predict(Xte)
     proba = model.predict_proba(Xte)
     m = metrics(yte, pred, proba)
-    ci = bootstrap_ci(yte.to_numpy(), pred, proba, n_boot=n_boot, seed=seed)
+    ci = bootstrap_ci(yte.to_numpy(), pred, proba, n_boot=n_boot, seed=seed, groups=gte)
     k = int(np.sum(np.asarray(yte) == pred))
     pci = proportion_ci(k, len(yte))
-    ci["accuracy"] = pci["wilson"]
+    if groups is None:
+        ci["accuracy"] = pci["wilson"]
+        ci_method = {"accuracy": "Wilson score interval"}
+    else:  # rows of one patient are not independent: a binomial interval would be too narrow
+        ci_method = {m: "bootstrap over patients (clusters)" for m in METRICS}
     return Validation("paper-style hold-out (selection on all data)", m, ci, _confusion(yte, pred),
                       {"n_train": len(ytr), "n_test": len(yte), "test_size": test_size, "n_correct": k,
                        "accuracy_ci_clopper_pearson": pci["clopper_pearson"],
                        "majority_rate_test": majority_rate(yte), "tuned_params": model.tuned_params_,
                        "y_true": np.asarray(yte), "pred": pred, "proba": proba},
-                      ci_method={"accuracy": "Wilson score interval"})
+                      ci_method=ci_method)
 
 
-def _nested_predictions(X, y, selector_params, splits, k, repeats, seed, svm_params, n_jobs, progress):
+def _nested_predictions(X, y, selector_params, splits, k, repeats, seed, svm_params, n_jobs, progress,
+                        groups=None):
     params = {k2: v for k2, v in selector_params.items() if k2 != "progress"}
 
     def one(i: int, tr: np.ndarray, te: np.ndarray):
-        sel = RadiomicsSelector(**params).fit(X.iloc[tr], y.iloc[tr])
+        gtr = None if groups is None else np.asarray(groups)[tr]
+        sel = RadiomicsSelector(**params).fit(X.iloc[tr], y.iloc[tr], groups=gtr)
         cols = sel.selected_features_
-        model = fit_svm(X.iloc[tr][cols], y.iloc[tr], random_state=seed, **(svm_params or {}))
+        model = fit_svm(X.iloc[tr][cols], y.iloc[tr], random_state=seed, groups=gtr, **(svm_params or {}))
         return i, te, model.predict(X.iloc[te][cols]), model.predict_proba(X.iloc[te][cols]), cols, \
             model.tuned_params_
 
@@ -279,19 +294,20 @@ def _nested_predictions(X, y, selector_params, splits, k, repeats, seed, svm_par
 def nested_cv_validation(X: pd.DataFrame, y: pd.Series, selector_params: dict, folds: int = 5,
                          repeats: int = 2, seed: int = 0, n_boot: int = 1000, n_jobs: int | None = None,
                          svm_params: dict | None = None,
-                         progress: Callable[[str], None] | None = None) -> Validation:
+                         progress: Callable[[str], None] | None = None, groups=None) -> Validation:
     """Honest: selection + SVM refitted in every outer training fold (repeated stratified K-fold).
 
     Point metrics are the mean over repeats; `spread` their SD/min/max over repeats (the variation due
     to the fold split); `ci` a case bootstrap of the repeat-averaged metric (the sampling variation of
-    this cohort's cases, given the out-of-fold predictions).
+    this cohort's cases, given the out-of-fold predictions). With `groups` (the patient of each row, e.g.
+    one row per lesion) every fold, inner CV and bootstrap keeps a patient's rows together
+    (`modic.stats.folds`).
     """
     y = pd.Series(np.asarray(y), index=X.index)
-    n_min = int(y.value_counts().min())
-    k = max(2, min(folds, n_min))
-    rskf = RepeatedStratifiedKFold(n_splits=k, n_repeats=repeats, random_state=seed)
-    splits = list(rskf.split(X, y))
-    results = _nested_predictions(X, y, selector_params, splits, k, repeats, seed, svm_params, n_jobs, progress)
+    k = n_folds(y, groups, folds)
+    splits = repeated_cv_splits(y.to_numpy(), groups, k, repeats, seed)
+    results = _nested_predictions(X, y, selector_params, splits, k, repeats, seed, svm_params, n_jobs, progress,
+                                  groups)
     n = len(y)
     pred = np.zeros((repeats, n), dtype=int)
     proba = np.zeros((repeats, n, len(CLASSES)))
@@ -313,22 +329,27 @@ def nested_cv_validation(X: pd.DataFrame, y: pd.Series, selector_params: dict, f
         v = v[~np.isnan(v)]
         spread[mm] = ((float(np.std(v, ddof=1)) if len(v) > 1 else float("nan")),
                       float(v.min()) if len(v) else float("nan"), float(v.max()) if len(v) else float("nan"))
-    ci = bootstrap_ci(yt, pred, proba, n_boot=n_boot, seed=seed)
+    ci = bootstrap_ci(yt, pred, proba, n_boot=n_boot, seed=seed, groups=groups)
     cm = sum(confusion_matrix(yt, pred[r], labels=list(CLASSES)) for r in range(repeats))
     conf = pd.DataFrame(cm, index=[f"true {c}" for c in CLASSES], columns=[f"pred {c}" for c in CLASSES])
     freq = pd.Series([c for cols in selected for c in cols], dtype=object).value_counts()
-    return Validation(f"nested CV ({k}-fold × {repeats}, selection inside folds)", m, ci, conf,
+    grouped = "" if groups is None else f", grouped by patient ({len(set(np.asarray(groups)))} patients)"
+    ci_method = {} if groups is None else {mm: "bootstrap over patients (clusters)" for mm in METRICS}
+    return Validation(f"nested CV ({k}-fold × {repeats}, selection inside folds{grouped})", m, ci, conf,
                       {"folds": pd.DataFrame(fold_rows), "n_splits": k, "repeats": repeats,
                        "selection_frequency": freq / len(selected), "n_outer_fits": len(selected),
                        "per_repeat": pd.DataFrame(per_rep), "y_true": yt, "pred": pred, "proba": proba},
-                      spread=spread)
+                      ci_method=ci_method, spread=spread)
 
 
 def permutation_test(X: pd.DataFrame, y: pd.Series, selector_params: dict, observed: float,
                      n_permutations: int, folds: int = 5, repeats: int = 1, seed: int = 0,
                      svm_params: dict | None = None, metric: str = "balanced_accuracy", n_jobs: int | None = None,
-                     progress: Callable[[str], None] | None = None) -> dict:
+                     progress: Callable[[str], None] | None = None, groups=None) -> dict:
     """Permutation test of the whole pipeline: labels permuted, selection and SVM refitted inside the CV.
+
+    With `groups` the labels of whole patients are permuted among patients with as many rows, and the CV
+    is grouped (`modic.stats.folds.permute_labels`).
 
     p = (1 + #{null ≥ observed}) / (1 + n_permutations) (Phipson & Smyth 2010). `observed` must come
     from the same scheme (`folds` × `repeats`, same seed).
@@ -339,9 +360,9 @@ def permutation_test(X: pd.DataFrame, y: pd.Series, selector_params: dict, obser
     for b in range(n_permutations):
         if progress:
             progress(f"permutation test: {b + 1}/{n_permutations}")
-        yp = pd.Series(rng.permutation(y.to_numpy()), index=X.index)
+        yp = pd.Series(permute_labels(rng, y.to_numpy(), groups), index=X.index)
         v = nested_cv_validation(X, yp, selector_params, folds=folds, repeats=repeats, seed=seed, n_boot=10,
-                                 n_jobs=n_jobs, svm_params=svm_params)
+                                 n_jobs=n_jobs, svm_params=svm_params, groups=groups)
         null.append(v.metrics[metric])
     null = np.asarray(null, dtype=float)
     p = float((1 + np.sum(null >= observed - 1e-12)) / (1 + len(null)))

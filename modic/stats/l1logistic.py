@@ -167,8 +167,11 @@ def log_loss(X: np.ndarray, Y: np.ndarray, W: np.ndarray, b: np.ndarray) -> floa
 
 
 def cv_path(X: np.ndarray, y: np.ndarray, n_lambdas: int = 100, cv: int = 5, random_state: int | None = 0,
-            min_ratio: float = 0.01, tol: float = 1e-4, max_iter: int = 200, patience: int | None = 10) -> dict:
+            min_ratio: float = 0.01, tol: float = 1e-4, max_iter: int = 200, patience: int | None = 10,
+            groups=None) -> dict:
     """K-fold stratified CV log loss along the λ path of the full data, and the full-data path itself.
+
+    With `groups` (patient of each row) the folds are stratified group folds: a patient's rows in one fold.
 
     The folds and the full-data fit are solved together. With `patience`, the path stops once the mean
     CV log loss has not improved for `patience` successive λ (the weaker penalties beyond only overfit
@@ -176,15 +179,14 @@ def cv_path(X: np.ndarray, y: np.ndarray, n_lambdas: int = 100, cv: int = 5, ran
     classes, cv_mean, cv_se (folds SD / √K), best (index of the minimum), coefs (L × p × K) and
     intercepts (L × K) of the full-data fit, n_lambdas_planned and how many fits did not converge.
     """
-    from sklearn.model_selection import StratifiedKFold
+    from modic.stats.folds import cv_splits, n_folds
 
     X = np.asarray(X, float)
     y = np.asarray(y)
     classes = np.unique(y)
     Y = _onehot(y, classes)
     lambdas = lambda_path(X, Y, n_lambdas, min_ratio)
-    n_min = int(Y.sum(axis=0).min())
-    folds = list(StratifiedKFold(max(2, min(cv, n_min)), shuffle=True, random_state=random_state).split(X, y))
+    folds = cv_splits(y, groups, n_folds(y, groups, cv), random_state)
     masks = np.zeros((len(folds) + 1, len(y)), dtype=bool)
     for f, (tr, _) in enumerate(folds):
         masks[f, tr] = True

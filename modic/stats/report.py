@@ -156,10 +156,28 @@ def _is_synthetic(cohort: Cohort) -> bool:
     return False
 
 
+def _row_groups(groups, index: pd.Index) -> np.ndarray | None:
+    """Patient of each feature-table row (aligned to `index`), or None when rows are independent."""
+    if groups is None:
+        return None
+    g = pd.Series(groups)
+    g.index = g.index.astype(str)
+    missing = [c for c in index.astype(str) if c not in g.index]
+    if missing:
+        raise ModicInputError(f"no patient (cluster) given for row {missing[0]!r} of the feature table; "
+                              "give every row's patient")
+    out = g.loc[index.astype(str)].astype(str).to_numpy()
+    return None if len(set(out)) == len(out) else out
+
+
 def run_stats(features: str | os.PathLike | pd.DataFrame, manifest: str | os.PathLike | pd.DataFrame,
               out_dir: str | os.PathLike, options: StatsOptions | None = None, progress: Progress = None,
-              overwrite: bool = False, **kwargs) -> StatsResult:
+              overwrite: bool = False, groups: pd.Series | dict | None = None, **kwargs) -> StatsResult:
     """Run the whole analysis and write the report folder atomically.
+
+    `groups` maps each row's case_id to its patient when rows are not independent (one row per lesion,
+    `modic.stats.units`): CV folds, the hold-out split, LASSO/SVM inner CV, bootstrap intervals and the
+    permutation test then keep each patient's rows together.
 
     Settings come from `options` or keyword arguments named like `StatsOptions` fields
     (e.g. ``run_stats(f, m, "out", screen="mwu", seed=1)``). Raises `ModicInputError` on bad input
@@ -190,6 +208,7 @@ def run_stats(features: str | os.PathLike | pd.DataFrame, manifest: str | os.Pat
     tables: dict[str, pd.DataFrame] = {}
     notes = list(cohort.notes)
     X, y = cohort.features, cohort.types
+    row_groups = _row_groups(groups, X.index)
 
     def lap(name: str, t0: float) -> None:
         timings[name] = round(time.perf_counter() - t0, 3)
@@ -210,7 +229,7 @@ def run_stats(features: str | os.PathLike | pd.DataFrame, manifest: str | os.Pat
     sel_params = dict(screen=opts.screen, alpha=opts.alpha, corr_cutoff=opts.corr_cutoff, lasso=opts.lasso,
                       lasso_cv=opts.lasso_cv, n_alphas=opts.n_alphas, random_state=opts.seed,
                       corr_exact=opts.corr_exact, lasso_rule=opts.lasso_rule)
-    sel = selection.RadiomicsSelector(**sel_params, progress=progress).fit(X, y)
+    sel = selection.RadiomicsSelector(**sel_params, progress=progress).fit(X, y, groups=row_groups)
     lap("selection", t0)
     steps = sel.steps_
     chosen = sel.selected_features_
@@ -234,19 +253,20 @@ def run_stats(features: str | os.PathLike | pd.DataFrame, manifest: str | os.Pat
     t0 = time.perf_counter()
     _say(progress, "classifier: paper-style hold-out")
     hold = classifier.holdout_validation(X[chosen], y, test_size=opts.test_size, seed=opts.seed,
-                                         n_boot=opts.n_boot, svm_params=svm_params)
+                                         n_boot=opts.n_boot, svm_params=svm_params, groups=row_groups)
     lap("holdout", t0)
     t0 = time.perf_counter()
     nested = classifier.nested_cv_validation(X, y, sel_params, folds=opts.cv_folds, repeats=opts.cv_repeats,
                                              seed=opts.seed, n_boot=opts.n_boot, n_jobs=opts.jobs,
-                                             svm_params=svm_params, progress=progress)
+                                             svm_params=svm_params, progress=progress, groups=row_groups)
     lap("nested_cv", t0)
     perm = None
     if opts.permutations:
         t0 = time.perf_counter()
         perm = classifier.permutation_test(X, y, sel_params, nested.metrics["balanced_accuracy"], opts.permutations,
                                            folds=opts.cv_folds, repeats=opts.cv_repeats, seed=opts.seed,
-                                           svm_params=svm_params, n_jobs=opts.jobs, progress=progress)
+                                           svm_params=svm_params, n_jobs=opts.jobs, progress=progress,
+                                           groups=row_groups)
         tables["permutation_null"] = pd.DataFrame({"permutation": np.arange(1, len(perm["null"]) + 1),
                                                    "balanced_accuracy": perm["null"]})
         lap("permutation_test", t0)
@@ -309,6 +329,10 @@ def run_stats(features: str | os.PathLike | pd.DataFrame, manifest: str | os.Pat
             "manifest": {"path": cohort.manifest_source,
                          "sha256": None if isinstance(manifest, pd.DataFrame) else file_sha256(manifest)}},
         "synthetic": synthetic,
+        "clusters": None if row_groups is None else {
+            "n_patients": int(len(set(row_groups))),
+            "statement": "rows are lesions; CV folds, the hold-out split, inner CV, bootstrap intervals and "
+                         "permutations keep each patient's lesions together"},
         "cohort": {"n_cases": len(X), "per_type": cohort.counts, "n_features": int(X.shape[1]),
                    "n_dropped": len(cohort.dropped)},
         "table1": {"sequence": opts.sequence, "significant": sig_shape,

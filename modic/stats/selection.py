@@ -296,11 +296,14 @@ class LassoSelector(_NanTags, SelectorMixin, BaseEstimator):
         self.max_iter = max_iter
         self.rule = rule
 
-    def _lassocv(self, X, y):
+    def _lassocv(self, X, y, groups=None):
         from sklearn.linear_model import Lasso, LassoCV
-        from sklearn.model_selection import KFold
+        from sklearn.model_selection import GroupKFold, KFold
 
-        cv = KFold(self.cv, shuffle=True, random_state=self.random_state)
+        if groups is None:
+            cv = KFold(self.cv, shuffle=True, random_state=self.random_state)
+        else:  # a patient's rows stay in one fold
+            cv = list(GroupKFold(min(self.cv, len(set(groups)))).split(X, y, groups))
         max_iter = self.max_iter or 5000
         m = LassoCV(alphas=self.n_alphas, cv=cv, max_iter=max_iter, n_jobs=None,
                     random_state=self.random_state).fit(X, y.astype(float))
@@ -320,16 +323,26 @@ class LassoSelector(_NanTags, SelectorMixin, BaseEstimator):
         self.coef_ = m.coef_
         return m, np.abs(m.coef_)
 
-    def _logistic(self, X, y, n_min):
+    def _logistic(self, X, y, n_min, groups=None):
         try:
             from glmnet import LogitNet
         except ImportError:  # python-glmnet missing (e.g. no wheel for this platform): the built-in solver
-            return self._logistic_fista(X, y)
+            return self._logistic_fista(X, y, groups)
         folds = max(2, min(self.cv, n_min))
         if folds < 3:  # python-glmnet cross-validates with ≥ 3 folds only
-            return self._logistic_fista(X, y)
+            return self._logistic_fista(X, y, groups)
         m = LogitNet(alpha=1.0, n_lambda=self.n_alphas, min_lambda_ratio=0.01, standardize=False, n_splits=folds,
-                     scoring="log_loss", random_state=self.random_state, tol=1e-7).fit(X, y)
+                     scoring="log_loss", random_state=self.random_state, tol=1e-7)
+        if groups is not None:
+            # glmnet's grouped CV is GroupKFold (not stratified; a fold may miss a type): give it the fold number
+            # of a stratified group K-fold as the "group", so each of its k groups is one of our folds
+            from modic.stats.folds import cv_splits
+
+            fold_of = np.empty(len(y), dtype=int)
+            for f, (_, te) in enumerate(cv_splits(y, groups, folds, self.random_state)):
+                fold_of[te] = f
+            groups = fold_of
+        m = m.fit(X, y, groups=groups)
         self.solver_ = "glmnet"
         self.alphas_ = np.asarray(m.lambda_path_)  # decreasing; glmnet stops early once the fit saturates
         self.path_length_ = self.n_alphas
@@ -345,11 +358,11 @@ class LassoSelector(_NanTags, SelectorMixin, BaseEstimator):
         self.path_not_converged_ = 0
         return m, np.abs(self.coef_).max(axis=0)
 
-    def _logistic_fista(self, X, y):
+    def _logistic_fista(self, X, y, groups=None):
         from modic.stats import l1logistic as L
 
         r = L.cv_path(X, y, n_lambdas=self.n_alphas, cv=self.cv, random_state=self.random_state,
-                      tol=self.tol, max_iter=self.max_iter or 200)
+                      tol=self.tol, max_iter=self.max_iter or 200, groups=groups)
         self.solver_ = "modic FISTA"
         self.alphas_ = r["lambdas"]  # decreasing: strongest penalty first; stops 10 λ after the CV minimum
         self.path_length_ = r["n_lambdas_planned"]
@@ -365,7 +378,8 @@ class LassoSelector(_NanTags, SelectorMixin, BaseEstimator):
         self.classes_ = r["classes"]
         return None, np.abs(W).max(axis=1)
 
-    def fit(self, X, y):
+    def fit(self, X, y, groups=None):
+        """Fit the path and choose λ by CV; `groups` (patient of each row) keeps a patient in one fold."""
         if self.mode not in LASSO_MODES:
             raise ValueError(f"unknown LASSO mode {self.mode!r}; use one of {LASSO_MODES}")
         if self.rule not in LASSO_RULES:
@@ -377,7 +391,11 @@ class LassoSelector(_NanTags, SelectorMixin, BaseEstimator):
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", ConvergenceWarning)
             warnings.filterwarnings("ignore", category=FutureWarning)
-            m, importance = self._lassocv(X, y) if self.mode == "lassocv" else self._logistic(X, y, n_min)
+            if groups is not None:
+                groups = np.asarray(groups)
+                n_min = int(pd.DataFrame({"y": y, "g": groups}).groupby("y")["g"].nunique().min())
+            m, importance = (self._lassocv(X, y, groups) if self.mode == "lassocv"
+                             else self._logistic(X, y, n_min, groups))
             self.model_ = m
         self.convergence_warnings_ = (sum(issubclass(w.category, ConvergenceWarning) for w in caught)
                                       + getattr(self, "path_not_converged_", 0))
@@ -435,7 +453,8 @@ class RadiomicsSelector(_NanTags, SelectorMixin, BaseEstimator):
         if self.progress is not None:
             self.progress(msg)
 
-    def fit(self, X, y):
+    def fit(self, X, y, groups=None):
+        """Screen, decorrelate and LASSO-select; `groups` (patient of each row) groups the LASSO's CV folds."""
         X, y = validate_data(self, X, y, ensure_all_finite="allow-nan", dtype=float)
         names = _names(self)
         y = np.asarray(y)
@@ -453,7 +472,7 @@ class RadiomicsSelector(_NanTags, SelectorMixin, BaseEstimator):
         self._say(f"selection: LASSO ({self.lasso}) on {len(idx)} features")
         las = LassoSelector(self.lasso, cv=self.lasso_cv, n_alphas=self.n_alphas, random_state=self.random_state,
                             rule=self.lasso_rule)
-        las.fit(pd.DataFrame(Z[:, idx], columns=names[idx]), y)
+        las.fit(pd.DataFrame(Z[:, idx], columns=names[idx]), y, groups=groups)
         idx = idx[las.get_support()]
         self.steps_ = {"zscore": z, "screen": scr, "correlation": cor, "lasso": las}
         self.counts_ = {"input": int(X.shape[1]), "non_constant": int(keep.sum()),

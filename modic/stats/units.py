@@ -10,7 +10,8 @@ independent. Two units are offered:
 * ``lesion``: every lesion is a row (id `lesion_id`), typed by its own detected type, with the patient as
   its cluster (`groups`). Rank tests and p-values then treat the lesions of one patient as independent
   (anti-conservative) — use it to describe lesions, and the patient unit for inference; the clusters are
-  returned (and written to unit_of_analysis.json) for grouped cross-validation folds.
+  returned (and written to unit_of_analysis.json), and `run_stats(groups=)` keeps each patient's lesions
+  together in every fold, split, bootstrap resample and permutation (`modic.stats.folds`).
 
 A table with one row per case (masks from the manifest) is passed through: the unit is the patient.
 """
@@ -105,8 +106,9 @@ def to_unit(features: pd.DataFrame | str | os.PathLike, manifest: pd.DataFrame |
     out_feats = rows[["lesion_id", *feature_cols]].rename(columns={"lesion_id": "case_id"})
     statement = (f"Unit of analysis: the lesion — {n_lesions} lesions of {n_patients} patients, each typed by its "
                  "own detected signal pattern, patients as clusters. Lesions of one patient are not independent: "
-                 "the tests' p-values treat them as independent (anti-conservative); use --unit patient for "
-                 "inference and grouped folds (clusters in unit_of_analysis.json) for validation.")
+                 "the rank tests' p-values treat them as independent (anti-conservative; use --unit patient for "
+                 "inference), while cross-validation folds, the hold-out split, bootstrap intervals and the "
+                 "permutation test keep each patient's lesions together (clusters in unit_of_analysis.json).")
     return UnitTables(out_feats, per, "lesion", statement, groups=groups,
                       counts={"patients": n_patients, "lesions": n_lesions, "rows": int(len(rows))})
 
