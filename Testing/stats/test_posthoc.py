@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from modic.stats.posthoc import dunn_matrix, dunn_table, dunn_wide, kruskal_wallis, mann_whitney
+from modic.stats.posthoc import dunn_matrix, dunn_table, dunn_wide, dunn_z, kruskal_wallis, mann_whitney
 
 NORMAL = [2.9, 3.0, 2.5, 2.6, 3.2]
 COPD = [3.8, 2.7, 4.0, 2.4]
@@ -29,6 +29,19 @@ def test_dunn_hollander_wolfe_unadjusted_two_sided():
     assert m.loc["asbestosis", "copd"] == pytest.approx(0.392, abs=5e-4)
     assert np.allclose(np.diag(m), 1.0)
     assert np.allclose(m.to_numpy(), m.to_numpy().T)
+
+
+def test_dunn_z_hollander_wolfe():
+    """Published z (R dunn.test): copd vs normal 0.641, asbestosis vs normal −0.227, asbestosis vs copd −0.855."""
+    assert dunn_z(VALUES, GROUPS, "copd", "normal") == pytest.approx(0.641, abs=5e-4)
+    assert dunn_z(VALUES, GROUPS, "asbestosis", "normal") == pytest.approx(-0.227, abs=5e-4)
+    assert dunn_z(VALUES, GROUPS, "asbestosis", "copd") == pytest.approx(-0.855, abs=5e-4)
+    assert dunn_z(VALUES, GROUPS, "normal", "copd") == -dunn_z(VALUES, GROUPS, "copd", "normal")
+    long = dunn_table(pd.DataFrame({"f": VALUES}), pd.Series(GROUPS), ["f"], p_adjust="bonferroni")
+    raw = dunn_matrix(VALUES, GROUPS, p_adjust=None)
+    for _, r in long.iterrows():  # the table's z gives scikit-posthocs' unadjusted p
+        assert r["p_unadjusted"] == pytest.approx(raw.loc[r["group_a"], r["group_b"]], rel=1e-9)
+        assert r["p"] == pytest.approx(min(1.0, 3 * r["p_unadjusted"]), rel=1e-9)
 
 
 def test_bonferroni_is_three_times_and_capped():

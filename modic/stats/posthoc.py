@@ -102,6 +102,26 @@ def dunn_matrix(values: np.ndarray, groups: np.ndarray, p_adjust: str | None = "
     return m
 
 
+def dunn_z(values: np.ndarray, groups: np.ndarray, a, b) -> float:
+    """Dunn's z of group a vs group b: mean-rank difference (a − b) over its tie-corrected SE (ranks of all groups).
+
+    z = (R̄_a − R̄_b) / sqrt((N(N+1)/12 − Σ(t³−t) / (12(N−1))) · (1/n_a + 1/n_b)); two-sided unadjusted
+    p = 2·(1 − Φ(|z|)), the p that `dunn_matrix(..., p_adjust=None)` gives.
+    """
+    v = np.asarray(values, dtype=float)
+    g = np.asarray(groups)
+    r = stats.rankdata(v)
+    n = len(v)
+    ties = float(_tie_sum(r[:, None])[0])
+    na, nb = int(np.sum(g == a)), int(np.sum(g == b))
+    if na == 0 or nb == 0:
+        return float("nan")
+    var = (n * (n + 1) / 12.0 - ties / (12.0 * (n - 1))) * (1.0 / na + 1.0 / nb)
+    if var <= 0:
+        return 0.0
+    return float((r[g == a].mean() - r[g == b].mean()) / np.sqrt(var))
+
+
 def rank_biserial(a: np.ndarray, b: np.ndarray) -> float:
     """Rank-biserial correlation of group a vs b (= Cliff's delta): 2 U_a / (n_a n_b) − 1, in [−1, 1].
 
@@ -117,8 +137,9 @@ def rank_biserial(a: np.ndarray, b: np.ndarray) -> float:
 
 def dunn_table(data: pd.DataFrame, groups: pd.Series, features: Sequence[str],
                p_adjust: str | None = "bonferroni", alpha: float = 0.05) -> pd.DataFrame:
-    """Table 2 in long form: one row per feature and pair (feature, group_a, group_b, p, significant,
-    rank_biserial = Cliff's delta of group_a vs group_b, median_diff = median(a) − median(b))."""
+    """Table 2 in long form: one row per feature and pair (feature, group_a, group_b, z = Dunn's z of a vs b,
+    p_unadjusted, p (after `p_adjust`), significant, rank_biserial = Cliff's delta of group_a vs group_b,
+    median_diff = median(a) − median(b))."""
     rows = []
     g = np.asarray(groups)
     labels = sorted(np.unique(g))
@@ -130,11 +151,13 @@ def dunn_table(data: pd.DataFrame, groups: pd.Series, features: Sequence[str],
             for b in labels[i + 1:]:
                 p = float(m.loc[a, b])
                 va, vb = v[ok][g[ok] == a], v[ok][g[ok] == b]
-                rows.append({"feature": f, "group_a": a, "group_b": b, "p": p, "significant": p < alpha,
+                z = dunn_z(v[ok], g[ok], a, b)
+                rows.append({"feature": f, "group_a": a, "group_b": b, "z": z,
+                             "p_unadjusted": float(2 * stats.norm.sf(abs(z))), "p": p, "significant": p < alpha,
                              "rank_biserial": rank_biserial(va, vb),
                              "median_diff": float(np.median(va) - np.median(vb)) if len(va) and len(vb) else np.nan})
-    return pd.DataFrame(rows, columns=["feature", "group_a", "group_b", "p", "significant", "rank_biserial",
-                                       "median_diff"])
+    return pd.DataFrame(rows, columns=["feature", "group_a", "group_b", "z", "p_unadjusted", "p", "significant",
+                                       "rank_biserial", "median_diff"])
 
 
 def dunn_wide(long: pd.DataFrame) -> pd.DataFrame:

@@ -167,7 +167,10 @@ def html_report(summary: dict, tables: dict[str, pd.DataFrame], t1: pd.DataFrame
         f"<h2>Table 2. Dunn's test ({e(opts.p_adjust)}-adjusted p)</h2>",
         tab(dunn, index=True, fmt="{:.6f}") if len(dunn) else "<p>No shape feature was significant.</p>",
         tab(tables["table2_dunn"]) if len(tables["table2_dunn"]) else "",
-        "<p class='note'>rank_biserial = Cliff's delta of group_a vs group_b (positive: larger values in group_a); "
+        "<p class='note'>z = Dunn's z of group_a vs group_b (mean-rank difference over its tie-corrected SE; "
+        "positive: higher ranks in group_a); p_unadjusted = its two-sided normal p; p = after the chosen "
+        "multiple-testing adjustment. rank_biserial = Cliff's delta of group_a vs group_b (positive: larger values "
+        "in group_a); "
         "median_diff = median(group_a) − median(group_b).</p>",
         "<h2>Radiomics feature selection</h2>",
         tab(pd.DataFrame([sel["counts"]])),
