@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from conftest import ROOT, subprocess_env
+from batchdata import ROOT, subprocess_env
 
 
 def test_quick_benchmark_smoke(tmp_path):

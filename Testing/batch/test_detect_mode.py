@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import SimpleITK as sitk
-from conftest import SMALL_PARAMS
+from batchdata import SMALL_PARAMS
 from helpers import run_cli
 
 from modic.batch.detect_mode import LESION_TABLE_COLUMNS

@@ -9,7 +9,7 @@ from functools import partial
 import pandas as pd
 import pytest
 import SimpleITK as sitk
-from conftest import make_case, read_table
+from batchdata import make_case, read_table
 from helpers import run_cli
 
 from modic.batch import CaseCache, output_paths

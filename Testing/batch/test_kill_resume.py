@@ -10,7 +10,7 @@ import time
 
 import pandas as pd
 import psutil
-from conftest import SMALL_PARAMS, make_cohort, read_table, subprocess_env
+from batchdata import SMALL_PARAMS, make_cohort, read_table, subprocess_env
 from helpers import cli_command
 
 from modic.batch import CaseCache, output_paths, run_cohort
