@@ -72,7 +72,9 @@ __all__ = ["METHOD_VERSION", "SegmentationResult", "check_mask_anatomy", "dice",
 # 2: tissue classes merged by seed-signal distance, sclerotic (type III pattern) re-split.
 # 3: optional spine anatomy (`spine=`): the mask is confined to the seed's vertebral body and the body across
 #    the disc it faces; with anatomy the extent cap and the sclerotic re-split are not applied.
-METHOD_VERSION = 3
+# 4: with anatomy, the lesion = voxels deviating from their own body's normal marrow like the seed (marrow
+#    deviation, `modic.lesion_anatomy.marrow_deviation`) instead of the mixture vote + contrast union.
+METHOD_VERSION = 4
 
 
 @dataclass
@@ -123,8 +125,9 @@ def segment_lesion(images: Mapping[str, sitk.Image], seed_lps: Sequence[float],
                    min_fraction: float = 0.1, closing_radius: int = 2, sample_size: int = 4000,
                    merge_distance: float = 2.0, sclerotic_refinement: bool | None = None, split_components: int = 3,
                    hull_mm: float = 3.0, random_state: int = 0, spine: Spine | None = None,
-                   seed_share: float = 1.0, anatomy_method: str = "union",
-                   contrast_level: float = 0.45, score_sigma_mm: float = 0.0) -> SegmentationResult:
+                   seed_share: float = 1.0, anatomy_method: str = "marrow",
+                   contrast_level: float = 0.45, score_sigma_mm: float = 0.0,
+                   marrow_options: dict | None = None) -> SegmentationResult:
     """Segment a Modic lesion from one seed point (LPS mm) on T1/T2/FS of any geometry.
 
     roi_lps: optional two opposite box corners (LPS mm) limiting the search; reference_lps: optional
@@ -182,7 +185,14 @@ def segment_lesion(images: Mapping[str, sitk.Image], seed_lps: Sequence[float],
             ref_idx = (k, j, i)
         except ModicInputError:
             ref_idx = None  # the reference lies outside the search box: nothing to check against
-    if region is not None and anatomy_method in ("contrast", "union"):
+    if region is not None and anatomy_method == "marrow":
+        from modic.lesion_anatomy import marrow_deviation
+
+        arr, dev_info = marrow_deviation(feats, local_seed[::-1], region, crop_ref.GetSpacing(),
+                                         **(marrow_options or {}))
+        anatomy.update(dev_info)
+        mask, used = _like(arr, crop_ref), 0
+    elif region is not None and anatomy_method in ("contrast", "union"):
         candidates, contrast_info = _marrow_contrast(feats, seed_ball, region, contrast_level, score_sigma_mm,
                                                      crop_ref.GetSpacing())
         anatomy.update(contrast_info)
@@ -197,7 +207,9 @@ def segment_lesion(images: Mapping[str, sitk.Image], seed_lps: Sequence[float],
         votes, used = _mixture_votes(feats, seed_ball, dist <= fit_radius_mm, allowed, components,
                                      ref_idx, random_state, sample_size, merge_distance)
         mask = _like(votes * 2 > used, crop_ref)
-    if region is not None:
+    if region is not None and anatomy_method == "marrow":
+        pass
+    elif region is not None:
         mask = _clean_in_bone(mask, seed_ball, region, min_fraction, closing_radius)
     else:
         mask = _clean(mask, seed_ball, inplane, min_fraction, closing_radius)
