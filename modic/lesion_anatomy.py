@@ -152,6 +152,13 @@ def bone_fraction(mask: sitk.Image, spine: Spine) -> float:
     return float(((lab >= 10) & (lab < 70)).mean())
 
 
+def _reference_z(x: np.ndarray, ref: np.ndarray) -> np.ndarray:
+    """Robust z of the rows of `x` against reference voxels `ref` (median and MAD per sequence)."""
+    med = np.median(ref, axis=0)
+    mad = 1.4826 * np.median(np.abs(ref - med), axis=0)
+    return (x - med) / np.where(mad > 0, mad, 1.0)
+
+
 def _body_trend_z(feats: np.ndarray, body: np.ndarray, fit: np.ndarray, spacing_kji: np.ndarray,
                   trend: bool = True, iterations: int = 3) -> np.ndarray:
     """Deviation (robust z, per sequence) of every voxel of `body` from the body's own normal marrow.
@@ -189,7 +196,9 @@ def marrow_deviation(feats: np.ndarray, seed_kji: Sequence[int], region: LesionR
                      min_fraction: float = 0.1, shell_mm: float = 1.5, max_level: float | None = None,
                      grow: bool = True, abs_z: float | None = None, signature: str = "mask",
                      passes: int = 2, max_residual: float | None = None,
-                     sigma_mm: float = 0.0, rim_test: bool = False) -> tuple[np.ndarray, dict]:
+                     sigma_mm: float = 0.0, rim_test: bool | str = True, end_frac: float = 0.0,
+                     beyond_q: float | None = 0.95, close_mm: float = 2.0,
+                     max_tan: float | None = None, min_seq_frac: float | None = None) -> tuple[np.ndarray, dict]:
     """The lesion inside bone: voxels of the seed's body (and the body across the disc) that deviate from their
     own body's normal marrow the way the seed does.
 
@@ -211,10 +220,19 @@ def marrow_deviation(feats: np.ndarray, seed_kji: Sequence[int], region: LesionR
     fits = [f & _far_half(b, zn, spacing_kji) for f, b, zn in zip(inner, bodies, zones, strict=False)]
     mask = np.zeros(feats.shape[:3], bool)
     info: dict = {}
+    # a far half that looks like the seed (a lesion filling its body) is replaced by the other body's far half
+    near0 = np.zeros(feats.shape[:3], bool)
+    near0[k, max(j - 1, 0):j + 2, max(i - 1, 0):i + 2] = True
+    seed_signal = np.median(feats[near0 & region.allowed] if (near0 & region.allowed).any() else feats[near0], axis=0)
+    far = [float(np.linalg.norm(np.median(feats[f], axis=0) - seed_signal)) if f.sum() >= 30 else 0.0 for f in fits]
+    refs = [fits[int(np.argmax(far))] if dist < 0.5 * max(far) else f for f, dist in zip(fits, far, strict=True)]
     for npass in range(passes):
         z = np.zeros(feats.shape, float)
-        for body, fit in zip(bodies, fits, strict=True):
-            z[body] = _body_trend_z(feats, body, fit, spacing_kji, trend=npass > 0)
+        for body, fit, ref in zip(bodies, fits, refs, strict=True):
+            if npass == 0:
+                z[body] = _reference_z(feats[body], feats[ref] if ref.sum() >= 30 else feats[body])
+            else:
+                z[body] = _body_trend_z(feats, body, fit, spacing_kji, trend=True)
         near = np.zeros(feats.shape[:3], bool)
         near[k, max(j - 1, 0):j + 2, max(i - 1, 0):i + 2] = True
         near &= region.allowed
@@ -239,21 +257,30 @@ def marrow_deviation(feats: np.ndarray, seed_kji: Sequence[int], region: LesionR
         if max_residual is not None:  # off the marrow–lesion line: another tissue (cortex, vessel), not lesion
             resid = np.linalg.norm(z - (proj / norm)[..., None] * lesion, axis=-1)
             cand &= resid <= max(3.0, max_residual * norm)
+        if min_seq_frac is not None:  # no sequence on which the lesion differs may say the opposite (cortex)
+            sig = np.abs(lesion) >= min_z
+            if sig.sum() >= 2:
+                cand &= np.all(z[..., sig] / lesion[sig] >= min_seq_frac, axis=-1)
+        if max_tan is not None:  # deviation at an angle to the lesion's: another tissue (cortex), not lesion
+            resid = np.linalg.norm(z - (proj / norm)[..., None] * lesion, axis=-1)
+            cand &= resid <= np.maximum(3.0, max_tan * proj)
         shell_ok = None
         if rim_test:  # a shell voxel joins only when closer (z units) to the lesion than to the body's own rim
             core = _body_core(region, spacing_kji, shell_mm)
-            away = ~ndimage.binary_dilation(cand, np.ones((1, 3, 3), bool), iterations=2)
             shell_ok = core.copy()
-            for body in bodies:
-                rim = body & ~core & away
+            for body, zone in zip(bodies, zones, strict=False):
+                rim = body & ~core & _far_half(body, zone, spacing_kji)  # the rim away from the lesion's disc
                 if rim.sum() >= 20:
                     r_sig = np.median(z[rim], axis=0)
                     sh = body & ~core
+                    sh = body if rim_test == "all" else body & ~core
                     shell_ok[sh] = np.linalg.norm(z[sh] - lesion, axis=-1) < np.linalg.norm(z[sh] - r_sig, axis=-1)
                 else:
                     shell_ok |= body
+        if rim_test == "all" and shell_ok is not None:
+            cand &= shell_ok
         mask = _keep_lesion_components(cand, seed_kji, region, min_fraction, spacing_kji, shell_mm, grow,
-                                       shell_ok)
+                                       shell_ok, end_frac, proj / norm, beyond_q, close_mm)
         # second pass: marrow = each body off the cortex without the candidates (and their rim), with a trend
         grown = ndimage.binary_dilation(cand, np.ones((1, 3, 3), bool))
         fits = [f & ~grown for f in inner]
@@ -270,21 +297,26 @@ def _disc_ball(shape, seed_kji, spacing_kji, radius_mm) -> np.ndarray:
     return out
 
 
-def _body_core(region: LesionRegion, spacing_kji: np.ndarray, shell_mm: float) -> np.ndarray:
-    """Voxels of the seed's body and the body across the disc farther than `shell_mm` (in-plane) from its border."""
+def _body_core(region: LesionRegion, spacing_kji: np.ndarray, shell_mm: float, end_frac: float = 0.0) -> np.ndarray:
+    """Voxels of the seed's body and the body across the disc farther than `shell_mm` (in-plane) from its border,
+    on slices where the body's section is at least `end_frac` of its largest (the lateral end slices are partial
+    volume with the soft tissue beside the body)."""
     core = np.zeros(region.allowed.shape, bool)
     for body in (region.seed_body, region.facing_body):
         if body is None:
             continue
+        area = body.sum(axis=(1, 2))
         for kk in range(body.shape[0]):
-            if body[kk].any():
+            if body[kk].any() and area[kk] >= end_frac * area.max():
                 core[kk] |= ndimage.distance_transform_edt(body[kk], sampling=spacing_kji[1:]) > shell_mm
     return core
 
 
 def _keep_lesion_components(cand: np.ndarray, seed_kji, region: LesionRegion, min_fraction: float,
                             spacing_kji: np.ndarray, shell_mm: float = 1.5, grow: bool = True,
-                            shell_ok: np.ndarray | None = None) -> np.ndarray:
+                            shell_ok: np.ndarray | None = None, end_frac: float = 0.0,
+                            frac: np.ndarray | None = None, beyond_q: float | None = None,
+                            close_mm: float = 0.0) -> np.ndarray:
     """Connected lesion regions among the candidates (k, j, i), decided off the body's outer shell.
 
     The shell (in-plane distance to the body's border < `shell_mm`: cortex and partial volume, dark on every
@@ -292,14 +324,21 @@ def _keep_lesion_components(cand: np.ndarray, seed_kji, region: LesionRegion, mi
     found in the core: the seed's component plus every component ≥ `min_fraction` of it touching the seed-side
     endplate zone or the facing endplate zone; holes filled slice by slice; then the mask grows back into the
     shell through candidates (`shell_mm` deep)."""
-    core = _body_core(region, spacing_kji, shell_mm)
+    core = _body_core(region, spacing_kji, shell_mm, end_frac)
     arr = cand & core
     k, j, i = seed_kji
     win = (k, slice(max(j - 1, 0), j + 2), slice(max(i - 1, 0), i + 2))
     arr[win] |= cand[win]  # the seed stays, even on the shell
+    disk = np.ones((3, 3), bool)
+    if close_mm:
+        rj, ri = (int(np.ceil(close_mm / sp)) for sp in spacing_kji[1:])
+        jj, ii = np.mgrid[-rj:rj + 1, -ri:ri + 1]
+        disk = (jj * spacing_kji[1]) ** 2 + (ii * spacing_kji[2]) ** 2 <= close_mm ** 2 + 1e-6
     for kk in range(arr.shape[0]):
-        arr[kk] = ndimage.binary_closing(arr[kk], np.ones((3, 3), bool)) | arr[kk]
-        arr[kk] = ndimage.binary_fill_holes(arr[kk])
+        if arr[kk].any():
+            padded = np.pad(arr[kk], disk.shape[0])
+            arr[kk] |= ndimage.binary_closing(padded, disk)[disk.shape[0]:-disk.shape[0], disk.shape[0]:-disk.shape[0]]
+            arr[kk] = ndimage.binary_fill_holes(arr[kk])
     arr &= region.allowed
     labels, n = ndimage.label(arr)
     if n == 0:
@@ -320,5 +359,8 @@ def _keep_lesion_components(cand: np.ndarray, seed_kji, region: LesionRegion, mi
         return mask
     steps = int(np.ceil(shell_mm / min(spacing_kji[1:]))) + 1
     through = cand & region.allowed if shell_ok is None else cand & region.allowed & shell_ok
+    if beyond_q is not None and frac is not None and (mask & core).sum() >= 20:
+        # beyond the lesion's own signal range (e.g. darker than a type III lesion): cortex, not lesion
+        through &= frac <= max(1.0, float(np.quantile(frac[mask & core], beyond_q)))
     grown = ndimage.binary_dilation(mask, np.ones((1, 3, 3), bool), iterations=steps, mask=through)
     return mask | grown
