@@ -66,7 +66,7 @@ def marrow_deviation(feats: np.ndarray, seed_kji: Sequence[int], region: LesionR
     for npass in range(2):
         z = np.zeros(feats.shape, float)
         for body, fit, ref in zip(bodies, fits, refs, strict=True):
-            if npass == 0:
+            if npass == 0 or (fit & body).sum() < 30:  # too little lesion-free marrow left: keep the reference
                 z[body] = _reference_z(feats[body], feats[ref] if ref.sum() >= 30 else feats[body])
             else:
                 z[body] = _body_plane_z(feats, body, fit, spacing_kji)
@@ -112,8 +112,6 @@ def _body_plane_z(feats: np.ndarray, body: np.ndarray, fit: np.ndarray, spacing_
     fitted by least squares to the `fit` voxels, dropping those beyond 3 MAD and refitting (`iterations`)."""
     x = feats[body]
     use0 = fit[body]
-    if use0.sum() < 30:
-        use0 = np.ones(len(x), bool)
     pts = np.argwhere(body) * spacing_kji
     design = np.column_stack([np.ones(len(pts)), pts - pts.mean(axis=0)])
     z = np.zeros_like(x)
