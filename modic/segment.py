@@ -213,7 +213,8 @@ def segment_lesion(images: Mapping[str, sitk.Image], seed_lps: Sequence[float],
     if region is not None:
         arr = sitk.GetArrayViewFromImage(mask) > 0
         anatomy["voxels_across_disc"] = int((arr & region.facing_body).sum()) if region.facing_body is not None else 0
-    info = {"method": "multi-sequence Gaussian-mixture vote", "method_version": METHOD_VERSION,
+    info = {"method": "multi-sequence Gaussian-mixture vote" if region is None else
+            "marrow deviation inside the spine anatomy", "method_version": METHOD_VERSION,
             "working_sequence": base, "anatomy": anatomy,
             "seed_lps": list(map(float, seed_lps)),
             "reference_lps": None if reference_lps is None else list(map(float, reference_lps)),
