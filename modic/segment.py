@@ -69,7 +69,7 @@ __all__ = ["METHOD_VERSION", "SegmentationResult", "check_mask_anatomy", "dice",
 # 3: optional spine anatomy (`spine=`): the mask is confined to the seed's vertebral body and the body across
 #    the disc it faces; with anatomy the extent cap and the sclerotic re-split are not applied.
 # 4: with anatomy, the lesion = voxels deviating from their own body's normal marrow like the seed (marrow
-#    deviation, `modic.lesion_anatomy.marrow_deviation`) instead of the mixture vote + contrast union.
+#    deviation, `modic.lesion_marrow.marrow_deviation`) instead of the mixture vote + contrast union.
 METHOD_VERSION = 4
 
 
@@ -128,7 +128,8 @@ def segment_lesion(images: Mapping[str, sitk.Image], seed_lps: Sequence[float],
     point in normal marrow; merge_distance: Mahalanobis distance (seed-neighbourhood covariance) within which a
     tissue class counts as lesion; sclerotic_refinement: re-split the mask of a type-III-pattern seed (step 6
     of the module docstring). spine: the case's anatomy (`modic.spine.Spine`, any grid): the mask is confined
-    to the seed's vertebral body plus the body across the disc it faces (`modic.lesion_anatomy`); then the
+    to the seed's vertebral body plus the body across the disc it faces (`modic.lesion_anatomy`) and found by
+    the marrow deviation (`modic.lesion_marrow`, settings via `marrow_options`) instead of the mixtures; the
     extent cap (max_extent_mm) and the sclerotic re-split are off unless given explicitly. A seed outside
     every body falls back to the method without anatomy (said in info["anatomy"]). Returns masks on each
     input sequence's grid; info records the settings, the method version and what constrained the mask.
