@@ -7,10 +7,12 @@ Cohorts (`--cohort`):
   held out;
 * `B`: phantom construction B (`modic.phantom.construction_b`, never used for tuning).
 
-Methods per case: `none` (no anatomy: METHOD_VERSION 2 behaviour), `truth` (ground-truth anatomy), `parsed`
-(`modic.spine.parse_spine` on the case's images, when available). `--levels` evaluates several
-`contrast_level` values of the anatomy method (tuning). Rows go to a CSV (`--csv`); `--report` turns the CSVs
-into benchmarks/lesion_anatomy_results.md.
+Methods per case: `none` (no anatomy: the mixture method), `truth` (ground-truth anatomy), `parsed`
+(`modic.spine.parse_spine` on the case's images, when available; `--parsed-cache DIR` reads spines parsed
+elsewhere, one pickle of (spine, seconds) per case id). The anatomy method is the marrow deviation
+(`modic.lesion_marrow`); `--options "{'level': 0.45}"` passes other settings to it (tuning). Rows go to a CSV
+(`--csv`); `--report` turns the CSVs into benchmarks/lesion_anatomy_results.md (for each case and method the
+last row wins, so a CSV of "none" rows from an earlier run can be combined with new anatomy rows).
 
     .venv/bin/python benchmarks/lesion_anatomy_accuracy.py --cohort hybrid --csv /tmp/hybrid.csv
     .venv/bin/python benchmarks/lesion_anatomy_accuracy.py --report /tmp/hybrid.csv /tmp/b.csv /tmp/builtin.csv
@@ -90,7 +92,9 @@ def run(args) -> None:
         from modic.spine import parse_spine
     except ImportError:
         parse_spine = None
-    levels = [float(v) for v in args.levels.split(",")]
+    import ast
+
+    options = ast.literal_eval(args.options) if args.options else {}
     out = open(args.csv, "a" if args.resume else "w", newline="")
     writer = csv.DictWriter(out, FIELDS)
     if not args.resume:
@@ -114,7 +118,13 @@ def run(args) -> None:
         if args.no_baseline:
             spines.pop("none")
         parse_s = getattr(case, "parse_seconds", "")
-        if getattr(case, "parsed", None) is not None:
+        external = Path(args.parsed_cache) / f"{case.case_id}.pkl" if args.parsed_cache else None
+        if external is not None and external.is_file():
+            import pickle
+
+            spines["parsed"], parse_s = pickle.loads(external.read_bytes())
+            parse_s = round(parse_s, 2)
+        elif getattr(case, "parsed", None) is not None and not args.no_parse:
             spines["parsed"] = case.parsed
         elif parse_spine is not None and not args.no_parse:
             t0 = time.perf_counter()
@@ -125,9 +135,10 @@ def run(args) -> None:
 
                 (cache / f"{case.case_id}.pkl").write_bytes(pickle.dumps((case, split)))
         for method, spine in spines.items():
-            holds = spine is not None and spine.vertebra_at(case.seed_lps) is not None
-            for level in (levels if holds else [float("nan")]):
-                kw = {} if spine is None else {"spine": spine, "contrast_level": level}
+            if method == "parsed" and spine is None:
+                continue
+            for level in (options.get("level", 0.4) if spine is not None else float("nan"),):
+                kw = {} if spine is None else {"spine": spine, "marrow_options": options}
                 note = ""
                 t0 = time.perf_counter()
                 try:
@@ -165,8 +176,7 @@ def report(paths: list[str], out: Path, level: float) -> None:
     import pandas as pd
 
     df = pd.concat([pd.read_csv(p) for p in paths], ignore_index=True)
-    df = df.drop_duplicates(["cohort", "case_id", "method", "level"], keep="last")
-    df = df[(df["method"] == "none") | np.isclose(df["level"].fillna(level), level)]
+    df = df.drop_duplicates(["cohort", "case_id", "method"], keep="last")
     from datetime import datetime, timezone
 
     lines = ["# One-click segmentation with spine anatomy: built-in phantom, hybrid real-background cases, "
@@ -174,7 +184,8 @@ def report(paths: list[str], out: Path, level: float) -> None:
              "Written by `benchmarks/lesion_anatomy_accuracy.py --report` on "
              f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC; {os.cpu_count()} cores, shared machine "
              f"(load average {os.getloadavg()[0]:.1f}: seconds are "
-             f"noisy, several times the idle figure). Anatomy method: marrow contrast, contrast_level {level:g}.", "",
+             f"noisy, several times the idle figure). Anatomy method: marrow deviation (modic.lesion_marrow), "
+             f"level {level:g}.", "",
              "Dice = mean over the T1, T2 and FS grids against the ground-truth mask; typing = signal-pattern type "
              "(dominant) equals the inserted type, with the case's normal-marrow reference point; seconds = one "
              "click (segmentation only; spine parsing is listed apart).", "",
@@ -196,7 +207,8 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--cohort", choices=("builtin", "hybrid", "B"))
     ap.add_argument("--cases", type=int, default=None)
-    ap.add_argument("--levels", default="0.45")
+    ap.add_argument("--options", default="", help="settings passed to the marrow deviation, a Python dict literal")
+    ap.add_argument("--parsed-cache", default=None, help="folder of (spine, seconds) pickles named <case_id>.pkl")
     ap.add_argument("--no-parse", action="store_true")
     ap.add_argument("--no-baseline", action="store_true", help="skip the method without anatomy")
     ap.add_argument("--per-scan", type=int, default=3, help="hybrid: cases per real scan")
@@ -206,7 +218,7 @@ def main() -> int:
     ap.add_argument("--realmri", default=str(default_realmri()))
     ap.add_argument("--csv", default=None)
     ap.add_argument("--report", nargs="+", default=None, metavar="CSV")
-    ap.add_argument("--level", type=float, default=0.45, help="contrast_level reported")
+    ap.add_argument("--level", type=float, default=0.4, help="marrow-deviation level named in the report")
     ap.add_argument("--out", default=str(Path(__file__).with_name("lesion_anatomy_results.md")))
     args = ap.parse_args()
     if args.report:

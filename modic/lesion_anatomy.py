@@ -34,7 +34,6 @@ class LesionRegion:
     facing_body: np.ndarray | None = None    # the whole body across the disc (None: not in the spine)
     seed_body: np.ndarray | None = None      # the whole body holding the seed
     info: dict = field(default_factory=dict)
-    far_halves: list = field(default_factory=list)  # halves of both bodies away from the disc (marrow candidates)
 
 
 def _labels_on(spine: Spine, grid: sitk.Image) -> np.ndarray:
@@ -100,14 +99,10 @@ def lesion_region(spine: Spine, seed_lps: Sequence[float], grid: sitk.Image) -> 
     info = {"constrained_by": "spine", "body": level, "endplate": side, "body_across_disc": other,
             "source": spine.info.get("source", spine.info.get("method", "spine")),
             "naming_certain": bool(spine.naming_certain)}
-    spacing = np.asarray(grid.GetSpacing())[::-1]
-    halves = [_far_half(seed_body, seed_zone, spacing)]
-    if facing_body is not None:
-        halves.append(_far_half(facing_body, facing, spacing))
-    return LesionRegion(allowed, facing, seed_zone, facing_body, seed_body, info, [h for h in halves if h.sum() >= 30])
+    return LesionRegion(allowed, facing, seed_zone, facing_body, seed_body, info)
 
 
-def _far_half(body: np.ndarray, zone: np.ndarray, spacing: np.ndarray) -> np.ndarray:
+def far_half(body: np.ndarray, zone: np.ndarray, spacing: np.ndarray) -> np.ndarray:
     """The part of `body` beyond its centroid, away from its endplate `zone` (mm-scaled k-j-i coordinates)."""
     if not body.any() or not zone.any():
         return body

@@ -31,20 +31,16 @@ Segmentation from a seed point (LPS mm), using all sequences at once:
 7. The mask is mapped to each sequence's own grid (linear interpolation of the mask, threshold 0.5).
 
 With the spine anatomy (`spine=`, a `modic.spine.Spine` from `parse_spine`, a label map or a phantom's ground
-truth) steps 3–6 are replaced by one rule that needs no special cases (`modic.lesion_anatomy`):
+truth) steps 3–6 are replaced by one statistical rule that needs no special cases (no mixture, no extent cap,
+no sclerotic re-split):
 A1. Allowed region = the vertebral body holding the seed + the body across the disc beyond the seed's nearer
-    endplate zone; never disc, canal or soft tissue. No extent cap, no sclerotic re-split.
-A2. Candidates = the mixture vote of steps 3–5 inside the allowed region, united with a marrow-contrast rule:
-    normal marrow = median/MAD (per sequence) of the half of the seed's body away from the disc (of the body
-    across the disc when that half looks like the lesion); lesion signal = median of the seed-ball voxels (off
-    the cortex) that deviate most from marrow in the seed neighbourhood's direction; a voxel is a candidate
-    when its deviation from marrow, projected on the lesion's, reaches `contrast_level` (0.45) of the way. The
-    vote keeps coarse-textured lesions whole, the contrast rule thin bands that get no mixture class of their
-    own (`anatomy_method` "union" | "mixture" | "contrast").
-A3. In-plane opening/closing, holes filled, and the seed's component kept plus every other component of at
-    least `min_fraction` of its size that touches the seed-side endplate zone or the facing endplate zone of the
-    body across the disc (the lesion's second band). info["anatomy"] records the bodies, the endplate, the
-    source of the anatomy and the voxels across the disc.
+    endplate zone (`modic.lesion_anatomy.lesion_region`); never disc, canal or soft tissue.
+A2. Marrow deviation (`modic.lesion_marrow.marrow_deviation`): every voxel is compared, per sequence, with its own
+    body's normal marrow (robust level and linear trend of the body's lesion-free voxels, MAD units); a voxel is
+    lesion when its deviation, projected on the seed's, is about half-way to the lesion's typical signal and
+    significant; the seed's connected region plus the facing band across the disc is kept, decided off the
+    cortical shell and grown back into it. info["anatomy"] records the bodies, the endplate, the source of the
+    anatomy, the lesion's signature (marrow-MAD units per sequence) and the voxels across the disc.
 A seed outside every body of the given spine falls back to steps 3–6 (said in info["anatomy"]["note"]).
 """
 
@@ -72,7 +68,9 @@ __all__ = ["METHOD_VERSION", "SegmentationResult", "check_mask_anatomy", "dice",
 # 2: tissue classes merged by seed-signal distance, sclerotic (type III pattern) re-split.
 # 3: optional spine anatomy (`spine=`): the mask is confined to the seed's vertebral body and the body across
 #    the disc it faces; with anatomy the extent cap and the sclerotic re-split are not applied.
-METHOD_VERSION = 3
+# 4: with anatomy, the lesion = voxels deviating from their own body's normal marrow like the seed (marrow
+#    deviation, `modic.lesion_marrow.marrow_deviation`) instead of the mixture vote + contrast union.
+METHOD_VERSION = 4
 
 
 @dataclass
@@ -123,15 +121,15 @@ def segment_lesion(images: Mapping[str, sitk.Image], seed_lps: Sequence[float],
                    min_fraction: float = 0.1, closing_radius: int = 2, sample_size: int = 4000,
                    merge_distance: float = 2.0, sclerotic_refinement: bool | None = None, split_components: int = 3,
                    hull_mm: float = 3.0, random_state: int = 0, spine: Spine | None = None,
-                   seed_share: float = 1.0, anatomy_method: str = "union",
-                   contrast_level: float = 0.45, score_sigma_mm: float = 0.0) -> SegmentationResult:
+                   seed_share: float = 1.0, marrow_options: dict | None = None) -> SegmentationResult:
     """Segment a Modic lesion from one seed point (LPS mm) on T1/T2/FS of any geometry.
 
     roi_lps: optional two opposite box corners (LPS mm) limiting the search; reference_lps: optional
     point in normal marrow; merge_distance: Mahalanobis distance (seed-neighbourhood covariance) within which a
     tissue class counts as lesion; sclerotic_refinement: re-split the mask of a type-III-pattern seed (step 6
     of the module docstring). spine: the case's anatomy (`modic.spine.Spine`, any grid): the mask is confined
-    to the seed's vertebral body plus the body across the disc it faces (`modic.lesion_anatomy`); then the
+    to the seed's vertebral body plus the body across the disc it faces (`modic.lesion_anatomy`) and found by
+    the marrow deviation (`modic.lesion_marrow`, settings via `marrow_options`) instead of the mixtures; the
     extent cap (max_extent_mm) and the sclerotic re-split are off unless given explicitly. A seed outside
     every body falls back to the method without anatomy (said in info["anatomy"]). Returns masks on each
     input sequence's grid; info records the settings, the method version and what constrained the mask.
@@ -182,24 +180,19 @@ def segment_lesion(images: Mapping[str, sitk.Image], seed_lps: Sequence[float],
             ref_idx = (k, j, i)
         except ModicInputError:
             ref_idx = None  # the reference lies outside the search box: nothing to check against
-    if region is not None and anatomy_method in ("contrast", "union"):
-        candidates, contrast_info = _marrow_contrast(feats, seed_ball, region, contrast_level, score_sigma_mm,
-                                                     crop_ref.GetSpacing())
-        anatomy.update(contrast_info)
-        used = 0
-        if anatomy_method == "union":
-            votes, used = _mixture_votes(feats, seed_ball, dist <= fit_radius_mm, allowed, components,
-                                         ref_idx, random_state, sample_size, merge_distance)
-            candidates |= votes * 2 > used
-            anatomy["method"] = "mixture vote + marrow contrast"
-        mask = _like(candidates & allowed, crop_ref)
+    if region is not None:
+        from modic.lesion_marrow import marrow_deviation
+
+        region.allowed = allowed & region.allowed
+        arr, dev_info = marrow_deviation(feats, local_seed[::-1], region, crop_ref.GetSpacing(),
+                                         seed_radius_mm=seed_radius_mm, min_fraction=min_fraction,
+                                         **(marrow_options or {}))
+        anatomy.update(dev_info)
+        mask, used = _like(arr, crop_ref), 0
     else:
         votes, used = _mixture_votes(feats, seed_ball, dist <= fit_radius_mm, allowed, components,
                                      ref_idx, random_state, sample_size, merge_distance)
         mask = _like(votes * 2 > used, crop_ref)
-    if region is not None:
-        mask = _clean_in_bone(mask, seed_ball, region, min_fraction, closing_radius)
-    else:
         mask = _clean(mask, seed_ball, inplane, min_fraction, closing_radius)
     refined = None
     if sclerotic and _sclerotic_pattern(feats[seed_ball], names):
@@ -221,7 +214,8 @@ def segment_lesion(images: Mapping[str, sitk.Image], seed_lps: Sequence[float],
     if region is not None:
         arr = sitk.GetArrayViewFromImage(mask) > 0
         anatomy["voxels_across_disc"] = int((arr & region.facing_body).sum()) if region.facing_body is not None else 0
-    info = {"method": "multi-sequence Gaussian-mixture vote", "method_version": METHOD_VERSION,
+    info = {"method": "multi-sequence Gaussian-mixture vote" if region is None else
+            "marrow deviation inside the spine anatomy", "method_version": METHOD_VERSION,
             "working_sequence": base, "anatomy": anatomy,
             "seed_lps": list(map(float, seed_lps)),
             "reference_lps": None if reference_lps is None else list(map(float, reference_lps)),
@@ -238,38 +232,6 @@ def segment_lesion(images: Mapping[str, sitk.Image], seed_lps: Sequence[float],
     return SegmentationResult(masks=masks, info=info)
 
 
-def _marrow_contrast(feats: np.ndarray, seed_ball: np.ndarray, region, level: float = 0.5,
-                     sigma_mm: float = 0.0, spacing: Sequence[float] = (1.0, 1.0, 1.0)) -> tuple[np.ndarray, dict]:
-    """Lesion candidates inside bone: voxels at least `level` of the way from normal marrow to the lesion signal.
-
-    Normal marrow = median and MAD (per sequence) of the seed's body (a Modic band is less than half of it);
-    lesion signal = median of the seed-ball voxels farthest from marrow (the upper half: a ball wider than a
-    thin band still gives the band's signal). Each voxel's deviation from marrow (MAD units) is projected
-    on the lesion's deviation: 0 = marrow, 1 = lesion signal; ≥ `level` is a candidate (half-way = the
-    partial-volume boundary)."""
-    inner = ndimage.binary_erosion(region.allowed, np.ones((1, 3, 3), bool), iterations=2)  # off the cortex
-    ball = seed_ball & inner if (seed_ball & inner).sum() >= 5 else seed_ball
-    # normal marrow: the half of the seed's body away from the disc — or of the body across the disc when the
-    # former looks like the lesion (less than half as far from the seed signal: a lesion filling its body)
-    seed_median = np.median(feats[ball], axis=0)
-    refs = [h & inner if (h & inner).sum() >= 30 else h for h in region.far_halves] or [region.seed_body]
-    far = [float(np.linalg.norm(np.median(feats[h], axis=0) - seed_median)) for h in refs]
-    body = refs[1] if len(refs) > 1 and far[0] < 0.5 * far[1] else refs[0]
-    marrow = np.median(feats[body], axis=0)
-    scale = 1.4826 * np.median(np.abs(feats[body] - marrow), axis=0)
-    scale = np.where(scale > 0, scale, 1.0)
-    z_ball = (feats[ball] - marrow) / scale
-    direction = np.median(z_ball, axis=0)
-    along = z_ball @ direction
-    lesion = np.median(z_ball[along >= np.median(along)], axis=0)
-    norm2 = float(lesion @ lesion) or 1.0
-    score = ((feats - marrow) / scale) @ lesion / norm2
-    if sigma_mm > 0:  # in-plane smoothing of the score: a coarse-textured lesion stays one region
-        score = ndimage.gaussian_filter(score, (0, sigma_mm / spacing[1], sigma_mm / spacing[0]))
-    return score >= level, {"method": "marrow contrast", "lesion_vs_marrow_mad": [round(float(v), 2) for v in lesion],
-                            "contrast_level": level}
-
-
 def _seed_neighbourhood(feats: np.ndarray, ball: np.ndarray, local_seed: Sequence[int], share: float) -> np.ndarray:
     """The `share` of the seed ball's voxels closest in signal (robust-scaled Euclidean distance) to the median
     of the seed voxel's in-plane 3×3 neighbourhood: a ball wider than a thin lesion then holds lesion only."""
@@ -283,35 +245,6 @@ def _seed_neighbourhood(feats: np.ndarray, ball: np.ndarray, local_seed: Sequenc
     out[ball] = keep
     out[k, j, i] = True
     return out
-
-
-def _clean_in_bone(mask: sitk.Image, core: np.ndarray, region, min_fraction: float,
-                   closing_radius: int = 1) -> sitk.Image:
-    """Like `_clean`, inside the allowed bone: open/close in-plane, fill holes slice by slice, keep the seed's
-    component plus every other component of at least `min_fraction` of its size that touches the seed-side
-    endplate zone of the seed's body or the facing endplate zone of the body across the disc."""
-    opened = sitk.BinaryMorphologicalOpening(mask, [1, 1, 0], sitk.sitkBall, 0, 1)
-    if (sitk.GetArrayViewFromImage(opened).astype(bool) & core).any():  # a thin band may not survive opening
-        mask = opened
-    mask = sitk.BinaryMorphologicalClosing(mask, [closing_radius, closing_radius, 0], sitk.sitkBall, 1)
-    arr = sitk.GetArrayFromImage(mask).astype(bool)
-    for k in range(arr.shape[0]):
-        arr[k] = ndimage.binary_fill_holes(arr[k])
-    arr &= region.allowed
-    labels, n = ndimage.label(arr)
-    if n == 0:
-        return _like(np.zeros_like(arr), mask)
-    sizes = np.bincount(labels.ravel(), minlength=n + 1)
-    core_labels = np.unique(labels[core & arr])
-    core_labels = core_labels[core_labels > 0]
-    if core_labels.size == 0:
-        return _like(np.zeros_like(arr), mask)
-    main = core_labels[np.argmax(sizes[core_labels])]
-    zones = region.facing | region.seed_zone
-    touching = set(np.unique(labels[zones & arr]).tolist())
-    keep = [lab for lab in range(1, n + 1)
-            if lab == main or (sizes[lab] >= min_fraction * sizes[main] and lab in touching)]
-    return _like(np.isin(labels, keep), mask)
 
 
 def _sclerotic_pattern(seed_voxels: np.ndarray, names: Sequence[str]) -> bool:

@@ -11,7 +11,10 @@ What is real and what is made up, per case:
   while the tissue levels move (`DERIVED_LEVELS`: vertebral marrow from the body labels, other tissue from the
   smoothed intensity relative to marrow). A derived sequence therefore has the real scan's noise and texture
   but only approximate tissue contrast (e.g. fat and fluid cannot be told apart in a T2 scan, so both get
-  the same derived T1 level). Signal typing depends on lesion against marrow, which is exact by construction.
+  the same derived T1 level). Inside the vertebral bodies the gain varies only at the scale of a vertebra
+  (`BODY_GAIN_SIGMA_MM`), so the derived sequences keep the real marrow texture (a gain following the 1.5 mm
+  smoothed intensity, as outside the bodies, would flatten it to a third of the real variability). Signal
+  typing depends on lesion against marrow, which is exact by construction.
 * inserted: an irregular band of Modic change against one or both endplates of a disc (2–16 cm³, ragged
   border, thickness varying over the endplate, partial endplate coverage), inside the labelled bodies. The
   lesion multiplies the marrow signal of each sequence by the type's factor relative to the case's own marrow
@@ -51,6 +54,7 @@ DERIVED_LEVELS = {
            "FS": ((0.0, 0.3, 0.6, 1.0, 1.5), (0.0, 0.6, 0.7, 0.5, 0.25), 0.45)},  # fat suppressed
 }
 MARROW_LEVEL = 500.0  # every sequence is scaled so that normal marrow has this median (a scanner gain)
+BODY_GAIN_SIGMA_MM = 8.0  # scale of the derived sequences' gain inside the bodies (texture below it is kept)
 
 
 @dataclass
@@ -131,18 +135,28 @@ def _smooth_noise(shape, sigma_vox, rng) -> np.ndarray:
     return n / (n.std() or 1.0)
 
 
-def derive_sequences(bg: Background) -> dict[str, np.ndarray]:
+def derive_sequences(bg: Background, body_gain_sigma_mm: float | None = BODY_GAIN_SIGMA_MM) -> dict[str, np.ndarray]:
     """T1, T2, FS arrays (k-j-i) on the background grid: the real scan in its role, the others by a smooth
-    per-tissue gain on the real intensity (texture and noise kept); each scaled to marrow = MARROW_LEVEL."""
+    per-tissue gain on the real intensity (texture and noise kept); each scaled to marrow = MARROW_LEVEL.
+    body_gain_sigma_mm: scale (mm) of the gain inside the bodies; None = the 1.5 mm smoothed intensity as outside
+    them (the derivation before 2026-12-01, which flattens the marrow texture of the derived sequences)."""
     real = sitk.GetArrayFromImage(bg.image).astype(np.float32)
     body = np.any(np.stack(list(bg.bodies.values())), axis=0)
     marrow = float(np.median(real[ndimage.binary_erosion(body, iterations=2)]))
     rel = ndimage.gaussian_filter(real, 1.5) / marrow
     body_w = ndimage.gaussian_filter(ndimage.binary_erosion(body, iterations=1).astype(float), 1.0)
+    # inside the bodies the gain follows the marrow only at the scale of a vertebra (normalised convolution over
+    # the bodies, BODY_GAIN_SIGMA_MM), so the real marrow texture is kept on the derived sequences too
+    rel_gain = rel
+    if body_gain_sigma_mm:
+        sigma = body_gain_sigma_mm / np.asarray(bg.image.GetSpacing())[::-1]
+        rel_body = (ndimage.gaussian_filter(real * body, sigma)
+                    / np.maximum(ndimage.gaussian_filter(body.astype(float), sigma), 1e-3) / marrow)
+        rel_gain = body_w * rel_body + (1 - body_w) * rel
     out = {bg.role: real / marrow * MARROW_LEVEL}
     for seq, (knots, levels, marrow_level) in DERIVED_LEVELS[bg.role].items():
         level = body_w * marrow_level + (1 - body_w) * np.interp(rel, knots, levels)
-        gain = np.clip(level / np.maximum(rel, 0.05), 0.05, 4.0)
+        gain = np.clip(level / np.maximum(rel_gain, 0.05), 0.05, 4.0)
         out[seq] = real / marrow * gain * MARROW_LEVEL / marrow_level
     return out
 
@@ -210,13 +224,18 @@ def _image(arr: np.ndarray, grid: sitk.Image, pixel=sitk.sitkFloat32) -> sitk.Im
     return sitk.Cast(img, pixel)
 
 
-def lesion_free_case(row: dict, slice_mm: float = 4.0) -> tuple[dict[str, sitk.Image], object]:
+def lesion_free_case(row: dict, slice_mm: float = 4.0, body_gain_sigma_mm: float | None = None
+                     ) -> tuple[dict[str, sitk.Image], object]:
     """A real scan WITHOUT inserted lesions at clinical geometry: (images {seq: image} with the missing
     sequences derived as in the hybrid cases, resliced to `slice_mm`; the ground-truth `Spine` of its labelled
-    bodies on that grid). The false-positive test bed of zero-click detection."""
+    bodies on that grid). The false-positive test bed of zero-click detection.
+
+    body_gain_sigma_mm: see `derive_sequences`. The default None is still the old, texture-flattening derivation:
+    with the real texture kept (BODY_GAIN_SIGMA_MM) zero-click detection finds 2 (VB2_02) and 5 (VB3_01) regions
+    in these lesion-free scans, so the detection owner switches this default when detection is ready for it."""
     bg = load_background(row)
     images, grid = {}, None
-    for seq, arr in derive_sequences(bg).items():
+    for seq, arr in derive_sequences(bg, body_gain_sigma_mm).items():
         arr, grid = reslice(arr, bg.image, slice_mm)
         images[seq] = _image(np.rint(np.clip(arr, 0, 32000)), grid)
     bodies = {lv: reslice(m.astype(float), bg.image, slice_mm)[0] >= 0.5 for lv, m in bg.bodies.items()}
