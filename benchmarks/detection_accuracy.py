@@ -71,6 +71,9 @@ def _gt_endplates(mask_t2, spine, grid):
     return out
 
 
+DETECT_OPTIONS: dict = {}  # keyword arguments of detect_lesions (--option name=value)
+
+
 def evaluate(images, mask_t2, true_type, spine_truth, anatomy: str, case_id: str, endplates) -> dict:
     import SimpleITK as sitk
 
@@ -83,7 +86,7 @@ def evaluate(images, mask_t2, true_type, spine_truth, anatomy: str, case_id: str
 
         spine = parse_spine(images)
     t_parse = time.process_time() - t0
-    res = detect_lesions(images, spine, case_id=case_id, endplates=endplates)
+    res = detect_lesions(images, spine, case_id=case_id, endplates=endplates, **DETECT_OPTIONS)
     seconds = time.process_time() - t0
     grid = mask_t2 if mask_t2 is not None else images["T2"]
     gt = _gt_endplates(mask_t2, spine_truth, grid) if mask_t2 is not None else {}
@@ -181,10 +184,17 @@ def main() -> int:
     ap.add_argument("--hybrid-per-scan", type=int, default=2)
     ap.add_argument("--max-scans", type=int, default=None, help="real scans used (default all)")
     ap.add_argument("--parts", default="tune,test,normal,hybrid,real")
+    ap.add_argument("--option", action="append", default=[], metavar="NAME=VALUE",
+                    help="a detect_lesions keyword argument (Python literal), e.g. anatomy_aware_segmentation=True")
     ap.add_argument("--reuse", nargs="*", default=[], metavar="JSON",
                     help="per-case records of earlier runs (their .json): parts found there are not recomputed")
     ap.add_argument("--out", default=str(Path(__file__).with_name("detection_results.md")))
     args = ap.parse_args()
+    import ast
+
+    for opt in args.option:
+        name, _, value = opt.partition("=")
+        DETECT_OPTIONS[name.strip()] = ast.literal_eval(value.strip())
 
     import SimpleITK as sitk
 
