@@ -26,7 +26,10 @@ Method (all on the spine label map's grid; points LPS mm):
    what the cortex looks like); kept when they are `min_volume_mm3` or larger,
    touch an endplate zone (`min_endplate_fraction` of their voxels), are band-shaped (their 5–95 % extent
    along the spine axis is at most `max_height_fraction` of the body's height) and differ from the
-   vertebra's marrow by at least `min_contrast` (relative mean signal) in the direction their type requires.
+   vertebra's marrow by at least `min_contrast` (relative mean signal) in the direction their type requires;
+   type III by `min_contrast_iii` (25 %): sclerosis is markedly dark on T1 and T2, while a darkening of 12–20 %
+   on every sequence is what normal marrow heterogeneity, basivertebral vessels and cortex partial volume
+   give (on real backgrounds with their texture kept, nearly all false detections were such type III calls).
    Regions on the same endplate are one lesion. Each is grown back over the eroded rim through voxels of
    its own type scoring at least `z_grow` (the "detected region").
 5. Each candidate is segmented with the one-click method (`modic.segment.segment_lesion`) seeded at its
@@ -250,6 +253,7 @@ def detect_lesions(images: Mapping[str, sitk.Image], spine: Spine | None = None,
                    z_low: float = 2.0, z_high: float = 3.5, z_each: float = 1.0, not_sd: float = 1.5,
                    outlier_sd: float = 10.0, min_volume_mm3: float = 150.0, min_core_mm3: float = 40.0,
                    min_endplate_fraction: float = 0.15, max_height_fraction: float = 0.8, min_contrast: float = 0.12,
+                   min_contrast_iii: float = 0.25,
                    z_grow: float = 1.0, segment: bool = True, min_agreement: float = 0.3, max_growth: float = 2.5,
                    anatomy_aware_segmentation: bool = False, random_state: int = 0) -> DetectionResult:
     """Find, segment and type every Modic change at the lumbar endplates (see module docstring).
@@ -361,8 +365,9 @@ def detect_lesions(images: Mapping[str, sitk.Image], spine: Spine | None = None,
             ctype = names[int(np.bincount(best_type[full], minlength=len(names)).argmax())]
             ratios = {seq: float(np.mean(arr[full])) / refs[seq][lv] if refs[seq].get(lv) else 1.0
                       for seq, arr in data.items()}
-            if not _contrast_ok(ctype, ratios, min_contrast):
-                reject(lv, m, f"contrast below {min_contrast:.0%} for type {ctype} ("
+            if not _contrast_ok(ctype, ratios, min_contrast, min_contrast_iii):
+                limit = min_contrast_iii if ctype == "III" else min_contrast
+                reject(lv, m, f"contrast below {limit:.0%} for type {ctype} ("
                        + ", ".join(f"{k} {v:.2f}" for k, v in ratios.items()) + ")")
                 continue
             candidates.append({"level": lv, "side": side, "mask": full, "voxels": nvox,
@@ -418,7 +423,7 @@ def detect_lesions(images: Mapping[str, sitk.Image], spine: Spine | None = None,
                          "z_each": z_each, "not_sd": not_sd,
                          "outlier_sd": outlier_sd, "min_volume_mm3": min_volume_mm3, "min_core_mm3": min_core_mm3,
                          "min_endplate_fraction": min_endplate_fraction, "max_height_fraction": max_height_fraction,
-                         "min_contrast": min_contrast,
+                         "min_contrast": min_contrast, "min_contrast_iii": min_contrast_iii,
                          "z_grow": z_grow, "segment": segment, "min_agreement": min_agreement,
                          "max_growth": max_growth, "random_state": random_state,
                          "anatomy_aware_segmentation": anatomy_aware_segmentation,
@@ -429,16 +434,19 @@ def detect_lesions(images: Mapping[str, sitk.Image], spine: Spine | None = None,
     return DetectionResult(lesions=lesions, label_maps=label_maps, spine=spine, info=info)
 
 
-def _contrast_ok(modic_type: str, ratios: Mapping[str, float], min_contrast: float) -> bool:
+def _contrast_ok(modic_type: str, ratios: Mapping[str, float], min_contrast: float,
+                 min_contrast_iii: float | None = None) -> bool:
     """The candidate's mean signal differs from its vertebra's marrow by at least `min_contrast` (a fraction)
-    in the direction its type requires, on every required sequence (type I: T1 and the better of T2/FS).
+    in the direction its type requires, on every required sequence (type I: T1 and the better of T2/FS);
+    type III by at least `min_contrast_iii` (when given).
 
     (Allowing half of it on one sequence when the average reaches it found two more thin hybrid bands but
     gave 1.1 false lesions per real fat-bright GRE scan: kept strict.)"""
     need = dict(_PATTERN[modic_type]["need"])
     if modic_type == "I" and "T2" in ratios and "FS" in ratios:
         need.pop("T2" if ratios["FS"] >= ratios["T2"] else "FS")
-    checks = [sign * (ratios[s] - 1.0) >= min_contrast for s, sign in need.items() if s in ratios]
+    limit = min_contrast_iii if modic_type == "III" and min_contrast_iii is not None else min_contrast
+    checks = [sign * (ratios[s] - 1.0) >= limit for s, sign in need.items() if s in ratios]
     return bool(checks) and all(checks)
 
 

@@ -224,15 +224,14 @@ def _image(arr: np.ndarray, grid: sitk.Image, pixel=sitk.sitkFloat32) -> sitk.Im
     return sitk.Cast(img, pixel)
 
 
-def lesion_free_case(row: dict, slice_mm: float = 4.0, body_gain_sigma_mm: float | None = None
+def lesion_free_case(row: dict, slice_mm: float = 4.0, body_gain_sigma_mm: float | None = BODY_GAIN_SIGMA_MM
                      ) -> tuple[dict[str, sitk.Image], object]:
     """A real scan WITHOUT inserted lesions at clinical geometry: (images {seq: image} with the missing
     sequences derived as in the hybrid cases, resliced to `slice_mm`; the ground-truth `Spine` of its labelled
     bodies on that grid). The false-positive test bed of zero-click detection.
 
-    body_gain_sigma_mm: see `derive_sequences`. The default None is still the old, texture-flattening derivation:
-    with the real texture kept (BODY_GAIN_SIGMA_MM) zero-click detection finds 2 (VB2_02) and 5 (VB3_01) regions
-    in these lesion-free scans, so the detection owner switches this default when detection is ready for it."""
+    body_gain_sigma_mm: see `derive_sequences`; the default keeps the real marrow texture, as the hybrid cases do
+    (None: the older, texture-flattening derivation)."""
     bg = load_background(row)
     images, grid = {}, None
     for seq, arr in derive_sequences(bg, body_gain_sigma_mm).items():
