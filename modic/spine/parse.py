@@ -30,6 +30,7 @@ from scipy import ndimage as ndi
 from skimage import filters, measure, segmentation
 from skimage.morphology import disk
 
+from modic.spine.endplates import complete_bodies
 from modic.spine.frame import WorkingFrame, to_reference, working_frame
 from modic.spine.model import DISCS, LEVELS, Spine, spine_from_masks, structures_from_labels
 
@@ -456,8 +457,11 @@ def parse_spine(images: Mapping[str, sitk.Image], random_state: int = 0) -> Spin
         empty.CopyInformation(reference)
         return Spine(empty, [], False, info)
     masks = follow_bodies(frame, names, column)
-    body_masks = [masks[i] for i in keep]
-    disc_masks = discs_from_bodies(body_masks, [chain[i] for i in keep], float(frame.grid.GetSpacing()[0]))
+    px = float(frame.grid.GetSpacing()[0])
+    body_masks, completion = complete_bodies([masks[i] for i in keep], [chain[i].centroid for i in keep],
+                                             column["slices"], column["k"], px)
+    info["endplates"] = completion
+    disc_masks = discs_from_bodies(body_masks, [chain[i] for i in keep], px)
     # one label array on the working grid → the reference grid in one resampling, cropped to the spine
     work = np.zeros(body_masks[0].shape, np.uint8)
     for n, d in enumerate(disc_masks, start=1):
