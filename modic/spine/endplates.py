@@ -29,7 +29,8 @@ from skimage import filters
 from skimage.morphology import disk
 
 SETTINGS = {"dark_line_mm": 3.0, "band_fraction": 0.25, "end_zone_mm": 5.0, "min_disc_mm": 4.0,
-            "disc_fraction": 0.6, "line_edge": 0.5, "line_floor": 0.25, "height_margin_mm": 4.0, "max_extension_mm": 15.0}
+            "disc_fraction": 0.6, "line_edge": 0.5, "line_floor": 0.25, "height_margin_mm": 4.0,
+            "max_extension_mm": 15.0}
 
 
 def dark_lines(slices: list[np.ndarray], px: float, radius_mm: float) -> np.ndarray:
@@ -186,30 +187,23 @@ def complete_bodies(masks: list[np.ndarray], centroids: list[np.ndarray], slices
 
 def _lengthen(mask: np.ndarray, u: np.ndarray, centre: np.ndarray, lo: float, hi: float, px: float,
               down: bool) -> np.ndarray:
-    """Add to a 3D body mask, in every sagittal slice it covers, the band between its end and the endplate line
-    (t = hi when lengthening downwards, t = lo upwards; t in mm along u from `centre`) across the
-    anterior-posterior extent of its last `end_zone_mm`."""
+    """Add to a 3D body mask, in every sagittal slice it covers, the part of its half towards the endplate up
+    to the endplate line (t = hi when lengthening downwards, t = lo upwards; t in mm along u from `centre`),
+    across the body's anterior-posterior extent at mid-height in that slice (a body is close to a cylinder)."""
     out = mask.copy()
     zone = SETTINGS["end_zone_mm"]
     t, w = _coords(mask.shape[1:], px, centre, u)
     for k in np.nonzero(mask.any(axis=(1, 2)))[0]:
         m = mask[k]
         tm = t[m]
-        if down:
-            end = tm.max()
-            if end >= hi:
-                continue
-            near = m & (t >= end - zone)
-            band = (t > end - zone) & (t <= hi)
-        else:
-            end = tm.min()
-            if end <= lo:
-                continue
-            near = m & (t <= end + zone)
-            band = (t >= lo) & (t < end + zone)
-        wn = w[near]
+        t_lo, t_hi = float(tm.min()), float(tm.max())
+        if (down and t_hi >= hi) or (not down and t_lo <= lo):
+            continue
+        mid = (t_lo + t_hi) / 2
+        wn = w[m & (np.abs(t - mid) <= zone)]
         if wn.size == 0:
             continue
+        band = (t >= mid) & (t <= hi) if down else (t >= lo) & (t <= mid)
         band &= (w >= wn.min()) & (w <= wn.max())
         out[k] = ndi.binary_fill_holes(m | band)
     return out
