@@ -30,7 +30,7 @@ from skimage.morphology import disk
 
 SETTINGS = {"dark_line_mm": 3.0, "band_fraction": 0.25, "end_zone_mm": 5.0, "min_disc_mm": 4.0,
             "disc_fraction": 0.6, "line_edge": 0.5, "line_floor": 0.25, "height_margin_mm": 4.0,
-            "max_extension_mm": 15.0}
+            "min_extension_mm": 3.0, "max_extension_mm": 15.0}
 
 
 def dark_lines(slices: list[np.ndarray], px: float, radius_mm: float) -> np.ndarray:
@@ -133,18 +133,23 @@ def endplate_pair(profile: np.ndarray, min_disc: float, floor: float) -> tuple[i
     # or the whole dark band where abnormal marrow is as dark as the cortex)
     edge = SETTINGS["line_edge"]
     a, b = i, j
-    while a + 1 < b and profile[a + 1] >= edge * profile[i]:
-        a += 1
-    while b - 1 > a and profile[b - 1] >= edge * profile[j]:
-        b -= 1
+    grow_a = grow_b = True
+    while (grow_a or grow_b) and b - a - 1 >= min_disc:     # the disc keeps at least `min_disc`
+        grow_a = grow_a and profile[a + 1] >= edge * profile[i]
+        if grow_a:
+            a += 1
+        grow_b = grow_b and b - a - 1 >= min_disc and profile[b - 1] >= edge * profile[j]
+        if grow_b:
+            b -= 1
     return a, b
 
 
 def complete_bodies(masks: list[np.ndarray], centroids: list[np.ndarray], slices: list[np.ndarray], k0: int,
-                    px: float) -> tuple[list[np.ndarray], dict]:
+                    px: float, sacrum: int | None = None) -> tuple[list[np.ndarray], dict]:
     """Lengthen each body (3D working-grid masks, top to bottom) to its endplate lines (see the module
     docstring). `centroids` are the mid-sagittal centroids (mm), `slices` the mid-sagittal slab images, `k0`
-    its lateral index. Returns the new masks and what was done (mm)."""
+    its lateral index, `sacrum` the index of S1 (its height in view says nothing: no height cap). Returns the
+    new masks and what was done (mm)."""
     n = len(masks)
     info = {"gaps_mm": [], "discs_mm": [], "extended_mm": [[0.0, 0.0] for _ in range(n)]}
     if n < 2:
@@ -173,9 +178,11 @@ def complete_bodies(masks: list[np.ndarray], centroids: list[np.ndarray], slices
         ext = [max(0.0, (pair[0] - 2) * px), max(0.0, g["gap"] - (pair[1] - 2) * px)]
         for side, j in ((0, i), (1, i + 1)):        # never taller than the tallest neighbour + margin
             neigh = [heights[q] for q in (j - 1, j + 1) if 0 <= q < n and np.isfinite(heights[q])]
-            if neigh and np.isfinite(heights[j]):
+            if neigh and np.isfinite(heights[j]) and j != sacrum:
                 ext[side] = min(ext[side], max(0.0, max(neigh) + SETTINGS["height_margin_mm"] - heights[j]))
             ext[side] = min(ext[side], SETTINGS["max_extension_mm"])
+            if ext[side] < SETTINGS["min_extension_mm"]:       # a healthy gap: the marrow outline stays
+                ext[side] = 0.0
         info["extended_mm"][i][1] = round(ext[0], 1)
         info["extended_mm"][i + 1][0] = round(ext[1], 1)
         if ext[0] >= px:

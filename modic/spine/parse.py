@@ -508,7 +508,8 @@ def parse_spine(images: Mapping[str, sitk.Image], random_state: int = 0) -> Spin
     masks = follow_bodies(frame, names, column)
     px = float(frame.grid.GetSpacing()[0])
     body_masks, completion = complete_bodies([masks[i] for i in keep], [chain[i].centroid for i in keep],
-                                             column["slices"], column["k"], px)
+                                             column["slices"], column["k"], px,
+                                             sacrum=keep.index(levels.index("S1")) if "S1" in levels else None)
     info["endplates"] = completion
     disc_masks = discs_from_bodies(body_masks, [chain[i] for i in keep], px)
     # one label array on the working grid → the reference grid in one resampling, cropped to the spine
