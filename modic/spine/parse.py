@@ -12,10 +12,13 @@ Method (no trained weights; every number below is in mm or a dimensionless ratio
    bottom by dynamic programming (regular spacing along a smooth curve, similar size and signal); the best chain
    over the slabs is the vertebral column.
 4. Each body is followed slice by slice to the left and right (the part of its mid-sagittal outline whose signal
-   stays in the marrow range), discs are the voxels both neighbouring bodies reach along the spine axis, and
-   endplate zones come from `spine_from_masks`.
-5. Levels are named from the bottom: S1 is where the column turns posteriorly into the sacrum (`find_sacrum`);
-   when no sacrum is recognised the lowest body is called L5 and the naming is marked uncertain.
+   stays in the marrow range).
+5. Each body is lengthened to its endplate lines (`modic.spine.endplates`): marrow of abnormal signal next to an
+   endplate (a Modic change) belongs to the body whatever it looks like. Discs are then the voxels both
+   neighbouring bodies reach along the spine axis, and endplate zones come from `spine_from_masks`.
+6. Levels are named from the bottom: S1 is where the column turns posteriorly into the sacrum (`find_sacrum`), or
+   the top of a fused marrow block below a shallow turn (`sacral_block`); when no sacrum is recognised the lowest
+   body is called L5 and the naming is marked uncertain.
 """
 
 from __future__ import annotations
@@ -34,7 +37,7 @@ from modic.spine.endplates import complete_bodies
 from modic.spine.frame import WorkingFrame, to_reference, working_frame
 from modic.spine.model import DISCS, LEVELS, Spine, spine_from_masks, structures_from_labels
 
-METHOD_VERSION = 1
+METHOD_VERSION = 2   # 2: bodies lengthened to their endplate lines (modic.spine.endplates); sacral block
 SETTINGS = {
     "inplane_mm": 1.0, "lateral_mm": 2.0, "dark_line_mm": 3.0, "marker_mm": (2.5, 4.0, 6.0),
     "signal_split_quantiles": (0.4, 0.8),
