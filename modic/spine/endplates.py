@@ -141,6 +141,8 @@ def endplate_pair(profile: np.ndarray, min_disc: float, floor: float) -> tuple[i
         grow_b = grow_b and b - a - 1 >= min_disc and profile[b - 1] >= edge * profile[j]
         if grow_b:
             b -= 1
+    if b - a < min_disc:
+        return None      # the lines crowd together (a dark, degenerated disc): no trustworthy endplates
     return a, b
 
 
@@ -178,7 +180,9 @@ def complete_bodies(masks: list[np.ndarray], centroids: list[np.ndarray], slices
         ext = [max(0.0, (pair[0] - 2) * px), max(0.0, g["gap"] - (pair[1] - 2) * px)]
         for side, j in ((0, i), (1, i + 1)):        # never taller than the tallest neighbour + margin
             neigh = [heights[q] for q in (j - 1, j + 1) if 0 <= q < n and np.isfinite(heights[q])]
-            if neigh and np.isfinite(heights[j]) and j != sacrum:
+            if j == sacrum:      # S1's height in view says little: compare with the median body instead
+                neigh = [float(np.nanmedian(np.delete(heights, j)))] + neigh
+            if neigh and np.isfinite(heights[j]):
                 ext[side] = min(ext[side], max(0.0, max(neigh) + SETTINGS["height_margin_mm"] - heights[j]))
             ext[side] = min(ext[side], SETTINGS["max_extension_mm"])
             if ext[side] < SETTINGS["min_extension_mm"]:       # a healthy gap: the marrow outline stays
