@@ -12,10 +12,13 @@ Method (no trained weights; every number below is in mm or a dimensionless ratio
    bottom by dynamic programming (regular spacing along a smooth curve, similar size and signal); the best chain
    over the slabs is the vertebral column.
 4. Each body is followed slice by slice to the left and right (the part of its mid-sagittal outline whose signal
-   stays in the marrow range), discs are the voxels both neighbouring bodies reach along the spine axis, and
-   endplate zones come from `spine_from_masks`.
-5. Levels are named from the bottom: S1 is where the column turns posteriorly into the sacrum (`find_sacrum`);
-   when no sacrum is recognised the lowest body is called L5 and the naming is marked uncertain.
+   stays in the marrow range).
+5. Each body is lengthened to its endplate lines (`modic.spine.endplates`): marrow of abnormal signal next to an
+   endplate (a Modic change) belongs to the body whatever it looks like. Discs are then the voxels both
+   neighbouring bodies reach along the spine axis, and endplate zones come from `spine_from_masks`.
+6. Levels are named from the bottom: S1 is where the column turns posteriorly into the sacrum (`find_sacrum`), or
+   the top of a fused marrow block below a shallow turn (`sacral_block`); when no sacrum is recognised the lowest
+   body is called L5 and the naming is marked uncertain.
 """
 
 from __future__ import annotations
@@ -30,17 +33,19 @@ from scipy import ndimage as ndi
 from skimage import filters, measure, segmentation
 from skimage.morphology import disk
 
+from modic.spine.endplates import complete_bodies
 from modic.spine.frame import WorkingFrame, to_reference, working_frame
 from modic.spine.model import DISCS, LEVELS, Spine, spine_from_masks, structures_from_labels
 
-METHOD_VERSION = 1
+METHOD_VERSION = 2   # 2: bodies lengthened to their endplate lines (modic.spine.endplates); sacral block
 SETTINGS = {
     "inplane_mm": 1.0, "lateral_mm": 2.0, "dark_line_mm": 3.0, "marker_mm": (2.5, 4.0, 6.0),
     "signal_split_quantiles": (0.4, 0.8),
     "body_area_mm2": (300.0, 2600.0), "body_minor_mm": (14.0, 50.0), "body_major_mm": (18.0, 65.0),
     "body_solidity": 0.82, "spacing_mm": (22.0, 52.0), "height_weight": 8.0, "gap_penalty": 2.0,
     "slab_fractions": (0.35, 0.42, 0.5, 0.58, 0.65), "disc_reach_mm": 16.0, "disc_gap_px": 1,
-    "sacral_turn_deg": 22.0, "sacral_jump_deg": 12.0, "anterior_mm": 25.0,
+    "sacral_turn_deg": 22.0, "sacral_jump_deg": 12.0,
+    "sacral_block_deg": 8.0, "sacral_block_area": 1.8, "anterior_mm": 25.0,
     "follow_dilate_mm": 2.0, "follow_k": 2.5, "follow_min_cover": 0.3, "follow_stop_sd": 1.0,
     "half_width_mm": 45.0, "body_pad_mm": 1.0,
 }
@@ -293,7 +298,50 @@ def extend_down(column: dict, px: float, max_added: int = 3) -> None:
             break                          # a clear lumbosacral turn: the sacrum is reached
     if find_sacrum(chain)[0] is None:
         del chain[n0:], gaps[n0:]          # no sacrum below: keep the chain as it was
+        sacral_block(column, pool, px, step, marrow, area)
     column["added_below"] = len(chain) - n0
+
+
+def sacral_block(column: dict, pool: list[Region], px: float, step: float, marrow: float, area: float) -> None:
+    """A shallow lumbosacral turn: directly below the lowest body (one spacing down, pointing posteriorly by
+    `sacral_block_deg` or more, and turning posteriorly from the step above) lies a region of marrow signal
+    much larger than a body (≥ `sacral_block_area` × the median body area): the sacrum, whose segments are
+    fused. Its top part, one body height tall along the column, is S1 (`column["sacrum"]`)."""
+    chain, gaps = column["chain"], column["gaps"]
+    last = chain[-1]
+    best = None
+    for r in pool:
+        d = r.centroid - last.centroid
+        dist = float(np.hypot(*d))
+        angle = float(np.degrees(np.arctan2(d[1], d[0])))
+        if not (0.75 * step <= dist <= 1.6 * step) or angle < SETTINGS["sacral_block_deg"] or angle > 45.0:
+            continue
+        if angle - _last_turn(chain) < 3.0 or r.area < SETTINGS["sacral_block_area"] * area:
+            continue
+        if not 0.6 <= r.mean / (marrow or 1.0) <= 1.6:
+            continue
+        if best is None or dist < float(np.hypot(*(best.centroid - last.centroid))):
+            best = r
+    if best is None:
+        return
+    labels = column["labels"][best.scale]
+    rows, cols = np.nonzero(labels == best.label)
+    u = (last.centroid - chain[-2].centroid) / (np.linalg.norm(last.centroid - chain[-2].centroid) or 1.0)
+    t = (rows * px - last.centroid[0]) * u[0] + (cols * px - last.centroid[1]) * u[1]
+    height = float(np.median([np.sqrt(12 * u @ r.cov @ u) for r in chain]))
+    top = t <= t.min() + height
+    new = int(labels.max()) + 1
+    labels[rows[top], cols[top]] = new
+    coords = np.stack([rows[top], cols[top]], axis=1) * px
+    vals = column["slices"][0][rows[top], cols[top]]
+    s1 = Region(new, coords.mean(axis=0), float(top.sum() * px * px), best.major, best.minor, best.solidity,
+                best.orientation, float(vals.mean()), float(vals.std() / (abs(vals.mean()) or 1.0)),
+                np.cov(coords.T), best.score, best.scale)
+    chain.append(s1)
+    gaps.append(0)
+    column["sacrum"] = (len(chain) - 1, f"sacrum recognised: a fused marrow block {best.area / area:.1f}× a body's "
+                        f"area lies below the column ({np.degrees(np.arctan2(*(s1.centroid - last.centroid))):.0f}° "
+                        "posterior); its top part is S1")
 
 
 def _last_turn(chain: list[Region]) -> float:
@@ -418,12 +466,16 @@ def find_sacrum(chain: list[Region]) -> tuple[int | None, str]:
     return None, f"no lumbosacral turn found (lowest step {last}): levels counted up from L5, naming uncertain"
 
 
-def name_levels(chain: list[Region], gaps: list[int] | None = None) -> tuple[list[str], bool, str]:
+def name_levels(chain: list[Region], gaps: list[int] | None = None, sacrum: tuple[int, str] | None = None
+                ) -> tuple[list[str], bool, str]:
     """Level names (top to bottom; "" below S1 or above T10), whether anchored on the sacrum, and why.
-    `gaps[i]` bodies are missing just above chain[i] (they are counted, not drawn)."""
+    `gaps[i]` bodies are missing just above chain[i] (they are counted, not drawn); `sacrum` = (index of S1,
+    why) when the sacrum was recognised otherwise (`sacral_block`)."""
     n = len(chain)
     position = np.cumsum(np.arange(n) * 0 + 1 + np.asarray(gaps if gaps is not None else [0] * n)) - 1
     s1, reason = find_sacrum(chain)
+    if s1 is None and sacrum is not None:
+        s1, reason = sacrum
     bottom, anchor = (s1, LEVELS.index("S1")) if s1 is not None else (n - 1, LEVELS.index("L5"))
     names = []
     for i in range(n):
@@ -448,7 +500,8 @@ def parse_spine(images: Mapping[str, sitk.Image], random_state: int = 0) -> Spin
     info = {"method": "modic.spine.parse", "method_version": METHOD_VERSION, "random_state": random_state,
             "images": names, "settings": {k: list(v) if isinstance(v, tuple) else v for k, v in SETTINGS.items()}}
     chain = column["chain"]
-    levels, certain, reason = name_levels(chain, column.get("gaps")) if len(chain) >= 2 else ([], False, "")
+    levels, certain, reason = (name_levels(chain, column.get("gaps"), column.get("sacrum")) if len(chain) >= 2
+                               else ([], False, ""))
     keep = [i for i, lv in enumerate(levels) if lv]
     if len(keep) < 2:
         info.update(naming="no chain of vertebral bodies found", seconds=round(time.perf_counter() - t0, 2))
@@ -456,8 +509,12 @@ def parse_spine(images: Mapping[str, sitk.Image], random_state: int = 0) -> Spin
         empty.CopyInformation(reference)
         return Spine(empty, [], False, info)
     masks = follow_bodies(frame, names, column)
-    body_masks = [masks[i] for i in keep]
-    disc_masks = discs_from_bodies(body_masks, [chain[i] for i in keep], float(frame.grid.GetSpacing()[0]))
+    px = float(frame.grid.GetSpacing()[0])
+    body_masks, completion = complete_bodies([masks[i] for i in keep], [chain[i].centroid for i in keep],
+                                             column["slices"], column["k"], px,
+                                             sacrum=keep.index(levels.index("S1")) if "S1" in levels else None)
+    info["endplates"] = completion
+    disc_masks = discs_from_bodies(body_masks, [chain[i] for i in keep], px)
     # one label array on the working grid → the reference grid in one resampling, cropped to the spine
     work = np.zeros(body_masks[0].shape, np.uint8)
     for n, d in enumerate(disc_masks, start=1):

@@ -1,0 +1,65 @@
+"""`modic.spine.endplates`: bodies lengthened to their endplate lines whatever the marrow signal.
+
+Synthetic sagittal stacks with known geometry (1 mm working pixels): three bodies 24 mm tall, discs 10 mm,
+cortical endplates 1 mm dark lines; the middle body's lower 8 mm is abnormal marrow that the marrow masks
+leave out. The parser's masks are given, so the numbers tested are exact geometry.
+"""
+
+import numpy as np
+
+from modic.spine.endplates import complete_bodies, endplate_pair
+
+
+def test_endplate_pair_finds_two_lines_a_disc_apart():
+    profile = np.zeros(20)
+    profile[[3, 15]] = 1.0
+    profile[9] = 0.6                      # a weaker line inside the disc (intranuclear cleft)
+    assert endplate_pair(profile, 6.0, 0.25) == (3, 15)
+    assert endplate_pair(np.zeros(20), 6.0, 0.25) is None
+
+
+def _stack(lesion_mm: int = 8):
+    """Image (lateral, inferior, posterior) and marrow masks of three bodies; rows of each body and disc."""
+    shape = (9, 140, 60)
+    img = np.full(shape, 0.2, np.float32)     # soft tissue
+    bodies, masks = [], []
+    top = 10
+    for i in range(3):
+        rows = (top, top + 24)                 # body incl. its two 1 mm cortical endplates
+        img[1:8, rows[0]:rows[1], 15:45] = 0.8
+        img[1:8, rows[0], 15:45] = 0.05
+        img[1:8, rows[1] - 1, 15:45] = 0.05
+        m = np.zeros(shape, bool)
+        m[1:8, rows[0] + 2:rows[1] - 2, 17:43] = True      # the marrow the parser follows
+        bodies.append(rows)
+        masks.append(m)
+        if i < 2:
+            img[1:8, rows[1]:rows[1] + 10, 15:45] = 0.6     # disc
+        top = rows[1] + 10
+    lo = bodies[1][1] - 1 - lesion_mm
+    img[1:8, lo:bodies[1][1] - 1, 15:45] = 1.4            # abnormal marrow (e.g. type I on T2), not followed
+    masks[1][:, lo:, :] = False
+    return img, masks, bodies
+
+
+def test_lesioned_body_lengthened_to_its_endplate_disc_kept():
+    img, masks, bodies = _stack()
+    cents = [np.argwhere(m[4]).mean(axis=0) for m in masks]       # (row, col) mm at 1 mm pixels
+    out, info = complete_bodies(masks, cents, [img[3:6].mean(axis=0)], 4, 1.0)
+    end = bodies[1][1] - 1                                        # row of the inferior endplate line
+    lowest = np.nonzero(out[1][4].any(axis=1))[0].max()
+    assert abs(lowest - end) <= 1, (lowest, end, info)
+    assert info["extended_mm"][1][1] >= 7.0
+    # the disc below (rows end+1 … end+10) stays outside both bodies; the healthy bodies are unchanged
+    disc = slice(end + 2, end + 10)
+    assert not out[1][4, disc, 20:40].any() and not out[2][4, disc, 20:40].any()
+    assert (out[0] == masks[0]).all()
+    # the band is added across the body's whole anterior-posterior extent, in every slice the body covers
+    assert out[1][:, end - 4, 17:43].all(axis=1)[1:8].all()
+
+
+def test_healthy_spine_unchanged():
+    img, masks, _ = _stack(lesion_mm=0)
+    cents = [np.argwhere(m[4]).mean(axis=0) for m in masks]
+    out, info = complete_bodies(masks, cents, [img[3:6].mean(axis=0)], 4, 1.0)
+    assert all((a == b).all() for a, b in zip(out, masks, strict=True)), info

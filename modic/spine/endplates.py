@@ -1,0 +1,220 @@
+"""Whole vertebral bodies whatever their marrow signal: each body lengthened to its endplate lines.
+
+`modic.spine.parse` finds a body by its normal marrow, so marrow of abnormal signal next to an endplate (a
+Modic change: dark on T1, bright or dark on T2) is left in the space between two bodies, which then looks like
+a disc that is too tall. Geometry decides instead of signal:
+
+* between two consecutive bodies, in the mid-sagittal slab and across the central half of their
+  anterior-posterior width, the *gap* is the distance along the local spine axis from the lower end of the upper
+  body's marrow to the upper end of the lower body's marrow. A healthy gap holds the disc and its two cortical
+  endplates only, so the gaps of one spine are alike (they grow slowly towards L5-S1);
+* a gap taller than the expected disc height (the larger of the median gap of the spine and the neighbouring
+  gaps, plus `tolerance_mm`) holds vertebral marrow too. The disc is then placed inside it as a window of the
+  expected height whose two ends lie on the strongest dark lines (the cortical endplates are dark on every MR
+  contrast: black top-hat averaged over the images), nudged towards the body whose marrow is shorter than its
+  neighbours' (body heights of one spine differ little);
+* each body is lengthened to its endplate line in every sagittal slice it covers, across its own
+  anterior-posterior extent at that end (a vertebral body is close to a cylinder between its endplates), so the
+  abnormal band becomes part of the body and the disc keeps only what lies between the two endplate lines.
+
+2D coordinates are (row = inferior, col = posterior) mm on the working grid (`modic.spine.frame`); 3D masks
+are working-grid arrays [lateral, inferior, posterior].
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import ndimage as ndi
+from skimage import filters
+from skimage.morphology import disk
+
+SETTINGS = {"dark_line_mm": 3.0, "band_fraction": 0.25, "end_zone_mm": 5.0, "min_disc_mm": 4.0,
+            "disc_fraction": 0.6, "line_edge": 0.5, "line_floor": 0.25, "height_margin_mm": 4.0,
+            "min_extension_mm": 3.0, "max_extension_mm": 15.0}
+
+
+def dark_lines(slices: list[np.ndarray], px: float, radius_mm: float) -> np.ndarray:
+    """Thin dark lines (black top-hat of the lightly smoothed slice), each image scaled by its 98th
+    percentile, averaged over the images."""
+    r = max(int(round(radius_mm / px)), 1)
+    out = np.zeros(slices[0].shape, np.float32)
+    for s in slices:
+        sm = filters.gaussian(s, 0.7 / px)
+        d = ndi.grey_closing(sm, footprint=disk(r)) - sm
+        out += d / (np.quantile(d, 0.98) or 1.0)
+    return out / len(slices)
+
+
+def _coords(shape: tuple[int, int], px: float, centre: np.ndarray, u: np.ndarray
+            ) -> tuple[np.ndarray, np.ndarray]:
+    """(t along u, w across u) in mm of every pixel of a slice, relative to `centre` (mm)."""
+    rr, cc = np.mgrid[:shape[0], :shape[1]]
+    dr, dc = rr * px - centre[0], cc * px - centre[1]
+    return dr * u[0] + dc * u[1], -dr * u[1] + dc * u[0]
+
+
+def _column_ends(t: np.ndarray, w: np.ndarray, mask: np.ndarray, bins: np.ndarray, upper: bool) -> np.ndarray:
+    """Per 1 mm column (w bin), the largest (upper=True) or smallest t of the mask; NaN where empty."""
+    out = np.full(len(bins) - 1, np.nan)
+    tt, ww = t[mask], w[mask]
+    idx = np.digitize(ww, bins) - 1
+    ok = (idx >= 0) & (idx < len(out))
+    for b in np.unique(idx[ok]):
+        sel = tt[ok][idx[ok] == b]
+        out[b] = sel.max() if upper else sel.min()
+    return out
+
+
+def _height(mask2d: np.ndarray, px: float, centre: np.ndarray, u: np.ndarray, frac: float) -> float:
+    """Median height (mm) along u of a 2D body mask across the central `frac`·2 of its width."""
+    t, w = _coords(mask2d.shape, px, centre, u)
+    if not mask2d.any():
+        return np.nan
+    wv = w[mask2d]
+    lo, hi = np.quantile(wv, 0.05), np.quantile(wv, 0.95)
+    mid, half = (lo + hi) / 2, frac * (hi - lo)
+    bins = np.arange(mid - half, mid + half + 1.0, 1.0)
+    if len(bins) < 2:
+        return np.nan
+    top, bot = _column_ends(t, w, mask2d, bins, False), _column_ends(t, w, mask2d, bins, True)
+    h = bot - top
+    return float(np.nanmedian(h)) if np.isfinite(h).any() else np.nan
+
+
+def gap_profile(a: np.ndarray, b: np.ndarray, dl: np.ndarray, px: float, ca: np.ndarray, cb: np.ndarray,
+                frac: float) -> dict | None:
+    """The gap between two consecutive 2D body masks along the axis joining their centroids.
+
+    Returns the axis `u`, the median lower end `t0` of the upper body and upper end of the lower body (mm along
+    u from `ca`), the gap (mm) and the dark-line profile in 1 mm steps from t0 − 2 mm to the end + 2 mm."""
+    u = cb - ca
+    dist = float(np.linalg.norm(u))
+    if dist == 0 or not a.any() or not b.any():
+        return None
+    u = u / dist
+    t, w = _coords(a.shape, px, ca, u)
+    wv = np.concatenate([w[a], w[b]])
+    lo, hi = np.quantile(wv, 0.05), np.quantile(wv, 0.95)
+    mid, half = (lo + hi) / 2, frac * (hi - lo)
+    bins = np.arange(mid - half, mid + half + 1.0, 1.0)
+    if len(bins) < 3:
+        return None
+    end_a, start_b = _column_ends(t, w, a, bins, True), _column_ends(t, w, b, bins, False)
+    ok = np.isfinite(end_a) & np.isfinite(start_b)
+    if ok.sum() < 2:
+        return None
+    t0, t1 = float(np.median(end_a[ok])), float(np.median(start_b[ok]))
+    if t1 <= t0:
+        return {"u": u, "t0": t0, "t1": t1, "gap": 0.0, "profile": np.zeros(0), "mid": mid, "half": half}
+    sel = (np.abs(w - mid) <= half) & (t >= t0 - 2) & (t <= t1 + 2)
+    k = np.floor(t[sel] - (t0 - 2)).astype(int)
+    prof = np.bincount(k, dl[sel]) / np.maximum(np.bincount(k), 1)
+    return {"u": u, "t0": t0, "t1": t1, "gap": t1 - t0, "profile": prof, "mid": mid, "half": half}
+
+
+def endplate_pair(profile: np.ndarray, min_disc: float, floor: float) -> tuple[int, int] | None:
+    """Indices of the two endplate lines in a gap's dark-line profile: the pair of positions ≥ `min_disc`
+    apart whose summed strength is largest (each ≥ `floor`), or None."""
+    sm = ndi.maximum_filter1d(profile, 3) if len(profile) else profile
+    best, best_score = None, -np.inf
+    gap = int(np.ceil(min_disc))
+    for i in range(len(sm)):
+        if sm[i] < floor:
+            continue
+        for j in range(i + gap, len(sm)):
+            if sm[j] >= floor and sm[i] + sm[j] > best_score:
+                best, best_score = (i, j), float(sm[i] + sm[j])
+    if best is None:
+        return None
+    i, j = best          # the peak itself (not the filtered plateau) ...
+    i = max(range(max(i - 1, 0), min(i + 2, len(profile))), key=lambda q: profile[q])
+    j = max(range(max(j - 1, 0), min(j + 2, len(profile))), key=lambda q: profile[q])
+    # ... then its far side, towards the disc, while the line is at least `edge` of its peak (the whole cortex,
+    # or the whole dark band where abnormal marrow is as dark as the cortex)
+    edge = SETTINGS["line_edge"]
+    a, b = i, j
+    grow_a = grow_b = True
+    while (grow_a or grow_b) and b - a - 1 >= min_disc:     # the disc keeps at least `min_disc`
+        grow_a = grow_a and profile[a + 1] >= edge * profile[i]
+        if grow_a:
+            a += 1
+        grow_b = grow_b and b - a - 1 >= min_disc and profile[b - 1] >= edge * profile[j]
+        if grow_b:
+            b -= 1
+    if b - a < min_disc:
+        return None      # the lines crowd together (a dark, degenerated disc): no trustworthy endplates
+    return a, b
+
+
+def complete_bodies(masks: list[np.ndarray], centroids: list[np.ndarray], slices: list[np.ndarray], k0: int,
+                    px: float, sacrum: int | None = None) -> tuple[list[np.ndarray], dict]:
+    """Lengthen each body (3D working-grid masks, top to bottom) to its endplate lines (see the module
+    docstring). `centroids` are the mid-sagittal centroids (mm), `slices` the mid-sagittal slab images, `k0`
+    its lateral index, `sacrum` the index of S1 (its height in view says nothing: no height cap). Returns the
+    new masks and what was done (mm)."""
+    n = len(masks)
+    info = {"gaps_mm": [], "discs_mm": [], "extended_mm": [[0.0, 0.0] for _ in range(n)]}
+    if n < 2:
+        return masks, info
+    dl = dark_lines(slices, px, SETTINGS["dark_line_mm"])
+    frac = SETTINGS["band_fraction"]
+    mids = [m[k0] for m in masks]
+    gaps = [gap_profile(mids[i], mids[i + 1], dl, px, centroids[i], centroids[i + 1], frac) for i in range(n - 1)]
+    info["gaps_mm"] = [round(float(g["gap"]), 1) if g else None for g in gaps]
+    heights = []
+    for i in range(n):
+        ax = centroids[min(i + 1, n - 1)] - centroids[max(i - 1, 0)]
+        heights.append(_height(mids[i], px, centroids[i], ax / (np.linalg.norm(ax) or 1.0), frac))
+    heights = np.array(heights)
+    first = [endplate_pair(g["profile"], SETTINGS["min_disc_mm"], SETTINGS["line_floor"]) if g else None
+             for g in gaps]
+    windows = [b - a for a, b in (f for f in first if f)]
+    min_disc = max(SETTINGS["min_disc_mm"], SETTINGS["disc_fraction"] * float(np.median(windows))) if windows \
+        else SETTINGS["min_disc_mm"]
+    out = [m.copy() for m in masks]
+    for i, g in enumerate(gaps):
+        pair = endplate_pair(g["profile"], min_disc, SETTINGS["line_floor"]) if g else None
+        info["discs_mm"].append(None if pair is None else round((pair[1] - pair[0]) * px, 1))
+        if pair is None:
+            continue
+        ext = [max(0.0, (pair[0] - 2) * px), max(0.0, g["gap"] - (pair[1] - 2) * px)]
+        for side, j in ((0, i), (1, i + 1)):        # never taller than the tallest neighbour + margin
+            neigh = [heights[q] for q in (j - 1, j + 1) if 0 <= q < n and np.isfinite(heights[q])]
+            if j == sacrum:      # S1's height in view says little: compare with the median body instead
+                neigh = [float(np.nanmedian(np.delete(heights, j)))] + neigh
+            if neigh and np.isfinite(heights[j]):
+                ext[side] = min(ext[side], max(0.0, max(neigh) + SETTINGS["height_margin_mm"] - heights[j]))
+            ext[side] = min(ext[side], SETTINGS["max_extension_mm"])
+            if ext[side] < SETTINGS["min_extension_mm"]:       # a healthy gap: the marrow outline stays
+                ext[side] = 0.0
+        info["extended_mm"][i][1] = round(ext[0], 1)
+        info["extended_mm"][i + 1][0] = round(ext[1], 1)
+        if ext[0] >= px:
+            out[i] = _lengthen(out[i], g["u"], centroids[i], g["t0"], g["t0"] + ext[0], px, down=True)
+        if ext[1] >= px:
+            out[i + 1] = _lengthen(out[i + 1], g["u"], centroids[i], g["t1"] - ext[1], g["t1"], px, down=False)
+    return out, info
+
+
+def _lengthen(mask: np.ndarray, u: np.ndarray, centre: np.ndarray, lo: float, hi: float, px: float,
+              down: bool) -> np.ndarray:
+    """Add to a 3D body mask, in every sagittal slice it covers, the part of its half towards the endplate up
+    to the endplate line (t = hi when lengthening downwards, t = lo upwards; t in mm along u from `centre`),
+    across the body's anterior-posterior extent at mid-height in that slice (a body is close to a cylinder)."""
+    out = mask.copy()
+    zone = SETTINGS["end_zone_mm"]
+    t, w = _coords(mask.shape[1:], px, centre, u)
+    for k in np.nonzero(mask.any(axis=(1, 2)))[0]:
+        m = mask[k]
+        tm = t[m]
+        t_lo, t_hi = float(tm.min()), float(tm.max())
+        if (down and t_hi >= hi) or (not down and t_lo <= lo):
+            continue
+        mid = (t_lo + t_hi) / 2
+        wn = w[m & (np.abs(t - mid) <= zone)]
+        if wn.size == 0:
+            continue
+        band = (t >= mid) & (t <= hi) if down else (t >= lo) & (t <= mid)
+        band &= (w >= wn.min()) & (w <= wn.max())
+        out[k] = ndi.binary_fill_holes(m | band)
+    return out
