@@ -57,7 +57,7 @@ from modic.geometry import format_point, resample_like
 from modic.spine.model import LEVELS, Spine, endplate_label, vertebra_label
 
 # Bump whenever a change of the algorithm or its defaults changes detections (batch caches key on it).
-METHOD_VERSION = 2
+METHOD_VERSION = 3
 SEQUENCES = ("T1", "T2", "FS")
 LESION_COLUMNS = ("case_id", "label", "level", "endplate", "modic_type", "voxels", "volume_mm3", "seed_lps",
                   "confidence")
@@ -255,14 +255,14 @@ def detect_lesions(images: Mapping[str, sitk.Image], spine: Spine | None = None,
                    min_endplate_fraction: float = 0.15, max_height_fraction: float = 0.8, min_contrast: float = 0.12,
                    min_contrast_iii: float = 0.25,
                    z_grow: float = 1.0, segment: bool = True, min_agreement: float = 0.3, max_growth: float = 2.5,
-                   anatomy_aware_segmentation: bool = False, random_state: int = 0) -> DetectionResult:
+                   anatomy_aware_segmentation: bool = True, random_state: int = 0) -> DetectionResult:
     """Find, segment and type every Modic change at the lumbar endplates (see module docstring).
 
     images: two or more of "T1", "T2", "FS" (any grids, LPS); spine: the patient's anatomy (parsed when
     None); thresholds are in robust SD units of the patient's normal marrow, volumes in mm³.
-    anatomy_aware_segmentation: pass the spine to the one-click segmentation too (off: on the tuning phantoms
-    it cut type II lesions short — mean Dice 0.67 against 0.80 on six hard cases; detection confines every
-    mask to its vertebral body itself).
+    anatomy_aware_segmentation: pass the spine to the one-click segmentation too (its marrow-deviation method,
+    `modic.lesion_marrow`; on the 24 tuning phantoms Dice 0.886 against 0.897 without, and 0.6 s instead of
+    4 s per case); detection confines every mask to its vertebral body either way.
     """
     import pandas as pd
 
