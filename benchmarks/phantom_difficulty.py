@@ -66,9 +66,10 @@ def main() -> None:
     ap.add_argument("--out", required=True)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--cases", type=int, default=None)
-    ap.add_argument("--signal-model", type=int, choices=(1, 2), default=2, dest="signal_model")
+    ap.add_argument("--signal-model", type=int, choices=(1, 2, 3), default=3, dest="signal_model")
     ap.add_argument("--shard", default="0/1", help="i/k: this process does cases i, i+k, ...")
     ap.add_argument("--merge", type=int, default=0, help="merge k shards and run the statistics")
+    ap.add_argument("--presets", default="recommended", help="statistics presets, comma-separated (recommended,paper)")
     args = ap.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -94,14 +95,15 @@ def main() -> None:
     from modic.stats.report import run_stats
 
     figures = {}
-    for mode in ("lassocv", "logistic"):
-        s = run_stats(out / "features.csv", out / "manifest.csv", out / f"report_{mode}", seed=args.seed,
-                      synthetic=True, lasso=mode).summary
+    for preset in args.presets.split(","):
+        s = run_stats(out / "features.csv", out / "manifest.csv", out / f"report_{preset}", seed=args.seed,
+                      synthetic=True, preset=preset, overwrite=True).summary
         c, nv = s["selection"]["counts"], s["validation"]["nested_cv"]["metrics"]
-        figures[mode] = {"counts": c, "screen_kept": round(c["screened"] / c["non_constant"], 3),
-                         "nested_cv_accuracy": nv["accuracy"], "nested_cv_balanced_accuracy": nv["balanced_accuracy"],
-                         "table1_significant": s["table1"]["significant"]}
-        print(mode, json.dumps(figures[mode]))
+        figures[preset] = {"counts": c, "screen_kept": round(c["screened"] / c["non_constant"], 3),
+                           "nested_cv_accuracy": nv["accuracy"],
+                           "nested_cv_balanced_accuracy": nv["balanced_accuracy"],
+                           "table1_significant": s["table1"]["significant"]}
+        print(preset, json.dumps(figures[preset]))
     (out / "difficulty.json").write_text(json.dumps(figures, indent=1))
 
 

@@ -233,7 +233,7 @@ def test_signal_model_2_changes_signals_only():
     assert one.lesion.factors is None and one.anatomy.tissue_scale is None
     assert two.signal_model == 2 and two.lesion.factors is not None and two.anatomy.tissue_scale is not None
     with pytest.raises(ValueError, match="signal-model"):
-        case_spec(3, 0, 2, signal_model=3)
+        case_spec(3, 0, 2, signal_model=4)
 
 
 def _lesion_signal(spec) -> np.ndarray:
@@ -350,7 +350,7 @@ def test_odi_correlates_with_shape(default_shapes):
     ["--counts=-1,2,3"],
     ["--counts", "a,b,c"],
     ["--with-scores=-2"],
-    ["--signal-model", "3"],
+    ["--signal-model", "4"],
 ])
 def test_bad_arguments(tmp_path, capsys, argv):
     out = tmp_path / "cohort"

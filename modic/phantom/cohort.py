@@ -136,7 +136,7 @@ def generate_cohort(out: str | os.PathLike, n_cases: int | None = None, counts=N
             "endplate_meaning": "upper = endplate of the vertebra above the disc, lower = of the vertebra "
                                 "below, both = both",
             "signal_model": signal_model,
-            **({"signal_settings": signal_settings(signal_model)} if signal_model == 2 else {}),
+            **({"signal_settings": signal_settings(signal_model)} if signal_model >= 2 else {}),
             "versions": _versions(),
             "cases": acq,
         }

@@ -398,7 +398,7 @@ def synthesize(spec: CaseSpec) -> PhantomCase:
         "lordosis_radius_mm": spec.anatomy.radius,
         "disc_pfirrmann": spec.anatomy.disc_grade.tolist(),
         "signal_model": spec.signal_model,
-        **({"signal": signal_record(spec)} if spec.signal_model == 2 else {}),
+        **({"signal": signal_record(spec)} if spec.signal_model >= 2 else {}),
     }
     return PhantomCase(case_id=spec.case_id, images=images, masks=masks, anatomy=anatomy,
                        seed_lps=seed_lps, modic_type=spec.modic_type, true_type=spec.true_type,
