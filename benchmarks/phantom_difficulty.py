@@ -3,14 +3,14 @@
 Per case: the lesion box (+14 mm) is rendered at full resolution and the whole field of view on a 3×
 coarser in-plane grid; the box is normalised like `zscore-image` (μ/σ of the Otsu foreground of the
 coarse image, ×100), PyRadiomics runs with a reduced parameter file (original, LoG 1/3 mm, square,
-exponential, gradient; see PROXY_PARAMS), then `modic.stats.run_stats` with the default LASSO on type
-codes and with the multinomial L1 mode. The cohort uses `--signal-model` (default 2, the per-case signal
-variability that `modic phantom --signal-model 2` writes; 1 = generator 1, the default cohort). About 5×
-cheaper than `modic demo`; used to calibrate `modic.phantom.spec.CONTRAST_PARAMS`, whose figures are then
-measured with the full demo (benchmarks/phantom_difficulty.md).
+exponential, gradient; see PROXY_PARAMS), then `modic.stats.run_stats` with the statistics presets asked for
+(default: the recommended preset, `modic stats`' default). The cohort uses `--signal-model` (default 3, the
+signals `modic phantom --signal-model 3` writes; 1 = generator 1, the default cohort; 2 = per-case variability).
+About 5× cheaper than `modic demo`; square and exponential images are 1/3 of its features (1/5 in the demo),
+so its screen share is not the demo's (benchmarks/phantom_difficulty.md).
 
-    python benchmarks/phantom_difficulty.py --out /tmp/pd --seed 0 [--cases 154] [--shard 0/2] [--signal-model 2]
-    (shards: run k processes with --shard i/k, then once more with --merge k)
+    python benchmarks/phantom_difficulty.py --out /tmp/pd --seed 0 [--cases 154] [--shard 0/2] [--signal-model 3]
+    (shards: run k processes with --shard i/k, then once more with --merge k [--presets recommended,paper])
 """
 
 from __future__ import annotations
@@ -66,9 +66,10 @@ def main() -> None:
     ap.add_argument("--out", required=True)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--cases", type=int, default=None)
-    ap.add_argument("--signal-model", type=int, choices=(1, 2), default=2, dest="signal_model")
+    ap.add_argument("--signal-model", type=int, choices=(1, 2, 3), default=3, dest="signal_model")
     ap.add_argument("--shard", default="0/1", help="i/k: this process does cases i, i+k, ...")
     ap.add_argument("--merge", type=int, default=0, help="merge k shards and run the statistics")
+    ap.add_argument("--presets", default="recommended", help="statistics presets, comma-separated (recommended,paper)")
     args = ap.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -94,14 +95,15 @@ def main() -> None:
     from modic.stats.report import run_stats
 
     figures = {}
-    for mode in ("lassocv", "logistic"):
-        s = run_stats(out / "features.csv", out / "manifest.csv", out / f"report_{mode}", seed=args.seed,
-                      synthetic=True, lasso=mode).summary
+    for preset in args.presets.split(","):
+        s = run_stats(out / "features.csv", out / "manifest.csv", out / f"report_{preset}", seed=args.seed,
+                      synthetic=True, preset=preset, overwrite=True).summary
         c, nv = s["selection"]["counts"], s["validation"]["nested_cv"]["metrics"]
-        figures[mode] = {"counts": c, "screen_kept": round(c["screened"] / c["non_constant"], 3),
-                         "nested_cv_accuracy": nv["accuracy"], "nested_cv_balanced_accuracy": nv["balanced_accuracy"],
-                         "table1_significant": s["table1"]["significant"]}
-        print(mode, json.dumps(figures[mode]))
+        figures[preset] = {"counts": c, "screen_kept": round(c["screened"] / c["non_constant"], 3),
+                           "nested_cv_accuracy": nv["accuracy"],
+                           "nested_cv_balanced_accuracy": nv["balanced_accuracy"],
+                           "table1_significant": s["table1"]["significant"]}
+        print(preset, json.dumps(figures[preset]))
     (out / "difficulty.json").write_text(json.dumps(figures, indent=1))
 
 

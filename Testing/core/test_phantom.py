@@ -232,7 +232,7 @@ def test_signal_model_2_changes_signals_only():
     assert one.lesion.factors is None and one.anatomy.tissue_scale is None
     assert two.signal_model == 2 and two.lesion.factors is not None and two.anatomy.tissue_scale is not None
     with pytest.raises(ValueError, match="signal-model"):
-        case_spec(3, 0, 2, signal_model=3)
+        case_spec(3, 0, 2, signal_model=4)
 
 
 def _lesion_signal(spec) -> np.ndarray:
@@ -278,6 +278,36 @@ def test_types_overlap_like_patients_but_keep_their_signal_pattern():
     fat = np.array([s.clinical["marrow_fat"] for s in specs])
     age = np.array([s.clinical["age"] for s in specs])
     assert 0.08 < fat.std() < 0.2 and stats.spearmanr(age, fat).statistic > 0.1
+
+
+def test_signal_model_3_contrast_size_is_the_same_for_every_type():
+    """Issue 12 item 18, signal model 3: on each sequence |lesion/marrow − 1| has the same distribution for
+    every type (only its sign is the type's), so features that measure the size of the contrast cannot tell the
+    types apart; mixed lesions are I/II, labelled by their dominant part; geometry is model 1's."""
+    from modic.phantom.model import LESION_SIGN
+
+    specs = cohort_specs(seed=0, signal_model=3)
+    one = cohort_specs(seed=0)
+    size = {t: [] for t in (1, 2, 3)}
+    for s, s1 in zip(specs, one, strict=True):
+        f = s.lesion.factors
+        assert s.grids == s1.grids and s.modic_type == s1.modic_type and s.scored == s1.scored
+        for t in (1, 2, 3):    # the same size for every type's signal in this case, the type's own sign
+            assert np.allclose(np.abs(f[t] - 1), np.abs(f[1] - 1)) and (np.sign(f[t] - 1) == LESION_SIGN[t - 1]).all()
+        size[s.modic_type].append(np.abs(f[s.modic_type] - 1))
+        if s.lesion.blend_type is not None:
+            assert {s.modic_type, s.lesion.blend_type} == {1, 2} and s.true_type == "I/II"
+            assert 0.2 <= s.lesion.blend <= 0.5       # the label is the larger part
+        else:
+            assert s.true_type == ("I", "II", "III")[s.modic_type - 1]
+    for q, seq in enumerate(("T1", "T2", "FS")):
+        p = stats.kruskal(*[np.array(size[t])[:, q] for t in (1, 2, 3)]).pvalue
+        assert p > 0.01, (seq, p)
+        assert 0.2 < np.min(np.concatenate([np.array(v)[:, q] for v in size.values()])) < 0.4
+    mixed = [s for s in specs if s.lesion.blend_type is not None]
+    assert 0.1 < len(mixed) / len(specs) < 0.3
+    assert np.array_equal(sitk.GetArrayFromImage(make_lesion_mask(specs[5], "T2")),
+                          sitk.GetArrayFromImage(make_lesion_mask(one[5], "T2")))
 
 
 def test_determinism(cases):
@@ -349,7 +379,7 @@ def test_odi_correlates_with_shape(default_shapes):
     ["--counts=-1,2,3"],
     ["--counts", "a,b,c"],
     ["--with-scores=-2"],
-    ["--signal-model", "3"],
+    ["--signal-model", "4"],
 ])
 def test_bad_arguments(tmp_path, capsys, argv):
     out = tmp_path / "cohort"

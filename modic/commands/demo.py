@@ -35,7 +35,7 @@ def add_parser(sub) -> None:
     p.add_argument("--jobs", type=int, default=None, help="worker processes (default: all cores)")
     p.add_argument("--params", metavar="YAML", help="PyRadiomics parameter file (default: the paper's)")
     add_overwrite_argument(p)
-    p.add_argument("--signal-model", type=int, choices=(1, 2), default=1, dest="signal_model",
+    p.add_argument("--signal-model", type=int, choices=(1, 2, 3), default=1, dest="signal_model",
                    help="phantom signals (see modic phantom --signal-model; default 1)")
     p.set_defaults(func=run)
 

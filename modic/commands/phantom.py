@@ -13,7 +13,7 @@ examples:
   modic phantom --out cohort                      # the paper's 154 cases: 41/84/29, 30 with ODI/VAS
   modic phantom --out small --cases 12 --seed 3   # 12 cases in the paper's proportions
   modic phantom --out c --counts 5,5,5 --with-scores 6 --format nifti --mixed
-  modic phantom --out hard --signal-model 2       # per-case signal variability: types overlap more
+  modic phantom --out hard --signal-model 3       # types overlap as in patients (issue 12 item 18)
 
 rules: --cases alone scales 41/84/29 (largest remainder) and the scored total to round(30·N/154);
 --counts sets I,II,III exactly; --with-scores N spreads N scored cases over the types in proportion
@@ -53,9 +53,10 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                    help="image format (default nrrd); dicom: each case a study folder (sagittal T1, T2, STIR + "
                         "an axial T2 and a localiser), manifest column 'study', masks NRRD")
     p.add_argument("--mixed", action="store_true", help="allow mixed I/II and II/III lesions (~35%%)")
-    p.add_argument("--signal-model", default=1, dest="signal_model", metavar="{1,2}",
+    p.add_argument("--signal-model", default=1, dest="signal_model", metavar="{1,2,3}",
                    help="lesion/marrow signals: 1 = generator 1 (default, what the benchmarks use); 2 = per-case "
-                        "marrow fat, scanner scale, lesion expression and texture (types overlap more)")
+                        "marrow fat, scanner scale, lesion expression and texture (types overlap more); 3 = as 2 "
+                        "with the same contrast size for every type and mixed lesions (as hard as patients)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--construction", choices=("A", "B"), default="A",
                    help="A = the default generator; B = a second, independent one (docs/PHANTOMS.md)")

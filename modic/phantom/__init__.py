@@ -13,6 +13,11 @@ and, in some lesions, patches of a neighbouring type's signal (`modic.phantom.sp
 keeps its type's signal pattern against its own marrow — the clinical definition — while its radiomics features
 overlap with other types'.
 
+Signal model 3 (opt-in: `--signal-model 3`) goes further: on each sequence the size of a lesion's contrast against its
+marrow has the same distribution for every type and only its direction is the type's, so variance, edge and texture
+features carry no type information; some lesions are mottled I/II mixtures labelled by their dominant part
+(`modic.phantom.spec.SIGNAL3_PARAMS`; measured in benchmarks/phantom_difficulty.md).
+
 Public API: `make_case`, `generate_cohort`, `default_counts`, `case_spec`, `cohort_specs`,
 `make_lesion_mask` (fast mask-only path), `shape_features`, `PhantomCase`, `ANATOMY_LABELS`.
 """

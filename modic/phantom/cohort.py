@@ -23,7 +23,8 @@ import SimpleITK as sitk
 from modic.errors import ModicInputError
 from modic.geometry import format_point
 
-GENERATOR_VERSION = "2.1.0"   # 2.1: signal_model 1 (default) = generator 1 signals, 2 = per-case variability
+GENERATOR_VERSION = "2.2.0"   # 2.1: signal_model 1 (default) = generator 1 signals, 2 = per-case variability;
+#                               2.2: signal_model 3 (opt-in) = same contrast size for every type, mixed I/II
 MANIFEST_COLUMNS = ("case_id", "t1", "t2", "fs", "mask_t1", "mask_t2", "mask_fs", "label", "modic_type",
                     "odi", "vas", "age", "sex", "pfirrmann", "seed_lps", "reference_lps", "level", "endplate",
                     "true_type")
@@ -74,7 +75,8 @@ def generate_cohort(out: str | os.PathLike, n_cases: int | None = None, counts=N
     `with_scores` combine. `out` must be new or empty, or a cohort folder modic wrote; `overwrite` replaces
     modic's own files in a folder that holds others (which are never touched; docs/OUTPUTS.md).
     `signal_model` 1 (default): generator 1's signals; 2: per-case signal variability
-    (`modic.phantom.spec.CONTRAST_PARAMS`).
+    (`modic.phantom.spec.CONTRAST_PARAMS`); 3: the same contrast size for every type, mixed I/II lesions
+    (`modic.phantom.spec.SIGNAL3_PARAMS`).
     """
     import pandas as pd
     from tqdm import tqdm
@@ -136,7 +138,7 @@ def generate_cohort(out: str | os.PathLike, n_cases: int | None = None, counts=N
             "endplate_meaning": "upper = endplate of the vertebra above the disc, lower = of the vertebra "
                                 "below, both = both",
             "signal_model": signal_model,
-            **({"signal_settings": signal_settings(signal_model)} if signal_model == 2 else {}),
+            **({"signal_settings": signal_settings(signal_model)} if signal_model >= 2 else {}),
             "versions": _versions(),
             "cases": acq,
         }

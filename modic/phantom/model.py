@@ -74,6 +74,13 @@ LESION_FACTOR_FULL = np.array([
     [1.38, 1.12, 0.55],
     [0.42, 0.50, 0.55],
 ], dtype=np.float32)
+# Signal model 3: the direction of each type's lesion/marrow contrast (T1, T2, FS; rows I, II, III). The size of
+# the contrast is the same for every type (`modic.phantom.spec.SIGNAL3_PARAMS`), so only signed features see the type.
+LESION_SIGN = np.array([
+    [-1, 1, 1],    # I: T1 low, T2 high, FS high
+    [1, 1, -1],    # II: T1 high, T2 slightly high, FS low
+    [-1, -1, -1],  # III: all low
+], dtype=np.float32)
 # Lesion texture when a lesion has no texture of its own (`Lesion.texture_grain/amp` None; signal model 1):
 # correlated-noise grain (mm) and relative amplitude per type.
 TEXTURE_GRAIN = {1: 1.6, 2: 3.2, 3: 1.0}
@@ -144,6 +151,9 @@ class Lesion:
     texture_amp: float | None = None    # relative texture amplitude; None: TEXTURE_AMP of the type
     blend: float = 0.0              # mean weight of a neighbouring type's signal in patches of the lesion
     blend_type: int | None = None   # that neighbouring type
+    blend_mode: str = "log"         # "log": smooth weights in log-signal (model 2); "patch": crisp patches of the
+                                    # neighbour's signal covering ~`blend` of the lesion, linear signal (model 3)
+    blend_grain: float = 8.0        # "patch": size of the patches (mm)
     _cache: dict = field(default_factory=dict, repr=False, compare=False)
 
 
@@ -423,6 +433,13 @@ def lesion_factor(les: Lesion, x: np.ndarray, y: np.ndarray, s_rel: np.ndarray, 
         f = les.factors.get(t) if les.factors else None
         return np.asarray(f if f is not None else LESION_FACTOR[t - 1], np.float32)
 
+    if les.blend_mode == "patch":                # signal model 3: mixed lesion, each part at its own type's signal
+        fac = np.broadcast_to(base(modic_type)[None, :], (np.size(x), 3))
+        if les.blend > 0 and les.blend_type is not None and les.blend_type != modic_type:
+            w = _patch_weight(les, modic_type, x, y, s_rel)[:, None]
+            fac = (1 - w) * fac + w * base(les.blend_type)[None, :]
+        tex = lesion_texture(les, x, y, s_rel, modic_type)
+        return (fac + les.texture_amp * tex[:, None]).astype(np.float32)
     fac = np.log(base(modic_type))[None, :]
     if les.blend > 0 and les.blend_type is not None and les.blend_type != modic_type:
         key = ("blend", modic_type)
@@ -438,6 +455,22 @@ def lesion_factor(les: Lesion, x: np.ndarray, y: np.ndarray, s_rel: np.ndarray, 
         return (np.exp(fac) * (1 + TEXTURE_AMP[modic_type] * tex[:, None])).astype(np.float32)
     # texture in units of the marrow signal, whatever the lesion's own level (not type-specific)
     return (np.exp(fac) + les.texture_amp * tex[:, None]).astype(np.float32)
+
+
+def _patch_weight(les: Lesion, modic_type: int, x: np.ndarray, y: np.ndarray, s_rel: np.ndarray) -> np.ndarray:
+    """Weight (0–1) of the neighbouring type's signal: ~8 mm patches covering about `les.blend` of the space
+    (a standardised smooth field above its (1 − blend) normal quantile, ~1 mm soft edge)."""
+    from scipy.special import ndtri
+
+    key = ("patch", modic_type)
+    step = les.blend_grain / 4                   # lattice step (mm): patches ~ `blend_grain` mm across
+    if key not in les._cache:
+        rng = np.random.default_rng([les.texture_seed, modic_type, 5])
+        n = int(np.ceil(90 / step)) + 1
+        les._cache[key] = _smooth_noise(rng, (n, n, n), 2.0)
+    idx = [(c + 45.0) / step for c in (x, y, s_rel)]
+    patch = ndimage.map_coordinates(les._cache[key], idx, order=1, mode="wrap")
+    return 1.0 / (1.0 + np.exp(-(patch - ndtri(1.0 - les.blend)) / 0.15))
 
 
 def lesion_bbox_spine(anat: Anatomy, les: Lesion) -> tuple[np.ndarray, np.ndarray]:

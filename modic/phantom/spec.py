@@ -17,6 +17,7 @@ from modic.phantom.model import (
     DISC_NAMES,
     FAT_SLOPE,
     LESION_FACTOR_FULL,
+    LESION_SIGN,
     MARROW_ROWS,
     Anatomy,
     Lesion,
@@ -94,26 +95,48 @@ SCANNER_SCALE = {
 }
 NEIGHBOUR_TYPES = {1: (2,), 2: (1, 3), 3: (2,)}
 
+# Signal model 3 (issue 12 item 18): a demo cohort as hard as patients. Model 2 left the types apart in every
+# feature that measures the SIZE of the lesion's contrast (variance, energy, edges, high-pass filters, texture
+# heterogeneity): type I was 2.1× marrow on FS, types II/III 0.55×. Here the size |lesion/marrow − 1| on each
+# sequence is the same for every type at the same expression; only its direction differs (LESION_SIGN), so only
+# signed features (mean, percentiles, skewness, grey-level location) carry the type. Expression (partial
+# conversion) varies widely and equally for all types, and some lesions are mixed (patches of a neighbouring
+# type; the label is the dominant type, as a reader calls it). Marrow and scanner variability as model 2.
+SIGNAL3_PARAMS = {
+    "magnitude": (0.50, 0.45, 0.60),    # |lesion/marrow − 1| at full expression: T1, T2, FS (every type)
+    "expression": (0.60, 1.00),         # per case (uniform), the same distribution for every type
+    "expression_sd_per_sequence": 0.12,  # log-normal jitter of the expression per sequence
+    # mixed I/II lesions (the common mixed type: type I converting to fat), labelled by the dominant part as a
+    # reader calls it. Mottled II/III mixing is left out: the one-click segmentation loses such lesions (Dice < 0.8).
+    "p_mixed": {1: 0.25, 2: 0.20, 3: 0.0},
+    "mixed_neighbour": {1: 2, 2: 1, 3: 2},
+    "mixed_share": (0.20, 0.50),        # share of the lesion that has the neighbouring type's signal
+    "mixed_grain_mm": 2.0,              # size of the mottled patches (mm)
+    "fs_snr_factor": 1.0,               # FS noise relative to model 1 (1.5 made the types easier to tell apart)
+}
 
-SIGNAL_MODELS = (1, 2)   # 1: generator 1's signals (default), 2: per-case signal variability (above)
+SIGNAL_MODELS = (1, 2, 3)   # 1: generator 1's signals (default), 2: per-case signal variability, 3: as hard as patients
 
 
 def check_signal_model(signal_model) -> int:
     """`signal_model` as an int in SIGNAL_MODELS, else ModicInputError."""
     if str(signal_model) not in {str(m) for m in SIGNAL_MODELS}:
-        raise ModicInputError(f"--signal-model must be 1 (generator 1's signals, the default) or 2 (per-case "
-                              f"signal variability), got {signal_model!r}")
+        raise ModicInputError(f"--signal-model must be 1 (generator 1's signals, the default), 2 (per-case "
+                              f"signal variability) or 3 (types overlap as in patients), got {signal_model!r}")
     return int(signal_model)
 
 
 def signal_settings(signal_model: int = 1) -> dict:
     """The signal settings of `signal_model` (for phantom.json); model 1 has none beyond the model tables."""
-    if check_signal_model(signal_model) == 1:
+    model = check_signal_model(signal_model)
+    if model == 1:
         return {}
-    return {"lesion_factor_full_expression": LESION_FACTOR_FULL.astype(float).round(3).tolist(),
-            "fat_slope": FAT_SLOPE.astype(float).round(3).tolist(),
+    own = ({"lesion_factor_full_expression": LESION_FACTOR_FULL.astype(float).round(3).tolist()} if model == 2 else
+           {"lesion_sign": LESION_SIGN.astype(int).tolist(), **SIGNAL3_PARAMS})
+    marrow = {k: v for k, v in CONTRAST_PARAMS.items() if model == 2 or k in _MARROW_KEYS}
+    return {**own, "fat_slope": FAT_SLOPE.astype(float).round(3).tolist(),
             **{k: {str(t): list(r) for t, r in v.items()} if isinstance(v, dict) else v
-               for k, v in CONTRAST_PARAMS.items()},
+               for k, v in marrow.items()},
             "spine_scale": [list(r) for r in SPINE_SCALE], "spine_rows": list(SPINE_ROWS),
             "scanner_scale": {str(k): [list(r) for r in v] for k, v in SCANNER_SCALE.items()}}
 
@@ -319,6 +342,27 @@ def _lesion(rng: np.random.Generator, anat: Anatomy, disc: int, dom: int, second
     return les, endplate
 
 
+_MARROW_KEYS = ("marrow_fat", "marrow_fat_per_year", "marrow_fat_range", "patchiness", "patch_grain_mm",
+                "texture_grain_mm", "texture_amp")
+
+
+def _contrast3(rng: np.random.Generator, anat: Anatomy, les: Lesion, age: float) -> float:
+    """Signal model 3: marrow, scanner and texture as model 2 (`_contrast`), then the lesion's factors
+    1 + sign · magnitude · expression for every type (SIGNAL3_PARAMS) and, in a share of lesions, patches of a
+    neighbouring type's signal. Returns the marrow fat fraction."""
+    fat = _contrast(rng, anat, les, age)
+    p = SIGNAL3_PARAMS
+    expression = rng.uniform(*p["expression"]) * np.exp(rng.normal(0, p["expression_sd_per_sequence"], 3))
+    size = np.clip(np.asarray(p["magnitude"]) * expression, 0.05, 0.8)
+    les.factors = {t: (1 + LESION_SIGN[t - 1].astype(float) * size) for t in (1, 2, 3)}
+    neighbour = p["mixed_neighbour"][les.modic_type]
+    share = float(rng.uniform(*p["mixed_share"]))
+    mixed = rng.uniform() < p["p_mixed"][les.modic_type]
+    les.blend, les.blend_type = (share, neighbour) if mixed else (0.0, None)
+    les.blend_mode, les.blend_grain = "patch", float(p["mixed_grain_mm"])
+    return fat
+
+
 def _contrast(rng: np.random.Generator, anat: Anatomy, les: Lesion, age: float) -> float:
     """Draw the case's marrow composition, scanner tissue contrast, lesion expression, texture and
     blending (CONTRAST_PARAMS, SCANNER_SCALE) into `anat` and `les`; return the marrow fat fraction."""
@@ -405,6 +449,8 @@ def case_spec(index: int, seed: int, modic_type, scored: bool = False, mixed: bo
         gfs = g12
     acq = {s: {"snr": float(rng.uniform(18, 40)), "gain": float(rng.uniform(0.6, 1.6)),
                "offset": float(rng.uniform(0, 60))} for s in ("T1", "T2", "FS")}
+    if signal_model == 3:
+        acq["FS"]["snr"] *= SIGNAL3_PARAMS["fs_snr_factor"]
     bias = rng.normal(0, 1, (3, 10)) * np.array([0, .10, .16, .06, .05, .05, .05, .03, .03, .03])
     bias[:, 2] += 0.12                     # posterior (spine coil) brighter
 
@@ -415,9 +461,11 @@ def case_spec(index: int, seed: int, modic_type, scored: bool = False, mixed: bo
     drawn_sex = "M" if rng.uniform() < m / n else "F"
     clinical = {"age": age, "sex": sex or drawn_sex, "pfirrmann": grade,
                 "odi_noise": float(rng.normal()), "vas_noise": float(rng.normal())}
-    if signal_model == 2:   # from its own stream: shapes, grids and clinical data stay those of model 1
-        clinical["marrow_fat"] = round(_contrast(np.random.default_rng([int(seed), int(index), 13]), anat, les,
-                                                 age), 3)
+    if signal_model >= 2:   # from its own stream: shapes, grids and clinical data stay those of model 1
+        draw = _contrast if signal_model == 2 else _contrast3
+        clinical["marrow_fat"] = round(draw(np.random.default_rng([int(seed), int(index), 13]), anat, les, age), 3)
+        if signal_model == 3 and les.blend_type is not None and second is None:   # mixed; labelled by the dominant
+            true_type = "/".join(TYPE_NAMES[t] for t in sorted((dom, les.blend_type)))
     return CaseSpec(case_id=case_id or f"phantom_{index + 1:03d}", index=int(index), seed=int(seed),
                     modic_type=dom, true_type=true_type, scored=bool(scored), anatomy=anat, lesion=les,
                     grids={"T1": g12, "T2": g12, "FS": gfs}, acquisition=acq, bias=bias, clinical=clinical,

@@ -358,7 +358,8 @@ def signal_record(spec: CaseSpec) -> dict:
            "lesion_factor": {str(t): rnd(f) for t, f in (les.factors or {}).items()
                              if t in (les.modic_type, les.second_type, les.blend_type)},
            "texture_grain_mm": les.texture_grain, "texture_amp": les.texture_amp,
-           "blend": round(les.blend, 4), "blend_type": les.blend_type}
+           "blend": round(les.blend, 4), "blend_type": les.blend_type,
+           **({"blend_mode": "patch", "blend_grain_mm": les.blend_grain} if les.blend_mode == "patch" else {})}
     if anat.tissue_scale is not None:
         out["tissue_scale"] = {str(r): rnd(anat.tissue_scale[r]) for r in range(anat.tissue_scale.shape[0])
                                if not np.allclose(anat.tissue_scale[r], 1.0)}
@@ -398,7 +399,7 @@ def synthesize(spec: CaseSpec) -> PhantomCase:
         "lordosis_radius_mm": spec.anatomy.radius,
         "disc_pfirrmann": spec.anatomy.disc_grade.tolist(),
         "signal_model": spec.signal_model,
-        **({"signal": signal_record(spec)} if spec.signal_model == 2 else {}),
+        **({"signal": signal_record(spec)} if spec.signal_model >= 2 else {}),
     }
     return PhantomCase(case_id=spec.case_id, images=images, masks=masks, anatomy=anatomy,
                        seed_lps=seed_lps, modic_type=spec.modic_type, true_type=spec.true_type,
