@@ -10,6 +10,9 @@ About 5× cheaper than `modic demo`; square and exponential images are 1/3 of it
 so its screen share is not the demo's (benchmarks/phantom_difficulty.md).
 
     python benchmarks/phantom_difficulty.py --out /tmp/pd --seed 0 [--cases 154] [--shard 0/2] [--signal-model 3]
+        [--reader-margin LO,HI] [--spine-scale LO,HI] [--texture-amp LO,HI]
+    (exploratory knobs, not in the generator: a reader's ROI = the lesion grown (or shrunk, < 0) by a margin drawn
+    per case and sequence from U(LO, HI) mm; SPINE_SCALE for every sequence; the lesion texture amplitude range)
     (shards: run k processes with --shard i/k, then once more with --merge k [--presets recommended,paper])
 """
 
@@ -31,14 +34,27 @@ PROXY_PARAMS = {
 }
 
 
-def case_features(spec, params) -> dict[str, float]:
-    """Features of one case spec from the box/coarse rendering (see module docstring)."""
+def reader_roi(mask: np.ndarray, spacing, margin_mm: float) -> np.ndarray:
+    """A reader's ROI: `mask` grown by `margin_mm` (shrunk when negative, never below 30 % of it; mm, 3-D
+    Euclidean on the voxel spacing)."""
+    from scipy import ndimage
+
+    if margin_mm >= 0:
+        return ndimage.distance_transform_edt(~mask, sampling=spacing) <= margin_mm
+    inner = ndimage.distance_transform_edt(mask, sampling=spacing) > -margin_mm
+    return inner if inner.sum() >= 0.3 * mask.sum() else mask
+
+
+def case_features(spec, params, reader_margin: tuple[float, float] | None = None) -> dict[str, float]:
+    """Features of one case spec from the box/coarse rendering (see module docstring); with `reader_margin`
+    (mm) on a reader's ROI instead of the ground-truth lesion."""
     from modic.features import extract_case
     from modic.normalize import _foreground
     from modic.phantom.spec import GridSpec
     from modic.phantom.synth import _acquire, _render_grid, _to_image, lesion_box
 
     rng = np.random.default_rng([spec.seed, spec.index, 11])
+    roi_rng = np.random.default_rng([spec.seed, spec.index, 99])
     images, masks, groups = {}, {}, {}
     for seq, g in spec.grids.items():
         groups.setdefault(id(g), (g, []))[1].append(seq)
@@ -57,7 +73,10 @@ def case_features(spec, params) -> dict[str, float]:
             c = _acquire(spec, seq, sig_coarse[seq], coarse, rng)
             fg = c[_foreground(c)]
             images[seq] = _to_image(((a - fg.mean()) / fg.std(ddof=1) * 100.0).astype(np.float32), box)
-            masks[seq] = _to_image((region > 0).astype(np.uint8), box)
+            roi = region > 0
+            if reader_margin is not None:
+                roi = reader_roi(roi, box.spacing, float(roi_rng.uniform(*reader_margin)))
+            masks[seq] = _to_image(roi.astype(np.uint8), box)
     return extract_case(images, masks, params, case_id=spec.case_id).values
 
 
@@ -69,10 +88,24 @@ def main() -> None:
     ap.add_argument("--signal-model", type=int, choices=(1, 2, 3), default=3, dest="signal_model")
     ap.add_argument("--shard", default="0/1", help="i/k: this process does cases i, i+k, ...")
     ap.add_argument("--merge", type=int, default=0, help="merge k shards and run the statistics")
+    ap.add_argument("--reader-margin", default=None, dest="reader_margin", help="LO,HI mm (see docstring)")
+    ap.add_argument("--spine-scale", default=None, dest="spine_scale", help="LO,HI (see docstring)")
+    ap.add_argument("--texture-amp", default=None, dest="texture_amp", help="LO,HI (see docstring)")
     ap.add_argument("--presets", default="recommended", help="statistics presets, comma-separated (recommended,paper)")
     args = ap.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
+    def pair(text):
+        return None if text is None else tuple(float(v) for v in text.split(","))
+
+    margin = pair(args.reader_margin)
+    if args.spine_scale or args.texture_amp:
+        import modic.phantom.spec as phantom_spec
+
+        if args.spine_scale:
+            phantom_spec.SPINE_SCALE = tuple(pair(args.spine_scale) for _ in phantom_spec.SPINE_SCALE)
+        if args.texture_amp:
+            phantom_spec.CONTRAST_PARAMS["texture_amp"] = pair(args.texture_amp)
     if not args.merge:
         from modic.phantom import cohort_specs
         from modic.phantom.synth import clinical_record, make_lesion_mask
@@ -80,7 +113,7 @@ def main() -> None:
         i, k = (int(v) for v in args.shard.split("/"))
         rows, man, t0 = [], [], time.perf_counter()
         for spec in cohort_specs(seed=args.seed, n_cases=args.cases, signal_model=args.signal_model)[i::k]:
-            rows.append({"case_id": spec.case_id, **case_features(spec, PROXY_PARAMS)})
+            rows.append({"case_id": spec.case_id, **case_features(spec, PROXY_PARAMS, margin)})
             rec = clinical_record(spec, make_lesion_mask(spec, "T2") if spec.scored else None)
             man.append({"case_id": spec.case_id, "modic_type": spec.modic_type, **rec, "true_type": spec.true_type})
         pd.DataFrame(rows).to_csv(out / f"features_{i}.csv", index=False)
