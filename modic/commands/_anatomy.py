@@ -51,7 +51,12 @@ def resolve_anatomy(choice: str | None, images: Mapping[str, sitk.Image]):
     from modic.spine.model import spine_from_label_map
 
     labels = read_image(choice, what="anatomy label map")
-    values = set(np.unique(sitk.GetArrayViewFromImage(labels)).tolist()) - {0}
+    arr = sitk.GetArrayViewFromImage(labels)
+    if np.issubdtype(arr.dtype, np.floating) and not np.array_equal(arr[np.isfinite(arr)],
+                                                                     np.round(arr[np.isfinite(arr)])):
+        raise ModicInputError(f"{choice} is not a spine label map (it holds non-integer values, like a grey-value "
+                              "image): give the label map `modic spine` writes (spine_labels.nrrd)")
+    values = set(np.unique(arr).tolist()) - {0}
     valid = {b + k for b in (10, 30, 50, 70) for k in range(9)}
     if not values & set(range(10, 19)) or values - valid:
         raise ModicInputError(f"{choice} is not a spine label map (labels {sorted(values)[:8]}): give the "

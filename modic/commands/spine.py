@@ -7,6 +7,7 @@ import json
 import platform
 from pathlib import Path
 
+from modic.checks import check_image
 from modic.commands._common import add_overwrite_argument
 from modic.errors import ModicInputError
 from modic.io import atomic_directory, check_output_dir, read_image, write_csv, write_image
@@ -42,6 +43,7 @@ def _named_images(values: list[str]) -> dict:
         if name in images:
             raise ModicInputError(f"--image name {name!r} given twice — give each sequence its own NAME=PATH")
         images[name] = read_image(path, what=f"--image {value}")
+        check_image(images[name], f"--image {value}")
     return images
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import warnings
 
 import numpy as np
 import SimpleITK as sitk
@@ -59,6 +60,8 @@ def write_overview(spine: Spine, image: sitk.Image, path: str | os.PathLike, tit
     state = "naming anchored on the sacrum" if spine.naming_certain else "naming UNCERTAIN (no sacrum anchor)"
     ax.set_title(f"{title} — {state}" if title else state, fontsize=8)
     ax.set_axis_off()
-    fig.tight_layout()
+    with warnings.catch_warnings():   # a one-slice or tiny image leaves no room for the margins: keep the default
+        warnings.simplefilter("ignore", UserWarning)
+        fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
