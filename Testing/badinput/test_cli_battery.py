@@ -116,6 +116,10 @@ CASES = [
     ("phantom-bad-counts", ["phantom", "--out", "{W}/c", "--counts", "1,x,3", "--no-progress"], "--counts"),
     ("phantom-zero-cases", ["phantom", "--out", "{W}/c", "--cases", "0", "--no-progress"], "--cases"),
     ("phantom-bad-format", ["phantom", "--out", "{W}/c", "--format", "png"], "invalid choice"),
+    ("phantom-background-binary", ["phantom", "--background", "{P}/t2.nrrd", "--out", "{W}/c", "--no-progress"],
+     "binary content"),
+    ("phantom-background-missing", ["phantom", "--background", "{P}/nope.csv", "--out", "{W}/c", "--no-progress"],
+     "file not found"),
     ("demo-too-few-cases", ["demo", "--out", "{W}/d", "--cases", "5"], "at least 24"),
     # --- every --out hazard
     ("out-dot-stats", [*ST, "--out", "."], "current folder"),

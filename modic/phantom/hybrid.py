@@ -80,12 +80,13 @@ def _role(contrast: str) -> str | None:
 def read_backgrounds(manifest: str | Path) -> list[dict]:
     """Rows of a background manifest usable for hybrids (vertebral bodies labelled, known contrast), each
     {"name", "image", "labels", "levels": {label value: level}, "role", "contrast"} with absolute paths."""
-    import pandas as pd
+
+    from modic.io import read_csv_table
 
     path = Path(manifest)
     if not path.is_file():
         raise ModicInputError(f"--background {path}: file not found — give a manifest.csv of real scans")
-    df = pd.read_csv(path)
+    df = read_csv_table(path, what="--background manifest")
     missing = {"image", "labels", "label_levels", "contrast"} - set(df.columns)
     if missing:
         raise ModicInputError(f"--background {path.name}: missing column(s) {sorted(missing)} — needs image, "
@@ -97,7 +98,11 @@ def read_backgrounds(manifest: str | Path) -> list[dict]:
             if "=" in part:
                 value, name = part.split("=", 1)
                 if name.strip() in LEVELS:
-                    levels[int(value)] = name.strip()
+                    try:
+                        levels[int(value)] = name.strip()
+                    except ValueError:
+                        raise ModicInputError(f"--background {path.name}: label_levels entry {part.strip()!r} "
+                                              "is not VALUE=LEVEL with an integer label value (e.g. 3=L1)") from None
         role = _role(str(r["contrast"]))
         if len(levels) < 3 or role is None:
             continue  # discs only (or unknown contrast): no bodies to put a lesion in
@@ -115,9 +120,15 @@ def load_background(row: dict, margin_mm: float = 60.0) -> Background:
     for key in ("image", "labels"):
         if not Path(row[key]).is_file():
             raise ModicInputError(f"background {row['name']}: {row[key]} not found — check the manifest paths")
-    img = sitk.Cast(sitk.ReadImage(str(row["image"])), sitk.sitkFloat32)
-    lab = sitk.Resample(sitk.ReadImage(str(row["labels"])), img, sitk.Transform(), sitk.sitkNearestNeighbor, 0)
+    from modic.io import read_image
+
+    img = sitk.Cast(read_image(row["image"], what=f"background {row['name']} image"), sitk.sitkFloat32)
+    lab = sitk.Resample(read_image(row["labels"], what=f"background {row['name']} labels"), img, sitk.Transform(),
+                        sitk.sitkNearestNeighbor, 0)
     arr = sitk.GetArrayFromImage(lab)
+    if not np.any(np.isin(arr, list(row["levels"]))):
+        raise ModicInputError(f"background {row['name']}: no labelled vertebral body of label_levels inside the "
+                              "image — check that the labels belong to this image")
     # field of view cropped in-plane to the labelled bodies plus `margin_mm` (all slices kept): speed
     nz = np.argwhere(arr > 0)
     sp = np.asarray(img.GetSpacing())[::-1]
