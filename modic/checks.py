@@ -58,3 +58,37 @@ def check_lesion_mask(mask: sitk.Image, mask_name: str, image_name: str) -> None
     if n == 1:
         raise ModicInputError(f"the lesion mask {mask_name} covers a single voxel of the {image_name} — draw "
                               "the whole lesion")
+
+
+def check_image_mapping(images, what: str = "images") -> dict[str, sitk.Image]:
+    """`images` as a dict of name → 3D scalar SimpleITK image (a single image becomes {"image1": it}), each
+    checked by `check_image`; anything else is a one-line ModicInputError saying what to pass."""
+    if isinstance(images, sitk.Image):
+        images = {"image1": images}
+    if not isinstance(images, Mapping):
+        raise ModicInputError(f"{what} must be a dict of sequence name → SimpleITK image, e.g. "
+                              f"{{'T1': t1, 'T2': t2}}; got {type(images).__name__}")
+    if not images:
+        raise ModicInputError(f"no image given ({what} is empty) — pass at least one MR image")
+    for name, image in images.items():
+        check_image(image, f"image {name}")
+    return dict(images)
+
+
+def sequence_images(images, sequences=("T1", "T2", "FS")) -> dict[str, sitk.Image]:
+    """`images` keyed by sequence name (T1, T2, FS; case and 'STIR' → FS tolerated), checked; a key that
+    names no sequence is a one-line ModicInputError."""
+    if not isinstance(images, Mapping):
+        check_image_mapping(images)   # raises with the message for the type
+    out = {}
+    for key, image in images.items():
+        name = str(key).strip().upper()
+        name = "FS" if name in ("STIR", "FAT", "FATSAT", "FS") else name
+        if name not in sequences:
+            raise ModicInputError(f"image key {key!r} names no sequence — use {', '.join(sequences)} "
+                                  f"(got {', '.join(repr(k) for k in images)})")
+        if name in out:
+            raise ModicInputError(f"two images for {name} ({', '.join(repr(k) for k in images)}) — give one each")
+        out[name] = image
+    check_image_mapping(out)
+    return out

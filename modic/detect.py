@@ -266,13 +266,26 @@ def detect_lesions(images: Mapping[str, sitk.Image], spine: Spine | None = None,
     """
     import pandas as pd
 
+    from modic.checks import sequence_images
+
     t0 = time.perf_counter()
+    images = sequence_images(images, SEQUENCES)
     seqs = [s for s in SEQUENCES if s in images]
     if len(seqs) < 2:
         raise ModicInputError(f"detection needs two or more of T1, T2, FS; got {', '.join(seqs) or 'none'} — "
                               "add a sequence (the Modic type is a pattern across sequences)")
     if spine is None:
         spine = _parse(images)
+    elif isinstance(spine, sitk.Image):   # a label map as `modic spine` writes it (spine_labels.nrrd)
+        from modic.spine import spine_from_label_map
+
+        try:
+            spine = spine_from_label_map(spine, info={"source": "label map given to detect_lesions"})
+        except ValueError as exc:
+            raise ModicInputError(f"the spine label map is not one `modic spine` writes ({exc})") from None
+    elif not isinstance(spine, Spine):
+        raise ModicInputError(f"spine must be a modic.spine.Spine or its label map (SimpleITK image), got "
+                              f"{type(spine).__name__}")
     ref_full = spine.labels
     ref, crop = _crop_to_spine(ref_full)
     lab = sitk.GetArrayViewFromImage(ref)

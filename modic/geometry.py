@@ -44,7 +44,14 @@ def format_point(point: Sequence[float]) -> str:
 
 def point_lps_to_index(image: sitk.Image, point_lps: Sequence[float]) -> tuple[int, int, int]:
     """Nearest voxel index (i, j, k) of an LPS point; raise if it falls outside the image."""
-    idx = image.TransformPhysicalPointToIndex(tuple(float(v) for v in point_lps))
+    try:
+        point = tuple(float(v) for v in point_lps)
+    except (TypeError, ValueError):
+        raise ModicInputError(f"point {point_lps!r} is not three numbers (x, y, z in LPS mm)") from None
+    if len(point) != 3 or not all(np.isfinite(point)):
+        raise ModicInputError(f"point {point_lps!r} is not three finite numbers (x, y, z in LPS mm) — give e.g. "
+                              "(12.5, -30.0, -75.0)")
+    idx = image.TransformPhysicalPointToIndex(point)
     if not all(0 <= i < n for i, n in zip(idx, image.GetSize(), strict=True)):
         raise ModicInputError(f"point {format_point(point_lps)} (LPS mm) lies outside the image "
                               f"(size {image.GetSize()}) — check the seed coordinates and LPS/RAS sign")

@@ -113,6 +113,48 @@ def _read_manifest_binary(project, work, user):
     read_manifest(project / "binary.csv")
 
 
+def _parse_spine_list(project, work, user):
+    from modic.spine import parse_spine
+
+    parse_spine([sitk.ReadImage(str(project / "t2.nrrd"))])
+
+
+def _parse_spine_empty(project, work, user):
+    from modic.spine import parse_spine
+
+    parse_spine({})
+
+
+def _parse_spine_path(project, work, user):
+    from modic.spine import parse_spine
+
+    parse_spine({"T2": str(project / "t2.nrrd")})
+
+
+def _detect_unknown_key(project, work, user):
+    from modic.detect import detect_lesions
+
+    detect_lesions({"GRE": sitk.ReadImage(str(project / "t1.nrrd")), **_images(project, "t2")})
+
+
+def _detect_spine_not_anatomy(project, work, user):
+    from modic.detect import detect_lesions
+
+    detect_lesions(_images(project, "t1", "t2"), spine="spine_labels.nrrd")
+
+
+def _detect_spine_lesion_mask(project, work, user):
+    from modic.detect import detect_lesions
+
+    detect_lesions(_images(project, "t1", "t2"), spine=sitk.ReadImage(str(project / "mask.nrrd")))
+
+
+def _segment_two_coordinates(project, work, user):
+    from modic.segment import segment_lesion
+
+    segment_lesion(_images(project, "t2"), (12.5, -30.0))
+
+
 API_CASES = [
     ("analyze_case-nan-image", _analyze_nan, "no finite value"),
     ("analyze_case-constant-image", _analyze_constant, "constant"),
@@ -130,6 +172,13 @@ API_CASES = [
     ("score_file-into-its-input", _odi_into_items, "is also an input"),
     ("atomic_directory-user-folder", _atomic_directory_user_folder, "holds files modic did not write"),
     ("read_manifest-binary", _read_manifest_binary, "binary content"),
+    ("parse_spine-list", _parse_spine_list, "must be a dict of sequence name"),
+    ("parse_spine-empty", _parse_spine_empty, "no image given"),
+    ("parse_spine-path-not-image", _parse_spine_path, "image T2 is not an image (str)"),
+    ("detect_lesions-unknown-sequence", _detect_unknown_key, "'GRE' names no sequence"),
+    ("detect_lesions-spine-path", _detect_spine_not_anatomy, "spine must be a modic.spine.Spine"),
+    ("detect_lesions-spine-lesion-mask", _detect_spine_lesion_mask, "not one `modic spine` writes"),
+    ("segment_lesion-two-coordinates", _segment_two_coordinates, "not three finite numbers"),
 ]
 
 

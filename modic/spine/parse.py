@@ -492,7 +492,10 @@ def parse_spine(images: Mapping[str, sitk.Image], random_state: int = 0) -> Spin
     `images` maps a sequence name ("T1", "T2", "FS", "GRE", ...) to a 3D image; the labels are on the first
     image's grid. `random_state` is recorded (the method is deterministic). See the module docstring.
     """
+    from modic.checks import check_image_mapping
+
     t0 = time.perf_counter()
+    images = check_image_mapping(images, "the spine parser's images")
     names = list(images)
     reference = images[names[0]]
     frame = working_frame(images, SETTINGS["inplane_mm"], SETTINGS["lateral_mm"])
