@@ -37,7 +37,8 @@ from modic.spine.endplates import complete_bodies
 from modic.spine.frame import WorkingFrame, to_reference, working_frame
 from modic.spine.model import DISCS, LEVELS, Spine, spine_from_masks, structures_from_labels
 
-METHOD_VERSION = 2   # 2: bodies lengthened to their endplate lines (modic.spine.endplates); sacral block
+METHOD_VERSION = 3   # 2: bodies lengthened to their endplate lines (modic.spine.endplates); sacral block;
+                     # 3: a body's lateral end is a step in its core signal between neighbouring slices
 SETTINGS = {
     "inplane_mm": 1.0, "lateral_mm": 2.0, "dark_line_mm": 3.0, "marker_mm": (2.5, 4.0, 6.0),
     "signal_split_quantiles": (0.4, 0.8),
@@ -46,7 +47,7 @@ SETTINGS = {
     "slab_fractions": (0.35, 0.42, 0.5, 0.58, 0.65), "disc_reach_mm": 16.0, "disc_gap_px": 1,
     "sacral_turn_deg": 22.0, "sacral_jump_deg": 12.0,
     "sacral_block_deg": 8.0, "sacral_block_area": 1.8, "anterior_mm": 25.0,
-    "follow_dilate_mm": 2.0, "follow_k": 2.5, "follow_min_cover": 0.3, "follow_stop_sd": 1.0,
+    "follow_dilate_mm": 2.0, "follow_k": 2.5, "follow_min_cover": 0.3, "follow_stop_sd": 3.0, "follow_step_sd": 1.0,
     "half_width_mm": 45.0, "body_pad_mm": 1.0,
 }
 
@@ -362,8 +363,11 @@ def follow_bodies(frame: WorkingFrame, names: list[str], column: dict) -> dict[i
 
     In each sagittal slice a body is the connected part of its mid-sagittal outline (dilated by
     `follow_dilate_mm`) whose signal stays within `follow_k` robust SDs of the body's central marrow.
-    Following stops at the lateral edge of the body: where the marrow core's median signal departs by more
-    than `follow_stop_sd` robust SDs, or the part covers less than `follow_min_cover` of the outline.
+    Following stops at the lateral edge of the body: where the marrow core's median signal steps by more than
+    `follow_step_sd` robust SDs from the previous slice (leaving the marrow is a step; coil shading across the
+    body is a drift) or departs from the mid-sagittal median by more than `follow_stop_sd`, or where the part
+    covers less than `follow_min_cover` of the outline. (Version 2 stopped at a 1-SD departure from the
+    mid-sagittal median: the bodies ended 4–5 mm short laterally on real T2 scans.)
     """
     px = float(frame.grid.GetSpacing()[0])
     lat = float(frame.grid.GetSpacing()[2])
@@ -389,12 +393,16 @@ def follow_bodies(frame: WorkingFrame, names: list[str], column: dict) -> dict[i
         template = ndi.binary_dilation(seed, grow)
         m = np.zeros(shape, bool)
         for step in (-1, 1):
+            prev = med
             for n in range(0 if step == -1 else 1, max_half):
                 k = k0 + step * n
                 if not 0 <= k < shape[0]:
                     break
-                if n and abs(float(np.median(roi[k][core])) - med) > SETTINGS["follow_stop_sd"] * mad:
+                now = float(np.median(roi[k][core]))
+                if n and (abs(now - med) > SETTINGS["follow_stop_sd"] * mad
+                          or abs(now - prev) > SETTINGS["follow_step_sd"] * mad):
                     break                          # the slice has left the marrow: lateral edge of the body
+                prev = now
                 inside = ndi.binary_opening((template if n else seed) & (roi[k] >= lo_v) & (roi[k] <= hi_v),
                                             open1)
                 lab, _ = ndi.label(inside)
