@@ -101,6 +101,33 @@ def test_phantom_lesion_marrow_stays_in_its_bodies(phantom):
     assert spine.info["endplates"]["extended_mm"], spine.info["endplates"]
 
 
+def _lateral_ramp(image: sitk.Image, frac: float) -> sitk.Image:
+    """`image` × a linear left-right shading from 1 − frac to 1 + frac across its sagittal slices."""
+    arr = sitk.GetArrayFromImage(image).astype(np.float32)
+    axis = 2 - int(np.argmax(np.abs(np.asarray(image.GetDirection()).reshape(3, 3)[0])))  # array axis along L-R
+    shape = [1, 1, 1]
+    shape[axis] = arr.shape[axis]
+    out = sitk.GetImageFromArray(arr * np.linspace(1 - frac, 1 + frac, arr.shape[axis]).reshape(shape))
+    out.CopyInformation(image)
+    return out
+
+
+def test_phantom_bodies_followed_to_their_lateral_ends_under_shading(phantom):
+    """A ±20 % left-right shading (coil sensitivity) does not end the bodies early: each parsed lumbar body spans
+    most of its true lateral extent (method version 3 measures 0.73–0.91; version 2 stopped after one slice,
+    0.08–0.23, because the phantom's smooth marrow turned the shading into many robust SDs)."""
+    case, truth, _ = phantom
+    images = {k: _lateral_ramp(case.images[k], 0.2) for k in ("T1", "T2", "FS")}
+    spine = parse_spine(images)
+    axis = 2 - int(np.argmax(np.abs(np.asarray(images["T1"].GetDirection()).reshape(3, 3)[0])))
+    other = tuple(i for i in range(3) if i != axis)
+    spans = {}
+    for level in ("L1", "L2", "L3", "L4"):
+        parsed, true = _body(spine, level), _body(truth, level)
+        spans[level] = parsed.any(axis=other).sum() / true.any(axis=other).sum()
+    assert min(spans.values()) >= 0.6, spans
+
+
 def _load_real(name: str):
     man = pd.read_csv(REALMRI / "manifest.csv")
     row = man[man.image.str.contains(f"/{name}.nii")].iloc[0]
@@ -211,3 +238,18 @@ def test_cli_bad_input(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "missing.nrrd" in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "o").exists()
+
+
+@needs_realmri
+def test_real_bodies_reach_their_lateral_ends():
+    """On a real T2 scan (VB2_02, development part) the parsed L3–L5 span at least 3/4 of their labelled lateral
+    extent (method version 3: 0.98, 0.79, 0.94; version 2 stopped 4–5 mm short on each side: 0.72 each)."""
+    image, labels, levels = _load_real("VB2_02")
+    spine = parse_spine({"T2": image})
+    arr = sitk.GetArrayFromImage(labels)
+    by_level = {lv: v for v, lv in levels.items()}
+    spans = {}
+    for level in ("L3", "L4", "L5"):
+        parsed, true = _body(spine, level), arr == by_level[level]
+        spans[level] = parsed.any(axis=(1, 2)).sum() / true.any(axis=(1, 2)).sum()
+    assert min(spans.values()) >= 0.75, spans

@@ -38,7 +38,8 @@ from modic.spine.frame import WorkingFrame, to_reference, working_frame
 from modic.spine.model import DISCS, LEVELS, Spine, spine_from_masks, structures_from_labels
 
 METHOD_VERSION = 3   # 2: bodies lengthened to their endplate lines (modic.spine.endplates); sacral block;
-                     # 3: a body's lateral end is a step in its core signal between neighbouring slices
+                     # 3: a body's lateral end is a step in its core signal between neighbouring slices;
+                     #    the marrow spread has a floor of 5 % of its level (robust to lateral shading)
 SETTINGS = {
     "inplane_mm": 1.0, "lateral_mm": 2.0, "dark_line_mm": 3.0, "marker_mm": (2.5, 4.0, 6.0),
     "signal_split_quantiles": (0.4, 0.8),
@@ -48,6 +49,7 @@ SETTINGS = {
     "sacral_turn_deg": 22.0, "sacral_jump_deg": 12.0,
     "sacral_block_deg": 8.0, "sacral_block_area": 1.8, "anterior_mm": 25.0,
     "follow_dilate_mm": 2.0, "follow_k": 2.5, "follow_min_cover": 0.3, "follow_stop_sd": 3.0, "follow_step_sd": 1.0,
+    "follow_min_sd_fraction": 0.05,
     "half_width_mm": 45.0, "body_pad_mm": 1.0,
 }
 
@@ -366,8 +368,10 @@ def follow_bodies(frame: WorkingFrame, names: list[str], column: dict) -> dict[i
     Following stops at the lateral edge of the body: where the marrow core's median signal steps by more than
     `follow_step_sd` robust SDs from the previous slice (leaving the marrow is a step; coil shading across the
     body is a drift) or departs from the mid-sagittal median by more than `follow_stop_sd`, or where the part
-    covers less than `follow_min_cover` of the outline. (Version 2 stopped at a 1-SD departure from the
-    mid-sagittal median: the bodies ended 4–5 mm short laterally on real T2 scans.)
+    covers less than `follow_min_cover` of the outline. The robust SD is at least `follow_min_sd_fraction` of the
+    marrow level, so that a smooth marrow (a phantom's) does not turn a few percent of shading into a stop.
+    (Version 2 stopped at a 1-SD departure from the mid-sagittal median: the bodies ended 4–5 mm short laterally
+    on real T2 scans, and a ±20 % left-right shading cut phantom bodies to one slice.)
     """
     px = float(frame.grid.GetSpacing()[0])
     lat = float(frame.grid.GetSpacing()[2])
@@ -389,6 +393,8 @@ def follow_bodies(frame: WorkingFrame, names: list[str], column: dict) -> dict[i
         vals = roi[k0][core]
         med = float(np.median(vals))
         mad = float(np.median(np.abs(vals - med))) * 1.4826 or 0.05 * abs(med) or 1e-3
+        # floor: marrow as smooth as a phantom's would make every few-percent shading a many-SD step
+        mad = max(mad, SETTINGS["follow_min_sd_fraction"] * abs(med))
         lo_v, hi_v = med - SETTINGS["follow_k"] * mad, med + SETTINGS["follow_k"] * mad
         template = ndi.binary_dilation(seed, grow)
         m = np.zeros(shape, bool)
