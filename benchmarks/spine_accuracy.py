@@ -28,15 +28,18 @@ import SimpleITK as sitk
 from realmri_data import default_realmri  # sibling module (benchmarks/ is the script's folder)
 
 NOTES = """Notes (method version 3, 2026-12-01: a body's lateral end is a step of more than 1 robust SD in its core
-signal between neighbouring sagittal slices, or a 3-SD departure from the mid-sagittal median; version 2 stopped at a
-1-SD departure, so coil shading ended the bodies 4-5 mm short laterally. Version 2 lengthened the bodies to their
+signal between neighbouring sagittal slices, or a 3-SD departure from the mid-sagittal median, the robust SD being at
+least 5 % of the marrow level; version 2 stopped at a 1-SD departure, so coil shading ended the bodies 4-5 mm short
+laterally, and a +-20 % left-right shading cut phantom bodies to one slice. Version 2 lengthened the bodies to their
 endplate lines (modic/spine/endplates.py) and added the sacrum as a fused marrow block below a shallow turn):
-- Version 2 -> 3, body Dice: VB2 development 0.790/0.793 -> 0.818/0.810 (1 mm / 4 mm), VB2 held out 0.754/0.774 ->
-  0.782/0.782; VB3 development 0.613/0.595 -> 0.639/0.630, VB3 held out 0.397/0.473 -> 0.429/0.507 (detection
-  0.56/0.64 -> 0.60/0.68); phantom 0.766 -> 0.783. Disc Dice: IVD development 0.435/0.681 -> 0.455/0.634 (the one
-  figure that fell), held out 0.461/0.406 -> 0.663/0.462; phantom 0.669 -> 0.689. The thresholds were chosen on the
-  development scans (6 settings tried); two candidates (a 2-SD departure alone, and this rule) were then measured on
-  the held-out scans: both improved them, this one more.
+- Version 2 -> 3, body Dice: VB2 development 0.790/0.793 -> 0.833/0.813 (1 mm / 4 mm), VB2 held out 0.754/0.774 ->
+  0.783/0.780; VB3 development 0.613/0.595 -> 0.639/0.630, VB3 held out 0.397/0.473 -> 0.429/0.508 (detection
+  0.56/0.64 -> 0.60/0.68); phantom 0.766 -> 0.832. Disc Dice: IVD development 0.435/0.681 -> 0.455/0.634 (the one
+  figure that fell), held out 0.461/0.406 -> 0.663/0.462; phantom 0.669 -> 0.749. The thresholds were chosen on the
+  development scans (6 settings tried); two candidates (a 2-SD departure alone, and the step rule) were then measured
+  on the held-out scans: both improved them, the step rule more. The 5 % floor was added after a shaded-phantom
+  check (Testing/core/test_spine_parse.py) and measured on both parts: development VB2 0.818 -> 0.833 at 1 mm,
+  everything else within 0.003.
 - Met: <= 5 s per scan (CPU, one process); on T2 (VB2) detection 98-100 % and naming 83-100 % at 1 mm and 4 mm,
   development and held-out alike; on the built-in phantom detection 97 %.
 - Not met: body Dice (0.78-0.82 on T2, below 0.85: in the mid-sagittal slices the parsed bodies stop 3-6 mm short
