@@ -52,13 +52,21 @@ import numpy as np
 import SimpleITK as sitk
 from scipy import ndimage
 
+from modic.detect_anatomy import (
+    SEQUENCES,
+    axis_height,
+    body_masks,
+    crop_to_spine,
+    extend_faces,
+    resolve_spine,
+    spine_axis,
+)
 from modic.errors import ModicInputError
 from modic.geometry import format_point, resample_like
-from modic.spine.model import LEVELS, Spine, endplate_label, vertebra_label
+from modic.spine.model import LEVELS, Spine
 
 # Bump whenever a change of the algorithm or its defaults changes detections (batch caches key on it).
 METHOD_VERSION = 3
-SEQUENCES = ("T1", "T2", "FS")
 LESION_COLUMNS = ("case_id", "label", "level", "endplate", "modic_type", "voxels", "volume_mm3", "seed_lps",
                   "confidence")
 LUMBAR_ENDPLATES: tuple[tuple[str, str], ...] = tuple(
@@ -176,78 +184,7 @@ def _scores(z: Mapping[str, np.ndarray], z_each: float, not_sd: float) -> dict[s
     return out
 
 
-def _body_masks(lab: np.ndarray, level: str, eroder: np.ndarray, searcher: np.ndarray | None = None
-                ) -> dict[str, np.ndarray]:
-    """Masks of one body: whole, eroded (by `eroder`: the marrow statistics), search (eroded by `searcher`,
-    the lighter erosion where candidates are looked for), its central marrow and its endplate zones."""
-    whole = np.isin(lab, [vertebra_label(level), endplate_label(level, "superior"), endplate_label(level, "inferior")])
-    if not whole.any():
-        return {}
-    sl = ndimage.find_objects(whole.astype(np.uint8))[0]
-    pad = tuple(slice(max(s.start - 2, 0), s.stop + 2) for s in sl)
-    out = {"whole": whole, "box": pad}
-    _erode_body(out, lab, level, eroder, searcher)
-    return out
-
-
-def _erode_body(b: dict, lab: np.ndarray, level: str | None, eroder: np.ndarray,
-                searcher: np.ndarray | None) -> None:
-    """(Re)compute eroded/search/marrow/endplate-zone masks of body `b` from b["whole"] (in place)."""
-    whole, box = b["whole"], b["box"]
-    eroded = np.zeros_like(whole)
-    eroded[box] = ndimage.binary_erosion(whole[box], eroder)
-    search = eroded.copy()
-    if searcher is not None:
-        search[box] = ndimage.binary_erosion(whole[box], searcher)
-    b["eroded"], b["search"] = eroded, search
-    if level is not None:
-        b["marrow"] = eroded & (lab == vertebra_label(level))
-        b["superior"] = search & (lab == endplate_label(level, "superior"))
-        b["inferior"] = search & (lab == endplate_label(level, "inferior"))
-    else:
-        b["superior"] = b["superior"] & search
-        b["inferior"] = b["inferior"] & search
-
-
-def _extend_faces(bodies: dict, lab: np.ndarray, ref: sitk.Image, spine: Spine, extend_mm: float,
-                  eroder: np.ndarray, searcher: np.ndarray | None = None, step_mm: float = 2.0) -> None:
-    """Add to each body the unlabelled voxels up to `extend_mm` beyond its superior/inferior face (the body's
-    footprint extruded along the spine axis), as part of that endplate zone: a parser that outlines bodies by
-    their marrow signal may leave a Modic band, whose signal is not marrow's, outside the body."""
-    free = lab == 0
-    body = sitk.Image(ref)
-    for lv, b in bodies.items():
-        axis = _spine_axis(spine, lv)
-        for side, sign in (("superior", 1.0), ("inferior", -1.0)):
-            ext = np.zeros(lab.shape, bool)
-            img = sitk.GetImageFromArray(b["whole"].astype(np.uint8))
-            img.CopyInformation(body)
-            for d in np.arange(step_mm, extend_mm + 1e-6, step_mm):   # values at x − d·axis: the body moved by d
-                moved = sitk.Resample(img, body, sitk.TranslationTransform(3, [float(v) for v in -sign * d * axis]),
-                                      sitk.sitkNearestNeighbor, 0, sitk.sitkUInt8)
-                ext |= sitk.GetArrayViewFromImage(moved).astype(bool)
-            ext &= free
-            if ext.any():
-                b[side] = b[side] | ext
-                b["whole"] = b["whole"] | ext
-        sl = ndimage.find_objects(b["whole"].astype(np.uint8))[0]
-        b["box"] = tuple(slice(max(s.start - 2, 0), s.stop + 2) for s in sl)
-        _erode_body(b, lab, None, eroder, searcher)
-
-
-def _axis_height(idx: np.ndarray, ref: sitk.Image, axis_lps: np.ndarray, trim: float = 5.0) -> float:
-    """Extent (mm) of voxels (N, 3 numpy-ordered indices) along a unit LPS axis, between the `trim` and
-    100 − `trim` percentiles (a thin strand does not make a band tall)."""
-    direction = np.asarray(ref.GetDirection()).reshape(3, 3)
-    pts = (idx[:, ::-1] * np.asarray(ref.GetSpacing())) @ direction.T
-    proj = pts @ axis_lps
-    if not len(proj):
-        return 0.0
-    lo, hi = np.percentile(proj, [trim, 100 - trim])
-    return float(hi - lo)
-
-
-def detect_lesions(images: Mapping[str, sitk.Image], spine: Spine | None = None, *, case_id: str = "case",
+def detect_lesions(images: Mapping[str, sitk.Image], spine: Spine | sitk.Image | None = None, *, case_id: str = "case",
                    endplates: Sequence[tuple[str, str]] = LUMBAR_ENDPLATES, erode_mm: float = 2.0,
                    search_erode_mm: float = 1.0, extend_mm: float = 0.0, min_sd_fraction: float = 0.03,
                    z_low: float = 2.0, z_high: float = 3.5, z_each: float = 1.0, not_sd: float = 1.5,
@@ -258,8 +195,8 @@ def detect_lesions(images: Mapping[str, sitk.Image], spine: Spine | None = None,
                    anatomy_aware_segmentation: bool = True, random_state: int = 0) -> DetectionResult:
     """Find, segment and type every Modic change at the lumbar endplates (see module docstring).
 
-    images: two or more of "T1", "T2", "FS" (any grids, LPS); spine: the patient's anatomy (parsed when
-    None); thresholds are in robust SD units of the patient's normal marrow, volumes in mm³.
+    images: two or more of "T1", "T2", "FS" (any grids, LPS); spine: the patient's anatomy, a Spine or its label
+    map (parsed when None); thresholds are in robust SD units of the patient's normal marrow, volumes in mm³.
     anatomy_aware_segmentation: pass the spine to the one-click segmentation too (its marrow-deviation method,
     `modic.lesion_marrow`; on the 24 tuning phantoms Dice 0.886 against 0.897 without, and 0.6 s instead of
     4 s per case); detection confines every mask to its vertebral body either way.
@@ -274,20 +211,9 @@ def detect_lesions(images: Mapping[str, sitk.Image], spine: Spine | None = None,
     if len(seqs) < 2:
         raise ModicInputError(f"detection needs two or more of T1, T2, FS; got {', '.join(seqs) or 'none'} — "
                               "add a sequence (the Modic type is a pattern across sequences)")
-    if spine is None:
-        spine = _parse(images)
-    elif isinstance(spine, sitk.Image):   # a label map as `modic spine` writes it (spine_labels.nrrd)
-        from modic.spine import spine_from_label_map
-
-        try:
-            spine = spine_from_label_map(spine, info={"source": "label map given to detect_lesions"})
-        except ValueError as exc:
-            raise ModicInputError(f"the spine label map is not one `modic spine` writes ({exc})") from None
-    elif not isinstance(spine, Spine):
-        raise ModicInputError(f"spine must be a modic.spine.Spine or its label map (SimpleITK image), got "
-                              f"{type(spine).__name__}")
+    spine = resolve_spine(images, spine)
     ref_full = spine.labels
-    ref, crop = _crop_to_spine(ref_full)
+    ref, crop = crop_to_spine(ref_full)
     lab = sitk.GetArrayViewFromImage(ref)
     spacing_zyx = np.asarray(ref.GetSpacing())[::-1]
     voxel_mm3 = float(np.prod(spacing_zyx))
@@ -295,9 +221,9 @@ def detect_lesions(images: Mapping[str, sitk.Image], spine: Spine | None = None,
     eroder = _structuring(spacing_zyx, erode_mm)
     searcher = _structuring(spacing_zyx, search_erode_mm)
     present = [s.level for s in spine.vertebrae()]
-    bodies = {lv: b for lv in present if (b := _body_masks(lab, lv, eroder, searcher))}
+    bodies = {lv: b for lv in present if (b := body_masks(lab, lv, eroder, searcher))}
     if extend_mm > 0:
-        _extend_faces(bodies, lab, ref, spine, extend_mm, eroder, searcher)
+        extend_faces(bodies, lab, ref, spine, extend_mm, eroder, searcher)
     marrow = {lv: b["marrow"] for lv, b in bodies.items() if b["marrow"].sum() >= 20}
     if not marrow:
         raise ModicInputError("no vertebral body marrow found in the spine anatomy — check the images cover "
@@ -367,9 +293,9 @@ def detect_lesions(images: Mapping[str, sitk.Image], spine: Spine | None = None,
                 reject(lv, m, "not at an endplate")
                 continue
             idx = np.argwhere(m) + [s.start for s in box]
-            axis = _spine_axis(spine, lv)
+            axis = spine_axis(spine, lv)
             body_idx = np.argwhere(b["whole"][box]) + [s.start for s in box]
-            height = _axis_height(idx, ref, axis) / max(_axis_height(body_idx, ref, axis, trim=0.0), 1e-6)
+            height = axis_height(idx, ref, axis) / max(axis_height(body_idx, ref, axis, trim=0.0), 1e-6)
             if height > max_height_fraction:
                 reject(lv, m, f"not band-shaped (height {height:.2f} of the body)")
                 continue
@@ -463,30 +389,6 @@ def _contrast_ok(modic_type: str, ratios: Mapping[str, float], min_contrast: flo
     return bool(checks) and all(checks)
 
 
-def _parse(images: Mapping[str, sitk.Image]) -> Spine:
-    try:
-        from modic.spine import parse_spine  # type: ignore[attr-defined]
-    except ImportError:
-        raise ModicInputError("automatic spine parsing is not available in this version — give the anatomy "
-                              "(a Spine, or --spine labels)") from None
-    order = [s for s in SEQUENCES if s in images]
-    return parse_spine({s: images[s] for s in order})
-
-
-def _spine_axis(spine: Spine, level: str) -> np.ndarray:
-    """Unit superior axis (LPS) at a body, from its endplate centroids (else the neighbours)."""
-    sup, inf = spine.structure(f"{level} superior"), spine.structure(f"{level} inferior")
-    if sup is not None and inf is not None:
-        d = np.subtract(sup.centroid_lps, inf.centroid_lps)
-    else:
-        cents = {s.level: np.asarray(s.centroid_lps) for s in spine.vertebrae()}
-        names = sorted(cents, key=LEVELS.index)
-        i = names.index(level)
-        a, b = names[max(i - 1, 0)], names[min(i + 1, len(names) - 1)]
-        d = cents[a] - cents[b] if a != b else np.array([0.0, 0.0, 1.0])
-    return d / (np.linalg.norm(d) or 1.0)
-
-
 def _merge_same_endplate(cands: list[dict]) -> list[dict]:
     """One candidate per endplate: components on the same endplate are merged (a ragged band)."""
     out: dict[tuple[str, str], dict] = {}
@@ -514,20 +416,6 @@ def _seed_point(mask: np.ndarray, best: np.ndarray, ref: sitk.Image) -> tuple[fl
     k, j, i = np.unravel_index(int(np.argmax(score)), sub.shape)
     idx = (int(i + sl[2].start), int(j + sl[1].start), int(k + sl[0].start))
     return tuple(float(v) for v in ref.TransformIndexToPhysicalPoint(idx))  # type: ignore[return-value]
-
-
-def _crop_to_spine(labels: sitk.Image, margin: int = 3) -> tuple[sitk.Image, tuple[slice, ...]]:
-    """The label map cropped to its structures' bounding box (+ margin voxels) and the numpy slices of the box."""
-    arr = sitk.GetArrayViewFromImage(labels)
-    nz = np.nonzero(arr)
-    if not nz[0].size:
-        raise ModicInputError("the spine anatomy is empty — no vertebral body to search (check the images or "
-                              "the given anatomy)")
-    lo = [max(int(a.min()) - margin, 0) for a in nz]
-    hi = [min(int(a.max()) + margin + 1, n) for a, n in zip(nz, arr.shape, strict=True)]
-    crop = tuple(slice(a, b) for a, b in zip(lo, hi, strict=True))
-    sub = sitk.RegionOfInterest(labels, [h - low for h, low in zip(hi, lo, strict=True)][::-1], lo[::-1])
-    return sub, crop
 
 
 def _grow(cand: np.ndarray, allowed: np.ndarray, best: np.ndarray, z_grow: float, element: np.ndarray

@@ -1,0 +1,144 @@
+"""The anatomy zero-click detection works in (`modic.detect`): the spine it is given or parses, the label map
+cropped to the spine, and per vertebral body its whole, eroded, search, marrow and endplate-zone masks (numpy,
+z-y-x order on the cropped label grid)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+import SimpleITK as sitk
+from scipy import ndimage
+
+from modic.errors import ModicInputError
+from modic.spine.model import LEVELS, Spine, endplate_label, vertebra_label
+
+SEQUENCES = ("T1", "T2", "FS")   # the sequences detection reads (modic.detect re-exports it)
+
+
+def body_masks(lab: np.ndarray, level: str, eroder: np.ndarray, searcher: np.ndarray | None = None
+                ) -> dict[str, np.ndarray]:
+    """Masks of one body: whole, eroded (by `eroder`: the marrow statistics), search (eroded by `searcher`,
+    the lighter erosion where candidates are looked for), its central marrow and its endplate zones."""
+    whole = np.isin(lab, [vertebra_label(level), endplate_label(level, "superior"), endplate_label(level, "inferior")])
+    if not whole.any():
+        return {}
+    sl = ndimage.find_objects(whole.astype(np.uint8))[0]
+    pad = tuple(slice(max(s.start - 2, 0), s.stop + 2) for s in sl)
+    out = {"whole": whole, "box": pad}
+    erode_body(out, lab, level, eroder, searcher)
+    return out
+
+
+def erode_body(b: dict, lab: np.ndarray, level: str | None, eroder: np.ndarray,
+                searcher: np.ndarray | None) -> None:
+    """(Re)compute eroded/search/marrow/endplate-zone masks of body `b` from b["whole"] (in place)."""
+    whole, box = b["whole"], b["box"]
+    eroded = np.zeros_like(whole)
+    eroded[box] = ndimage.binary_erosion(whole[box], eroder)
+    search = eroded.copy()
+    if searcher is not None:
+        search[box] = ndimage.binary_erosion(whole[box], searcher)
+    b["eroded"], b["search"] = eroded, search
+    if level is not None:
+        b["marrow"] = eroded & (lab == vertebra_label(level))
+        b["superior"] = search & (lab == endplate_label(level, "superior"))
+        b["inferior"] = search & (lab == endplate_label(level, "inferior"))
+    else:
+        b["superior"] = b["superior"] & search
+        b["inferior"] = b["inferior"] & search
+
+
+def extend_faces(bodies: dict, lab: np.ndarray, ref: sitk.Image, spine: Spine, extend_mm: float,
+                  eroder: np.ndarray, searcher: np.ndarray | None = None, step_mm: float = 2.0) -> None:
+    """Add to each body the unlabelled voxels up to `extend_mm` beyond its superior/inferior face (the body's
+    footprint extruded along the spine axis), as part of that endplate zone: a parser that outlines bodies by
+    their marrow signal may leave a Modic band, whose signal is not marrow's, outside the body."""
+    free = lab == 0
+    body = sitk.Image(ref)
+    for lv, b in bodies.items():
+        axis = spine_axis(spine, lv)
+        for side, sign in (("superior", 1.0), ("inferior", -1.0)):
+            ext = np.zeros(lab.shape, bool)
+            img = sitk.GetImageFromArray(b["whole"].astype(np.uint8))
+            img.CopyInformation(body)
+            for d in np.arange(step_mm, extend_mm + 1e-6, step_mm):   # values at x − d·axis: the body moved by d
+                moved = sitk.Resample(img, body, sitk.TranslationTransform(3, [float(v) for v in -sign * d * axis]),
+                                      sitk.sitkNearestNeighbor, 0, sitk.sitkUInt8)
+                ext |= sitk.GetArrayViewFromImage(moved).astype(bool)
+            ext &= free
+            if ext.any():
+                b[side] = b[side] | ext
+                b["whole"] = b["whole"] | ext
+        sl = ndimage.find_objects(b["whole"].astype(np.uint8))[0]
+        b["box"] = tuple(slice(max(s.start - 2, 0), s.stop + 2) for s in sl)
+        erode_body(b, lab, None, eroder, searcher)
+
+
+def axis_height(idx: np.ndarray, ref: sitk.Image, axis_lps: np.ndarray, trim: float = 5.0) -> float:
+    """Extent (mm) of voxels (N, 3 numpy-ordered indices) along a unit LPS axis, between the `trim` and
+    100 − `trim` percentiles (a thin strand does not make a band tall)."""
+    direction = np.asarray(ref.GetDirection()).reshape(3, 3)
+    pts = (idx[:, ::-1] * np.asarray(ref.GetSpacing())) @ direction.T
+    proj = pts @ axis_lps
+    if not len(proj):
+        return 0.0
+    lo, hi = np.percentile(proj, [trim, 100 - trim])
+    return float(hi - lo)
+
+
+def spine_axis(spine: Spine, level: str) -> np.ndarray:
+    """Unit superior axis (LPS) at a body, from its endplate centroids (else the neighbours)."""
+    sup, inf = spine.structure(f"{level} superior"), spine.structure(f"{level} inferior")
+    if sup is not None and inf is not None:
+        d = np.subtract(sup.centroid_lps, inf.centroid_lps)
+    else:
+        cents = {s.level: np.asarray(s.centroid_lps) for s in spine.vertebrae()}
+        names = sorted(cents, key=LEVELS.index)
+        i = names.index(level)
+        a, b = names[max(i - 1, 0)], names[min(i + 1, len(names) - 1)]
+        d = cents[a] - cents[b] if a != b else np.array([0.0, 0.0, 1.0])
+    return d / (np.linalg.norm(d) or 1.0)
+
+
+def crop_to_spine(labels: sitk.Image, margin: int = 3) -> tuple[sitk.Image, tuple[slice, ...]]:
+    """The label map cropped to its structures' bounding box (+ margin voxels) and the numpy slices of the box."""
+    arr = sitk.GetArrayViewFromImage(labels)
+    nz = np.nonzero(arr)
+    if not nz[0].size:
+        raise ModicInputError("the spine anatomy is empty — no vertebral body to search (check the images or "
+                              "the given anatomy)")
+    lo = [max(int(a.min()) - margin, 0) for a in nz]
+    hi = [min(int(a.max()) + margin + 1, n) for a, n in zip(nz, arr.shape, strict=True)]
+    crop = tuple(slice(a, b) for a, b in zip(lo, hi, strict=True))
+    sub = sitk.RegionOfInterest(labels, [h - low for h, low in zip(hi, lo, strict=True)][::-1], lo[::-1])
+    return sub, crop
+
+
+def parse_anatomy(images: Mapping[str, sitk.Image]) -> Spine:
+    """The patient's anatomy parsed from `images` (T1, T2, FS order)."""
+    try:
+        from modic.spine import parse_spine  # type: ignore[attr-defined]
+    except ImportError:
+        raise ModicInputError("automatic spine parsing is not available in this version — give the anatomy "
+                              "(a Spine, or --spine labels)") from None
+    order = [s for s in SEQUENCES if s in images]
+    return parse_spine({s: images[s] for s in order})
+
+
+def resolve_spine(images: Mapping[str, sitk.Image], spine) -> Spine:
+    """The anatomy detection searches: `spine` as given (a Spine), converted (its label map, a SimpleITK image as
+    `modic spine` writes spine_labels.nrrd), or parsed from `images` when None; anything else is refused."""
+    if spine is None:
+        return parse_anatomy(images)
+    if isinstance(spine, sitk.Image):
+        from modic.spine import spine_from_label_map
+
+        try:
+            return spine_from_label_map(spine, info={"source": "label map given to detect_lesions"})
+        except ValueError as exc:
+            raise ModicInputError(f"the spine label map is not one `modic spine` writes ({exc})") from None
+    if not isinstance(spine, Spine):
+        raise ModicInputError(f"spine must be a modic.spine.Spine or its label map (SimpleITK image), got "
+                              f"{type(spine).__name__}")
+    return spine
