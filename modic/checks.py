@@ -76,14 +76,15 @@ def check_image_mapping(images, what: str = "images") -> dict[str, sitk.Image]:
 
 
 def sequence_images(images, sequences=("T1", "T2", "FS")) -> dict[str, sitk.Image]:
-    """`images` keyed by sequence name (T1, T2, FS; case and 'STIR' → FS tolerated), checked; a key that
+    """`images` keyed by sequence name (T1, T2, FS; any case, and STIR or FATSAT for FS), checked; a key that
     names no sequence is a one-line ModicInputError."""
     if not isinstance(images, Mapping):
-        check_image_mapping(images)   # raises with the message for the type
+        raise ModicInputError(f"images must be a dict of sequence name → SimpleITK image, e.g. {{'T1': t1, "
+                              f"'T2': t2}}; got {type(images).__name__}")
     out = {}
     for key, image in images.items():
         name = str(key).strip().upper()
-        name = "FS" if name in ("STIR", "FAT", "FATSAT", "FS") else name
+        name = "FS" if name in ("STIR", "FATSAT") else name
         if name not in sequences:
             raise ModicInputError(f"image key {key!r} names no sequence — use {', '.join(sequences)} "
                                   f"(got {', '.join(repr(k) for k in images)})")

@@ -137,6 +137,12 @@ def _detect_unknown_key(project, work, user):
     detect_lesions({"GRE": sitk.ReadImage(str(project / "t1.nrrd")), **_images(project, "t2")})
 
 
+def _detect_single_image(project, work, user):
+    from modic.detect import detect_lesions
+
+    detect_lesions(sitk.ReadImage(str(project / "t2.nrrd")))
+
+
 def _detect_spine_not_anatomy(project, work, user):
     from modic.detect import detect_lesions
 
@@ -176,6 +182,7 @@ API_CASES = [
     ("parse_spine-empty", _parse_spine_empty, "no image given"),
     ("parse_spine-path-not-image", _parse_spine_path, "image T2 is not an image (str)"),
     ("detect_lesions-unknown-sequence", _detect_unknown_key, "'GRE' names no sequence"),
+    ("detect_lesions-single-image", _detect_single_image, "must be a dict of sequence name"),
     ("detect_lesions-spine-path", _detect_spine_not_anatomy, "spine must be a modic.spine.Spine"),
     ("detect_lesions-spine-lesion-mask", _detect_spine_lesion_mask, "not one `modic spine` writes"),
     ("segment_lesion-two-coordinates", _segment_two_coordinates, "not three finite numbers"),

@@ -80,7 +80,6 @@ def _role(contrast: str) -> str | None:
 def read_backgrounds(manifest: str | Path) -> list[dict]:
     """Rows of a background manifest usable for hybrids (vertebral bodies labelled, known contrast), each
     {"name", "image", "labels", "levels": {label value: level}, "role", "contrast"} with absolute paths."""
-
     from modic.io import read_csv_table
 
     path = Path(manifest)

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 import numpy as np
 import SimpleITK as sitk
 
-from modic.checks import check_image
 from modic.errors import ModicInputError
 
 
@@ -79,7 +78,6 @@ def working_frame(images: Mapping[str, sitk.Image], inplane_mm: float = 1.0, lat
     for name, img in images.items():
         if img.GetNumberOfComponentsPerPixel() != 1 or img.GetDimension() != 3:
             raise ModicInputError(f"image {name} is not a 3D scalar volume — pass one MR series per --image")
-        check_image(img, f"image {name}")
         res = sitk.Resample(sitk.Cast(img, sitk.sitkFloat32), grid, sitk.Transform(), sitk.sitkLinear, 0.0,
                             sitk.sitkFloat32)
         arrays[name] = sitk.GetArrayFromImage(res)
