@@ -333,6 +333,10 @@ class LassoSelector(_NanTags, SelectorMixin, BaseEstimator):
         except ImportError:  # python-glmnet missing (e.g. no wheel for this platform): the built-in solver
             return self._logistic_fista(X, y, groups)
         folds = max(2, min(self.cv, n_min))
+        if groups is not None:   # as many folds as the rarest type has patients (not rows)
+            from modic.stats.folds import n_folds
+
+            folds = n_folds(y, groups, self.cv)
         if folds < 3:  # python-glmnet cross-validates with ≥ 3 folds only
             return self._logistic_fista(X, y, groups)
         m = LogitNet(alpha=1.0, n_lambda=self.n_alphas, min_lambda_ratio=0.01, standardize=False, n_splits=folds,
