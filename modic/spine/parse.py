@@ -37,9 +37,11 @@ from modic.spine.endplates import complete_bodies
 from modic.spine.frame import WorkingFrame, to_reference, working_frame
 from modic.spine.model import DISCS, LEVELS, Spine, spine_from_masks, structures_from_labels
 
-METHOD_VERSION = 3   # 2: bodies lengthened to their endplate lines (modic.spine.endplates); sacral block;
+METHOD_VERSION = 4   # 2: bodies lengthened to their endplate lines (modic.spine.endplates); sacral block;
                      # 3: a body's lateral end is a step in its core signal between neighbouring slices;
                      #    the marrow spread has a floor of 5 % of its level (robust to lateral shading)
+                     # 4: with several images the column is also sought on each image alone; one image's chain
+                     #    wins when it scores `column_single_margin` above the chain of all images together
 SETTINGS = {
     "inplane_mm": 1.0, "lateral_mm": 2.0, "dark_line_mm": 3.0, "marker_mm": (2.5, 4.0, 6.0),
     "signal_split_quantiles": (0.4, 0.8),
@@ -51,6 +53,7 @@ SETTINGS = {
     "follow_dilate_mm": 2.0, "follow_k": 2.5, "follow_min_cover": 0.3, "follow_stop_sd": 3.0, "follow_step_sd": 1.0,
     "follow_min_sd_fraction": 0.05,
     "half_width_mm": 45.0, "body_pad_mm": 1.0,
+    "column_per_image": True, "column_single_margin": 2.0, "follow_all_images": True,
 }
 
 
@@ -187,7 +190,26 @@ def _slab(frame: WorkingFrame, names: list[str], k: int, half: int = 1) -> list[
 
 
 def find_column(frame: WorkingFrame, names: list[str]) -> dict:
-    """The best chain of body regions over the candidate mid-sagittal slabs."""
+    """The best chain of body regions over the candidate mid-sagittal slabs, from all images together and,
+    with several images, from each image alone (`column_per_image`): one contrast whose endplate lines are
+    faint (or that disagrees with the others) can blur the averaged barrier map so that the chain breaks. The
+    highest-scoring chain wins; `names` of the result lists its images, the first being the signal followed."""
+    sets = [list(names)]
+    if SETTINGS["column_per_image"] and len(names) > 1:
+        sets += [[n] for n in names]
+    best = {"score": -np.inf, "chain": [], "names": list(names)}
+    for n, subset in enumerate(sets):
+        col = _find_column_images(frame, subset)
+        col["rank"] = col["score"] - (SETTINGS["column_single_margin"] if n else 0.0)   # alone: clearly better
+        if col["chain"] and col["rank"] > best.get("rank", -np.inf):
+            best = dict(col, names=subset)
+    if best["chain"] and best["names"] != list(names) and SETTINGS["follow_all_images"]:
+        best["slices"] = _slab(frame, list(names), best["k"])    # bodies are followed on every image
+    return best
+
+
+def _find_column_images(frame: WorkingFrame, names: list[str]) -> dict:
+    """`find_column` on one set of images."""
     nk = frame.arrays[names[0]].shape[0]
     px = float(frame.grid.GetSpacing()[0])
     best = {"score": -np.inf, "chain": []}
@@ -525,7 +547,7 @@ def parse_spine(images: Mapping[str, sitk.Image], random_state: int = 0) -> Spin
         empty = sitk.Image(reference.GetSize(), sitk.sitkUInt8)
         empty.CopyInformation(reference)
         return Spine(empty, [], False, info)
-    masks = follow_bodies(frame, names, column)
+    masks = follow_bodies(frame, names if SETTINGS["follow_all_images"] else column["names"], column)
     px = float(frame.grid.GetSpacing()[0])
     body_masks, completion = complete_bodies([masks[i] for i in keep], [chain[i].centroid for i in keep],
                                              column["slices"], column["k"], px,
@@ -550,7 +572,8 @@ def parse_spine(images: Mapping[str, sitk.Image], random_state: int = 0) -> Spin
     for d in ref_disc:
         a, b = d.split("-")
         conf[d] = min(conf.get(a, 0.5), conf.get(b, 0.5))
-    info.update(naming=reason, mid_sagittal_index=int(column["k"]), seconds=round(time.perf_counter() - t0, 2))
+    info.update(naming=reason, mid_sagittal_index=int(column["k"]), column_images=column["names"],
+                seconds=round(time.perf_counter() - t0, 2))
     part = spine_from_masks(crop, ref_body, ref_disc, confidence=conf, naming_certain=certain, info=info)
     full = sitk.Image(reference.GetSize(), sitk.sitkUInt8)
     full.CopyInformation(reference)
