@@ -40,8 +40,9 @@ from modic.spine.model import DISCS, LEVELS, Spine, spine_from_masks, structures
 METHOD_VERSION = 4   # 2: bodies lengthened to their endplate lines (modic.spine.endplates); sacral block;
                      # 3: a body's lateral end is a step in its core signal between neighbouring slices;
                      #    the marrow spread has a floor of 5 % of its level (robust to lateral shading)
-                     # 4: with several images the column is also sought on each image alone; one image's chain
-                     #    wins when it scores `column_single_margin` above the chain of all images together
+                     # 4: with several images the column is also sought on each image alone (not fat-suppressed
+                     #    ones); one image's chain wins when it scores `column_single_margin` above the chain of
+                     #    all images together
 SETTINGS = {
     "inplane_mm": 1.0, "lateral_mm": 2.0, "dark_line_mm": 3.0, "marker_mm": (2.5, 4.0, 6.0),
     "signal_split_quantiles": (0.4, 0.8),
@@ -54,6 +55,7 @@ SETTINGS = {
     "follow_min_sd_fraction": 0.05,
     "half_width_mm": 45.0, "body_pad_mm": 1.0,
     "column_per_image": True, "column_single_margin": 2.0, "follow_all_images": True,
+    "fat_suppressed_names": ("FS", "STIR", "SPAIR", "TIRM", "FATSAT", "SPIR"),
 }
 
 
@@ -196,7 +198,7 @@ def find_column(frame: WorkingFrame, names: list[str]) -> dict:
     highest-scoring chain wins; `names` of the result lists its images, the first being the signal followed."""
     sets = [list(names)]
     if SETTINGS["column_per_image"] and len(names) > 1:
-        sets += [[n] for n in names]
+        sets += [[n] for n in names if not _fat_suppressed(n)]
     best = {"score": -np.inf, "chain": [], "names": list(names)}
     for n, subset in enumerate(sets):
         col = _find_column_images(frame, subset)
@@ -206,6 +208,13 @@ def find_column(frame: WorkingFrame, names: list[str]) -> dict:
     if best["chain"] and best["names"] != list(names) and SETTINGS["follow_all_images"]:
         best["slices"] = _slab(frame, list(names), best["k"])    # bodies are followed on every image
     return best
+
+
+def _fat_suppressed(name: str) -> bool:
+    """A fat-suppressed sequence by its name (FS, STIR, T2-FS, SPAIR, TIRM …): never searched alone for the column,
+    since its dark marrow between bright discs lets a chain of discs pass for one of bodies."""
+    key = name.upper().replace("-", "").replace("_", "")
+    return any(tok in key for tok in SETTINGS["fat_suppressed_names"])
 
 
 def _find_column_images(frame: WorkingFrame, names: list[str]) -> dict:
