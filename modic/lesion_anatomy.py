@@ -7,6 +7,14 @@ labelled) spine the one-click segmentation is confined to
 * the body across the disc the seed faces (the disc beyond the nearer endplate zone), where only regions
   touching that body's endplate zone facing the same disc are kept (the lesion's other band).
 
+A spine parsed by `modic.spine.parse_spine` follows *normal* marrow, so it can stop short of an endplate
+exactly where the marrow is abnormal — the lesion. The click is a point of the lesion and the lesion is in
+the body, so for a parsed spine (`SEED_BAND`) the seed's body is continued to the click: sideways to the
+seed's sagittal plane (at most `lateral_mm`), and along the outward normal of its endplate zone up to
+`margin_mm` beyond the seed; a click outside every parsed body belongs to the nearest endplate zone within
+`reach_mm`, and when even then the region does not hold the click, no constraint is used. A spine given as
+labels (ground truth, corrected by hand) is taken as it is.
+
 `check_mask_anatomy` applies the same knowledge to an imported mask: a warning when most of it lies
 outside bone. Points are LPS millimetres.
 """
@@ -19,8 +27,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import SimpleITK as sitk
 
-from modic.geometry import format_point, resample_like
-from modic.spine.model import LEVELS, Spine, _index_to_lps, endplate_label, label_name, vertebra_label
+from modic.geometry import format_point, resample_like, voxel_centers_lps
+from modic.spine.model import LEVELS, Spine, _index_to_lps, _shift_mm, endplate_label, label_name, vertebra_label
 
 
 @dataclass
@@ -70,6 +78,90 @@ def seed_body_and_side(spine: Spine, seed_lps: Sequence[float]) -> tuple[str | N
     return level, side
 
 
+SEED_BAND = {"enabled": True, "reach_mm": 8.0, "margin_mm": 2.0, "lateral_mm": 8.0}
+"""Parsed spines only (see the module docstring): the seed's body continued to the click (mm)."""
+
+
+def _nearest_endplate(spine: Spine, lab: np.ndarray, grid: sitk.Image, seed_lps: Sequence[float],
+                      reach_mm: float) -> tuple[str | None, str | None]:
+    """(level, side) of the endplate zone nearest the seed (LPS mm) within `reach_mm`, else (None, None)."""
+    seed = np.asarray(seed_lps, float)
+    best, out = reach_mm, (None, None)
+    for v in spine.vertebrae():
+        for side in ("superior", "inferior"):
+            idx = np.argwhere(lab == endplate_label(v.level, side))
+            if len(idx):
+                d = float(np.min(np.linalg.norm(_index_to_lps(grid, idx) - seed, axis=1)))
+                if d < best:
+                    best, out = d, (v.level, side)
+    return out
+
+
+def _seed_side_band(spine: Spine, lab: np.ndarray, grid: sitk.Image, level: str, side: str,
+                    seed_lps: Sequence[float]) -> np.ndarray | None:
+    """Voxels between the body's `side` endplate zone and `margin_mm` beyond the seed along the zone's outward
+    normal, within the zone's footprint and outside other bodies; None when the seed is not beyond the zone."""
+    zone = lab == endplate_label(level, side)
+    if not zone.any():
+        return None
+    pts = _index_to_lps(grid, np.argwhere(zone))
+    centre = pts.mean(axis=0)
+    st = spine.structure(f"{level} {side}")
+    normal = np.asarray(st.normal_lps, float) if st is not None and st.normal_lps is not None else None
+    if normal is None or not np.all(np.isfinite(normal)):
+        body = _index_to_lps(grid, np.argwhere(np.isin(lab, _body_values(level)))).mean(axis=0)
+        normal = centre - body
+    normal = normal / (np.linalg.norm(normal) or 1.0)
+    t_zone = (pts - centre) @ normal
+    limit = float((np.asarray(seed_lps, float) - centre) @ normal) + SEED_BAND["margin_mm"]
+    reach = limit - float(np.quantile(t_zone, 0.1))
+    step = float(min(grid.GetSpacing()))
+    if reach < step or limit <= float(np.quantile(t_zone, 0.5)):
+        return None
+    band = np.zeros(zone.shape, bool)
+    for d in np.arange(step, reach + 1e-6, step):
+        band |= _shift_mm(zone, grid, -d * normal)
+    t_all = (voxel_centers_lps(grid) - centre) @ normal
+    other = (lab >= 10) & (lab < 70) & ~np.isin(lab, _body_values(level))
+    return band & (t_all <= limit) & ~zone & ~other
+
+
+def _holds(mask: np.ndarray, grid: sitk.Image, point_lps: Sequence[float]) -> bool:
+    """Whether the voxel of `grid` holding the LPS point is set in `mask` (False outside the grid)."""
+    idx = grid.TransformPhysicalPointToIndex([float(v) for v in point_lps])
+    inside = all(0 <= v < n for v, n in zip(idx, grid.GetSize(), strict=True))
+    return bool(inside and mask[idx[2], idx[1], idx[0]])
+
+
+def _reach_seed_laterally(lab: np.ndarray, grid: sitk.Image, level: str, seed_lps: Sequence[float]) -> np.ndarray:
+    """`lab` with the body of `level` (and its endplate zones) continued sideways (LPS x) to the seed's sagittal
+    plane when the parsed body stops short of it: its outermost sagittal section is repeated outwards."""
+    values = _body_values(level)
+    body = np.isin(lab, values)
+    if not body.any():
+        return lab
+    x = _index_to_lps(grid, np.argwhere(body))[:, 0]
+    seed_x = float(seed_lps[0])
+    direction = np.asarray(grid.GetDirection()).reshape(3, 3)
+    lateral = float(grid.GetSpacing()[int(np.argmax(np.abs(direction[0])))])   # spacing along L-R, mm
+    if x.min() - lateral / 2 <= seed_x <= x.max() + lateral / 2:
+        return lab
+    sign = 1.0 if seed_x > x.max() else -1.0
+    edge_x = x.max() if sign > 0 else x.min()
+    if abs(seed_x - edge_x) > SEED_BAND["lateral_mm"]:
+        return lab
+    steps = int(np.ceil(abs(seed_x - edge_x) / lateral))
+    xs = voxel_centers_lps(grid)[..., 0]
+    out = lab.copy()
+    free = (lab < 10) | (lab >= 70)          # never over another body
+    for value in values:
+        edge = (lab == value) & (np.abs(xs - edge_x) <= lateral / 2)
+        for m in range(1, steps + 1):
+            moved = _shift_mm(edge, grid, [-sign * m * lateral, 0.0, 0.0]) & free
+            out[moved] = value
+    return out
+
+
 def neighbour_across(spine: Spine, level: str, side: str) -> str | None:
     """The body across the disc beyond `side` of `level` (e.g. ("L4", "inferior") → "L5"), if in the spine."""
     k = LEVELS.index(level) + (1 if side == "inferior" else -1)
@@ -83,10 +175,19 @@ def lesion_region(spine: Spine, seed_lps: Sequence[float], grid: sitk.Image) -> 
     """The voxels of `grid` where the lesion of the seed may lie (see module docstring); None when the
     seed is not inside a vertebral body of `spine` (the caller falls back to the unconstrained method)."""
     level, side = seed_body_and_side(spine, seed_lps)
+    parsed = spine.info.get("method") == "modic.spine.parse" and SEED_BAND["enabled"]
+    lab = _labels_on(spine, grid)
+    outside = level is None
+    if outside and parsed:
+        level, side = _nearest_endplate(spine, lab, grid, seed_lps, SEED_BAND["reach_mm"])
     if level is None:
         return None
-    lab = _labels_on(spine, grid)
+    if parsed:
+        lab = _reach_seed_laterally(lab, grid, level, seed_lps)
     seed_body = np.isin(lab, _body_values(level))
+    band = _seed_side_band(spine, lab, grid, level, side, seed_lps) if parsed and side else None
+    if band is not None:
+        seed_body |= band
     allowed = seed_body.copy()
     facing = np.zeros(lab.shape, bool)
     seed_zone = lab == endplate_label(level, side) if side else np.zeros(lab.shape, bool)
@@ -96,7 +197,12 @@ def lesion_region(spine: Spine, seed_lps: Sequence[float], grid: sitk.Image) -> 
         facing_body = np.isin(lab, _body_values(other))
         allowed |= facing_body
         facing = lab == endplate_label(other, "superior" if side == "inferior" else "inferior")
+    if band is not None:
+        allowed |= band
+    if parsed and outside and not _holds(allowed, grid, seed_lps):
+        return None          # the parsed anatomy cannot explain the click: no constraint
     info = {"constrained_by": "spine", "body": level, "endplate": side, "body_across_disc": other,
+            "seed_outside_parsed_body": bool(outside), "seed_band_voxels": int(band.sum()) if band is not None else 0,
             "source": spine.info.get("source", spine.info.get("method", "spine")),
             "naming_certain": bool(spine.naming_certain)}
     return LesionRegion(allowed, facing, seed_zone, facing_body, seed_body, info)

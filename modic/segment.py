@@ -70,7 +70,7 @@ __all__ = ["METHOD_VERSION", "SegmentationResult", "check_mask_anatomy", "dice",
 #    the disc it faces; with anatomy the extent cap and the sclerotic re-split are not applied.
 # 4: with anatomy, the lesion = voxels deviating from their own body's normal marrow like the seed (marrow
 #    deviation, `modic.lesion_marrow.marrow_deviation`) instead of the mixture vote + contrast union.
-METHOD_VERSION = 4
+METHOD_VERSION = 5   # 5: with a parsed spine the seed's body is continued to the click (modic.lesion_anatomy.SEED_BAND)
 
 
 @dataclass

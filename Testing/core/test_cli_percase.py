@@ -60,7 +60,7 @@ def test_segment_with_an_anatomy_label_map_and_the_imported_mask_check(cohort, t
                "--out", str(tmp_path / "seg")])
     assert rc == 0
     info = json.loads((tmp_path / "seg" / "segmentation.json").read_text())
-    assert info["method_version"] == 4 and info["anatomy"]["constrained_by"] == "spine"
+    assert info["method_version"] == 5 and info["anatomy"]["constrained_by"] == "spine"
     assert info["anatomy"]["body"] in row.level and "anatomy from" in info["anatomy"]["note"]
     got = sitk.ReadImage(str(tmp_path / "seg" / "mask_t1.nrrd"))
     assert dice(got, sitk.ReadImage(str(root / "cohort" / row.mask_t1))) > 0.8
