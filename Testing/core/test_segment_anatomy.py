@@ -131,9 +131,10 @@ def test_hybrid_case_in_a_real_scan():
     assert d1 >= 0.85 and d1 >= d0
 
 
-def _short_parsed_spine(case, truth, source: str):
+def _short_parsed_spine(case, truth, source: str, lateral_mm: float = 0.0):
     """The truth spine with the seed's body cut where its lesion begins (the lesion called disc), as a parser that
-    follows normal marrow leaves it; `source` is the spine's info["method"]."""
+    follows normal marrow leaves it, and (`lateral_mm` > 0) ending that far short of the seed's sagittal plane on
+    the seed's side; `source` is the spine's info["method"]."""
     from modic.geometry import resample_like
     from modic.lesion_anatomy import _body_values
     from modic.spine.model import _index_to_lps, endplate_label, spine_from_masks
@@ -152,6 +153,11 @@ def _short_parsed_spine(case, truth, source: str):
     t = np.zeros(body.shape)
     t[body] = (pts - centre) @ normal
     bodies[level] = body & (t < np.quantile(t[lesion & body], 0.05))
+    if lateral_mm > 0:
+        x = np.zeros(body.shape)
+        x[body] = pts[:, 0]
+        side_x = np.sign(case.seed_lps[0] - centre[0]) or 1.0
+        bodies[level] &= (x - case.seed_lps[0]) * side_x < -lateral_mm
     spine = spine_from_masks(ref, bodies, discs, naming_certain=True, info={"method": source})
     return spine, lesion & body, lab, level
 
@@ -176,3 +182,21 @@ def test_parsed_body_short_of_its_lesion_is_continued_to_the_click():
     assert _mean_dice(result, case) >= 0.9
     labelled, *_ = _short_parsed_spine(case, truth, "labels")
     assert lesion_region(labelled, case.seed_lps, truth.labels) is None
+
+
+def test_parsed_body_short_of_the_click_sideways_is_continued_to_its_plane():
+    """The same parsed L4 also ending 4 mm short of the click's sagittal plane (a lateral end missed): its
+    outermost section is repeated out to the click's plane, the region holds the click, and the segmentation is
+    constrained by the spine."""
+    case = synthesize(next(s for s in cohort_specs(seed=0) if s.case_id == "phantom_007"))
+    truth = spine_from_phantom_anatomy(case.anatomy)
+    spine, lesion_in_body, lab, level = _short_parsed_spine(case, truth, "modic.spine.parse", lateral_mm=4.0)
+    region = lesion_region(spine, case.seed_lps, truth.labels)
+    assert region is not None and region.info["body"] == level
+    idx = truth.labels.TransformPhysicalPointToIndex(case.seed_lps)
+    assert region.allowed[idx[2], idx[1], idx[0]]
+    assert (region.allowed & lesion_in_body).sum() >= 0.6 * lesion_in_body.sum()
+    result = segment_lesion(case.images, case.seed_lps, spine=spine)
+    assert result.info["anatomy"]["constrained_by"] == "spine"
+    print(f"\nDice {_mean_dice(result, case):.3f}")
+    assert _mean_dice(result, case) >= 0.8
