@@ -275,3 +275,19 @@ def test_one_degraded_series_does_not_break_the_column():
     found, named, dices = _score(spine, labels, levels)
     assert found >= 6 and named >= 6, (found, named, dices)
     assert np.mean(dices) > 0.75, dices
+
+
+def test_column_ending_inside_the_image_anchors_s1():
+    """Construction B (a phantom built another way) has no sacrum below S1 and no lumbosacral turn: the column
+    simply ends inside the image. A lumbar column always continues into the sacrum, so its lowest body is S1
+    (naming marked uncertain). Before this rule every B case was named one level too high (S1 called L5)."""
+    from modic.phantom.construction_b import make_case_b, specs_b
+
+    case = make_case_b(specs_b(1, seed=0)[0])
+    spine = parse_spine({k: case.images[k] for k in ("T2", "T1", "FS")})
+    truth = {v.level: np.asarray(v.centroid_lps) for v in case.spine.vertebrae()}
+    parsed = {v.level: np.asarray(v.centroid_lps) for v in spine.vertebrae()}
+    assert "S1" in parsed and np.linalg.norm(parsed["S1"] - truth["S1"]) <= 10.0
+    matched = [lv for lv, c in parsed.items() if lv in truth and np.linalg.norm(c - truth[lv]) <= 10.0]
+    assert len(matched) >= 5, (parsed, truth)
+    assert spine.naming_certain is False and "column ends inside the image" in spine.info["naming"]

@@ -56,6 +56,7 @@ SETTINGS = {
     "half_width_mm": 45.0, "body_pad_mm": 1.0,
     "column_per_image": True, "column_single_margin": 2.0, "follow_all_images": True,
     "fat_suppressed_names": ("FS", "STIR", "SPAIR", "TIRM", "FATSAT", "SPIR"),
+    "column_end_s1": True, "column_end_ratio": 0.7,
 }
 
 
@@ -378,6 +379,49 @@ def sacral_block(column: dict, pool: list[Region], px: float, step: float, marro
                         "posterior); its top part is S1")
 
 
+def column_ends_in_view(column: dict, px: float, names: list[str]) -> tuple[int, str] | None:
+    """(index of S1, why) when the column ends inside the image: one spacing below its lowest body (straight on,
+    or turning up to 40° posteriorly) there is no marrow — on a non-fat-suppressed image the signal there is
+    under `column_end_ratio` × the bodies' marrow at every angle — although the image goes on. A lumbar column
+    always continues into the sacrum, so the lowest body is then taken as S1 (naming stays uncertain); None
+    otherwise (the image ends first, or something marrow-like lies below)."""
+    chain = column["chain"]
+    step = chain[-1].centroid - chain[-2].centroid
+    radius = 0.3 * float(np.linalg.norm(step))
+    for name, img in zip(names, column["slices"], strict=False):
+        if _fat_suppressed(name):
+            continue
+        vals = [_mean_in_disc(img, r.centroid, 0.3 * radius, px) for r in chain]
+        marrow = float(np.median([v for v in vals if v is not None] or [np.nan]))
+        if not np.isfinite(marrow) or marrow <= 0:
+            continue
+        below = []
+        for deg in range(0, 41, 10):
+            a = np.radians(deg)
+            rot = np.array([[np.cos(a), -np.sin(a)], [np.sin(a), np.cos(a)]])   # turns the step posteriorly
+            below.append(_mean_in_disc(img, chain[-1].centroid + rot @ step, radius, px))
+        if any(v is None for v in below):
+            continue                       # the image ends below the column: nothing can be said
+        if max(below) < SETTINGS["column_end_ratio"] * marrow:
+            return len(chain) - 1, (f"no sacrum recognised, but the column ends inside the image (no marrow below "
+                                    f"the lowest body on {name}: {max(below) / marrow:.2f} of the bodies' signal): "
+                                    "the lowest body is taken as S1, naming uncertain")
+    return None
+
+
+def _mean_in_disc(img: np.ndarray, centre_mm: np.ndarray, radius_mm: float, px: float) -> float | None:
+    """Median signal in a disc (mm) of a 2D slice, or None when the disc leaves the slice or its field of view."""
+    r0, c0 = centre_mm / px
+    rad = radius_mm / px
+    if r0 - rad < 0 or c0 - rad < 0 or r0 + rad >= img.shape[0] or c0 + rad >= img.shape[1]:
+        return None
+    rr, cc = np.ogrid[:img.shape[0], :img.shape[1]]
+    vals = img[(rr - r0) ** 2 + (cc - c0) ** 2 <= rad ** 2]
+    if not vals.size or np.mean(vals > 0) < 0.9:
+        return None                        # outside the reconstructed field of view (zero padding)
+    return float(np.median(vals))
+
+
 def _last_turn(chain: list[Region]) -> float:
     st = chain[-1].centroid - chain[-2].centroid
     return float(np.degrees(np.arctan2(st[1], st[0])))
@@ -548,8 +592,14 @@ def parse_spine(images: Mapping[str, sitk.Image], random_state: int = 0) -> Spin
     info = {"method": "modic.spine.parse", "method_version": METHOD_VERSION, "random_state": random_state,
             "images": names, "settings": {k: list(v) if isinstance(v, tuple) else v for k, v in SETTINGS.items()}}
     chain = column["chain"]
-    levels, certain, reason = (name_levels(chain, column.get("gaps"), column.get("sacrum")) if len(chain) >= 2
-                               else ([], False, ""))
+    ends = None
+    if SETTINGS["column_end_s1"] and len(chain) >= 3 and column.get("sacrum") is None \
+            and find_sacrum(chain)[0] is None:
+        ends = column_ends_in_view(column, float(frame.grid.GetSpacing()[0]), names)
+    levels, certain, reason = (name_levels(chain, column.get("gaps"), column.get("sacrum") or ends)
+                               if len(chain) >= 2 else ([], False, ""))
+    if ends is not None and column.get("sacrum") is None and find_sacrum(chain)[0] is None:
+        certain = False                    # anchored on where the column ends, not on the sacrum itself
     keep = [i for i, lv in enumerate(levels) if lv]
     if len(keep) < 2:
         info.update(naming="no chain of vertebral bodies found", seconds=round(time.perf_counter() - t0, 2))
