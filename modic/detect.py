@@ -66,7 +66,7 @@ from modic.geometry import format_point, resample_like
 from modic.spine.model import LEVELS, Spine
 
 # Bump whenever a change of the algorithm or its defaults changes detections (batch caches key on it).
-METHOD_VERSION = 3
+METHOD_VERSION = 4   # 4: a parsed spine's bodies are searched 1 mm deeper (parsed_extra_erode_mm)
 LESION_COLUMNS = ("case_id", "label", "level", "endplate", "modic_type", "voxels", "volume_mm3", "seed_lps",
                   "confidence")
 LUMBAR_ENDPLATES: tuple[tuple[str, str], ...] = tuple(
@@ -192,7 +192,8 @@ def detect_lesions(images: Mapping[str, sitk.Image], spine: Spine | sitk.Image |
                    min_endplate_fraction: float = 0.15, max_height_fraction: float = 0.8, min_contrast: float = 0.12,
                    min_contrast_iii: float = 0.25,
                    z_grow: float = 1.0, segment: bool = True, min_agreement: float = 0.3, max_growth: float = 2.5,
-                   anatomy_aware_segmentation: bool = True, random_state: int = 0) -> DetectionResult:
+                   anatomy_aware_segmentation: bool = True, parsed_extra_erode_mm: float = 1.0,
+                   random_state: int = 0) -> DetectionResult:
     """Find, segment and type every Modic change at the lumbar endplates (see module docstring).
 
     images: two or more of "T1", "T2", "FS" (any grids, LPS); spine: the patient's anatomy, a Spine or its label
@@ -200,6 +201,10 @@ def detect_lesions(images: Mapping[str, sitk.Image], spine: Spine | sitk.Image |
     anatomy_aware_segmentation: pass the spine to the one-click segmentation too (its marrow-deviation method,
     `modic.lesion_marrow`; on the 24 tuning phantoms Dice 0.886 against 0.897 without, and 0.6 s instead of
     4 s per case); detection confines every mask to its vertebral body either way.
+    parsed_extra_erode_mm: with a spine from `modic.spine.parse_spine` (parsed here or given), candidates are
+    searched `search_erode_mm` + this far inside the bodies: a parsed body carries a 1 mm pad of cortex and reaches
+    its endplate line, so disc partial volume at the endplate looked like type I marrow (on the 22 real scans
+    without lesions, 1.05 → 0.59 false positives per scan; hybrid sensitivity unchanged).
     """
     import pandas as pd
 
@@ -218,6 +223,9 @@ def detect_lesions(images: Mapping[str, sitk.Image], spine: Spine | sitk.Image |
     spacing_zyx = np.asarray(ref.GetSpacing())[::-1]
     voxel_mm3 = float(np.prod(spacing_zyx))
     data = _prepare({s: images[s] for s in seqs}, ref)
+    parsed = spine.info.get("method") == "modic.spine.parse"
+    if parsed:
+        search_erode_mm = search_erode_mm + parsed_extra_erode_mm
     eroder = _structuring(spacing_zyx, erode_mm)
     searcher = _structuring(spacing_zyx, search_erode_mm)
     present = [s.level for s in spine.vertebrae()]
@@ -358,6 +366,7 @@ def detect_lesions(images: Mapping[str, sitk.Image], spine: Spine | sitk.Image |
             "spine_source": spine.info.get("source", "given" if spine.info else "parsed"),
             "naming_certain": spine.naming_certain,
             "settings": {"erode_mm": erode_mm, "search_erode_mm": search_erode_mm, "extend_mm": extend_mm,
+                         "parsed_extra_erode_mm": parsed_extra_erode_mm if parsed else 0.0,
                          "min_sd_fraction": min_sd_fraction, "z_low": z_low, "z_high": z_high,
                          "z_each": z_each, "not_sd": not_sd,
                          "outlier_sd": outlier_sd, "min_volume_mm3": min_volume_mm3, "min_core_mm3": min_core_mm3,

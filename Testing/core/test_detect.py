@@ -151,3 +151,23 @@ def test_real_scan_without_lesions_gives_few_false_positives(scan, at_most):
     res = detect_lesions(images, spine, segment=False)
     assert len(res.table()) <= at_most, res.table()
     assert len(res.spine.vertebrae()) >= 5
+
+
+def test_real_scan_with_parsed_anatomy_searches_deeper_and_keeps_false_positives_down():
+    """Zero-click as a user runs it: a real T2 scan without Modic changes (VB2_10, 4 mm, missing sequences derived
+    as in the hybrid cases), the anatomy parsed from the images by `detect_lesions` itself. A parsed body reaches
+    its endplate line with a 1 mm pad of cortex, so disc partial volume at the endplate looked like type I marrow:
+    2 false positives here (L3 and L4 inferior, type I) with the search 1 mm inside the bodies, none with 2 mm (all
+    22 real scans: 0.73 → 0.27 per scan; hybrid sensitivity unchanged)."""
+    manifest = _realmri()
+    if manifest is None:
+        pytest.skip("../shared/realmri not found (real scans are needed for this check)")
+    from modic.phantom.hybrid import lesion_free_case, read_backgrounds
+
+    row = next(r for r in read_backgrounds(manifest) if r["name"] == "VB2_10")
+    images, _ = lesion_free_case(row, 4.0)
+    res = detect_lesions(images, None)
+    assert res.spine.info["method"] == "modic.spine.parse"
+    assert res.info["settings"]["search_erode_mm"] == 2.0
+    assert len(res.spine.vertebrae()) >= 5
+    assert len(res.table()) == 0, res.table()
