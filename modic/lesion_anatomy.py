@@ -172,8 +172,9 @@ def neighbour_across(spine: Spine, level: str, side: str) -> str | None:
 
 
 def lesion_region(spine: Spine, seed_lps: Sequence[float], grid: sitk.Image) -> LesionRegion | None:
-    """The voxels of `grid` where the lesion of the seed may lie (see module docstring); None when the
-    seed is not inside a vertebral body of `spine` (the caller falls back to the unconstrained method)."""
+    """The voxels of `grid` where the lesion of the seed (LPS mm) may lie (see module docstring); None when the
+    seed is not inside a vertebral body of `spine` — for a parsed spine: not near one either, or not held by the
+    continued body — and the caller falls back to the unconstrained method."""
     level, side = seed_body_and_side(spine, seed_lps)
     parsed = spine.info.get("method") == "modic.spine.parse" and SEED_BAND["enabled"]
     lab = _labels_on(spine, grid)

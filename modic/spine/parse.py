@@ -195,8 +195,10 @@ def _slab(frame: WorkingFrame, names: list[str], k: int, half: int = 1) -> list[
 def find_column(frame: WorkingFrame, names: list[str]) -> dict:
     """The best chain of body regions over the candidate mid-sagittal slabs, from all images together and,
     with several images, from each image alone (`column_per_image`): one contrast whose endplate lines are
-    faint (or that disagrees with the others) can blur the averaged barrier map so that the chain breaks. The
-    highest-scoring chain wins; `names` of the result lists its images, the first being the signal followed."""
+    faint (or that disagrees with the others) can blur the averaged barrier map so that the chain breaks. A single
+    image's chain wins only when it scores `column_single_margin` above the chain of all images together; `names`
+    of the result lists the images that gave the chain (`slices` holds every image's slab when
+    `follow_all_images`: the bodies are then followed and completed as with one column of all images)."""
     sets = [list(names)]
     if SETTINGS["column_per_image"] and len(names) > 1:
         sets += [[n] for n in names if not _fat_suppressed(n)]
@@ -207,7 +209,7 @@ def find_column(frame: WorkingFrame, names: list[str]) -> dict:
         if col["chain"] and col["rank"] > best.get("rank", -np.inf):
             best = dict(col, names=subset)
     if best["chain"] and best["names"] != list(names) and SETTINGS["follow_all_images"]:
-        best["slices"] = _slab(frame, list(names), best["k"])    # bodies are followed on every image
+        best["slices"] = _slab(frame, list(names), best["k"])    # endplate completion reads every image
     return best
 
 
@@ -595,7 +597,8 @@ def parse_spine(images: Mapping[str, sitk.Image], random_state: int = 0) -> Spin
     ends = None
     if SETTINGS["column_end_s1"] and len(chain) >= 3 and column.get("sacrum") is None \
             and find_sacrum(chain)[0] is None:
-        ends = column_ends_in_view(column, float(frame.grid.GetSpacing()[0]), names)
+        ends = column_ends_in_view(column, float(frame.grid.GetSpacing()[0]),
+                                   names if SETTINGS["follow_all_images"] else column["names"])
     levels, certain, reason = (name_levels(chain, column.get("gaps"), column.get("sacrum") or ends)
                                if len(chain) >= 2 else ([], False, ""))
     if ends is not None and column.get("sacrum") is None and find_sacrum(chain)[0] is None:
