@@ -221,9 +221,34 @@ def far_half(body: np.ndarray, zone: np.ndarray, spacing: np.ndarray) -> np.ndar
     return out
 
 
+PARSED_BONE_TOLERANCE_MM = 2.0
+"""A parsed body can stop short of abnormal marrow at its endplate (see the module docstring): for a parsed spine,
+mask voxels within this distance of a body count as bone in the imported-mask check. Measured on correct lesion
+masks with parsed spines: false warnings 16 → 7 of 44 hybrid cases, 6 → 2 of 40 built-in cases, 0 of 15
+construction-B cases; the true disc next to the lesion, as a mask, is still flagged in 27 of 30 built-in and 15 of
+15 construction-B cases (2 mm is also the one-click's margin beyond the click)."""
+
+
+def _bone(spine: Spine) -> np.ndarray:
+    """Vertebral-body voxels (endplate zones included) of the spine's label grid; for a parsed spine, grown by
+    `PARSED_BONE_TOLERANCE_MM`."""
+    lab = sitk.GetArrayViewFromImage(spine.labels)
+    bone = (lab >= 10) & (lab < 70)
+    if spine.info.get("method") != "modic.spine.parse" or PARSED_BONE_TOLERANCE_MM <= 0 or not bone.any():
+        return bone
+    from scipy import ndimage
+
+    sp = np.asarray(spine.labels.GetSpacing(), float)[::-1]
+    r = [int(np.ceil(PARSED_BONE_TOLERANCE_MM / v)) for v in sp]
+    zz, yy, xx = np.mgrid[-r[0]:r[0] + 1, -r[1]:r[1] + 1, -r[2]:r[2] + 1]
+    ball = (zz * sp[0]) ** 2 + (yy * sp[1]) ** 2 + (xx * sp[2]) ** 2 <= PARSED_BONE_TOLERANCE_MM ** 2 + 1e-6
+    return ndimage.binary_dilation(bone, ball)
+
+
 def check_mask_anatomy(mask: sitk.Image, spine: Spine, min_bone_fraction: float = 0.5) -> str | None:
     """A one-line warning when less than `min_bone_fraction` of a lesion mask lies inside vertebral bodies
-    (any level, endplate zones included) of `spine`; None when the mask sits in bone (or is empty).
+    (any level, endplate zones included; for a parsed spine within `PARSED_BONE_TOLERANCE_MM` of one) of
+    `spine`; None when the mask sits in bone (or is empty).
 
     The mask is mapped onto the spine's grid by physical (LPS) coordinates (nearest neighbour)."""
     m = sitk.GetArrayViewFromImage(resample_like(sitk.Cast(mask > 0, sitk.sitkUInt8), spine.labels,
@@ -232,8 +257,7 @@ def check_mask_anatomy(mask: sitk.Image, spine: Spine, min_bone_fraction: float 
     if total == 0:
         return None
     lab = sitk.GetArrayViewFromImage(spine.labels)[m]
-    bone = (lab >= 10) & (lab < 70)
-    frac = float(bone.mean())
+    frac = float(_bone(spine)[m].mean())
     if frac >= min_bone_fraction:
         return None
     disc = float(((lab >= 70) & (lab < 80)).mean())
@@ -244,10 +268,10 @@ def check_mask_anatomy(mask: sitk.Image, spine: Spine, min_bone_fraction: float 
 
 
 def bone_fraction(mask: sitk.Image, spine: Spine) -> float:
-    """Share of a mask's voxels inside vertebral bodies of `spine` (1.0 for an empty mask)."""
+    """Share of a mask's voxels inside vertebral bodies of `spine` (for a parsed spine within
+    `PARSED_BONE_TOLERANCE_MM` of one; 1.0 for an empty mask)."""
     m = sitk.GetArrayViewFromImage(resample_like(sitk.Cast(mask > 0, sitk.sitkUInt8), spine.labels,
                                                  is_label=True)) > 0
     if not m.any():
         return 1.0
-    lab = sitk.GetArrayViewFromImage(spine.labels)[m]
-    return float(((lab >= 10) & (lab < 70)).mean())
+    return float(_bone(spine)[m].mean())

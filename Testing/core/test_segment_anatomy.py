@@ -200,3 +200,28 @@ def test_parsed_body_short_of_the_click_sideways_is_continued_to_its_plane():
     assert result.info["anatomy"]["constrained_by"] == "spine"
     print(f"\nDice {_mean_dice(result, case):.3f}")
     assert _mean_dice(result, case) >= 0.8
+
+
+def test_imported_mask_check_with_a_parsed_spine_tolerates_the_parsers_short_bodies():
+    """Hybrid VB2_02_01 (type I inserted into a real T2 scan, 4 mm): the parsed bodies leave most of this correct
+    lesion mask outside (58 % in no body), so the check used to warn that the mask is not in bone. For a parsed
+    spine, voxels within 2 mm of a body count as bone (75 % here): no warning. A mask of a parsed disc is still
+    flagged."""
+    root = _realmri()
+    if root is None:
+        pytest.skip("../shared/realmri (or $MODIC_REALMRI) not present: hybrid cases need the real scans")
+    from modic.lesion_anatomy import bone_fraction
+    from modic.phantom.hybrid import hybrid_specs, load_background, make_hybrid_case, read_backgrounds
+    from modic.spine import parse_spine
+
+    rows = read_backgrounds(root / "manifest.csv")
+    spec = hybrid_specs(rows, per_scan=2)[0]
+    case = make_hybrid_case(load_background(next(r for r in rows if r["name"] == spec.background)), spec)
+    assert case.case_id == "VB2_02_01"
+    spine = parse_spine({s: case.images[s] for s in ("T2", "T1", "FS")})
+    assert 0.6 <= bone_fraction(case.masks["T2"], spine) <= 0.9
+    assert check_mask_anatomy(case.masks["T2"], spine) is None
+    disc = next(s for s in spine.structures if s.structure == "disc")
+    disc_mask = sitk.Cast(spine.labels == disc.label, sitk.sitkUInt8)
+    warning = check_mask_anatomy(disc_mask, spine)
+    assert warning is not None and "in a disc" in warning
