@@ -16,9 +16,9 @@ Method (no trained weights; every number below is in mm or a dimensionless ratio
 5. Each body is lengthened to its endplate lines (`modic.spine.endplates`): marrow of abnormal signal next to an
    endplate (a Modic change) belongs to the body whatever it looks like. Discs are then the voxels both
    neighbouring bodies reach along the spine axis, and endplate zones come from `spine_from_masks`.
-6. Levels are named from the bottom: S1 is where the column turns posteriorly into the sacrum (`find_sacrum`), or
-   the top of a fused marrow block below a shallow turn (`sacral_block`); when no sacrum is recognised the lowest
-   body is called L5 and the naming is marked uncertain.
+6. Levels are named from the bottom (`modic.spine.levels`): S1 is where the column turns posteriorly into the
+   sacrum, the top of a fused marrow block below a shallow turn (`sacral_block`), or the lowest body of a column
+   that ends inside the image; otherwise the lowest body is called L5. Only the first is a certain naming.
 """
 
 from __future__ import annotations
@@ -35,7 +35,9 @@ from skimage.morphology import disk
 
 from modic.spine.endplates import complete_bodies
 from modic.spine.frame import WorkingFrame, to_reference, working_frame
-from modic.spine.model import DISCS, LEVELS, Spine, spine_from_masks, structures_from_labels
+from modic.spine.levels import SETTINGS as NAMING
+from modic.spine.levels import fat_suppressed, find_sacrum, last_turn, name_column
+from modic.spine.model import DISCS, Spine, spine_from_masks, structures_from_labels
 
 METHOD_VERSION = 4   # 2: bodies lengthened to their endplate lines (modic.spine.endplates); sacral block;
                      # 3: a body's lateral end is a step in its core signal between neighbouring slices;
@@ -49,14 +51,11 @@ SETTINGS = {
     "body_area_mm2": (300.0, 2600.0), "body_minor_mm": (14.0, 50.0), "body_major_mm": (18.0, 65.0),
     "body_solidity": 0.82, "spacing_mm": (22.0, 52.0), "height_weight": 8.0, "gap_penalty": 2.0,
     "slab_fractions": (0.35, 0.42, 0.5, 0.58, 0.65), "disc_reach_mm": 16.0, "disc_gap_px": 1,
-    "sacral_turn_deg": 22.0, "sacral_jump_deg": 12.0,
     "sacral_block_deg": 8.0, "sacral_block_area": 1.8, "anterior_mm": 25.0,
     "follow_dilate_mm": 2.0, "follow_k": 2.5, "follow_min_cover": 0.3, "follow_stop_sd": 3.0, "follow_step_sd": 1.0,
     "follow_min_sd_fraction": 0.05,
     "half_width_mm": 45.0, "body_pad_mm": 1.0,
     "column_per_image": True, "column_single_margin": 2.0, "follow_all_images": True,
-    "fat_suppressed_names": ("FS", "STIR", "SPAIR", "TIRM", "FATSAT", "SPIR"),
-    "column_end_s1": True, "column_end_ratio": 0.7,
 }
 
 
@@ -201,7 +200,7 @@ def find_column(frame: WorkingFrame, names: list[str]) -> dict:
     `follow_all_images`: the bodies are then followed and completed as with one column of all images)."""
     sets = [list(names)]
     if SETTINGS["column_per_image"] and len(names) > 1:
-        sets += [[n] for n in names if not _fat_suppressed(n)]
+        sets += [[n] for n in names if not fat_suppressed(n)]
     best = {"score": -np.inf, "chain": [], "names": list(names)}
     for n, subset in enumerate(sets):
         col = _find_column_images(frame, subset)
@@ -211,13 +210,6 @@ def find_column(frame: WorkingFrame, names: list[str]) -> dict:
     if best["chain"] and best["names"] != list(names) and SETTINGS["follow_all_images"]:
         best["slices"] = _slab(frame, list(names), best["k"])    # endplate completion reads every image
     return best
-
-
-def _fat_suppressed(name: str) -> bool:
-    """A fat-suppressed sequence by its name (FS, STIR, T2-FS, SPAIR, TIRM …): never searched alone for the column,
-    since its dark marrow between bright discs lets a chain of discs pass for one of bodies."""
-    key = name.upper().replace("-", "").replace("_", "")
-    return any(tok in key for tok in SETTINGS["fat_suppressed_names"])
 
 
 def _find_column_images(frame: WorkingFrame, names: list[str]) -> dict:
@@ -317,7 +309,7 @@ def extend_down(column: dict, px: float, max_added: int = 3) -> None:
             dist = float(np.hypot(*d))
             if not (0.75 * step <= dist <= 1.5 * step) or d[0] < 0.3 * dist:
                 continue
-            turn = np.degrees(np.arctan2(d[1], d[0])) - _last_turn(chain)
+            turn = np.degrees(np.arctan2(d[1], d[0])) - last_turn(chain)
             if not -20.0 <= turn <= 65.0:      # the column bends posteriorly into the sacrum, never sharply forward
                 continue
             if min(np.hypot(*(r.centroid - c.centroid)) for c in chain) < 0.5 * step:
@@ -331,7 +323,7 @@ def extend_down(column: dict, px: float, max_added: int = 3) -> None:
             break
         chain.append(best)
         gaps.append(0)
-        if find_sacrum(chain)[0] is not None and _last_turn(chain) >= SETTINGS["sacral_turn_deg"] + 8:
+        if find_sacrum(chain)[0] is not None and last_turn(chain) >= NAMING["sacral_turn_deg"] + 8:
             break                          # a clear lumbosacral turn: the sacrum is reached
     if find_sacrum(chain)[0] is None:
         del chain[n0:], gaps[n0:]          # no sacrum below: keep the chain as it was
@@ -353,7 +345,7 @@ def sacral_block(column: dict, pool: list[Region], px: float, step: float, marro
         angle = float(np.degrees(np.arctan2(d[1], d[0])))
         if not (0.75 * step <= dist <= 1.6 * step) or angle < SETTINGS["sacral_block_deg"] or angle > 45.0:
             continue
-        if angle - _last_turn(chain) < 3.0 or r.area < SETTINGS["sacral_block_area"] * area:
+        if angle - last_turn(chain) < 3.0 or r.area < SETTINGS["sacral_block_area"] * area:
             continue
         if not 0.6 <= r.mean / (marrow or 1.0) <= 1.6:
             continue
@@ -379,54 +371,6 @@ def sacral_block(column: dict, pool: list[Region], px: float, step: float, marro
     column["sacrum"] = (len(chain) - 1, f"sacrum recognised: a fused marrow block {best.area / area:.1f}× a body's "
                         f"area lies below the column ({np.degrees(np.arctan2(*(s1.centroid - last.centroid))):.0f}° "
                         "posterior); its top part is S1")
-
-
-def column_ends_in_view(column: dict, px: float, names: list[str]) -> tuple[int, str] | None:
-    """(index of S1, why) when the column ends inside the image: one spacing below its lowest body (straight on,
-    or turning up to 40° posteriorly) there is no marrow — on a non-fat-suppressed image the signal there is
-    under `column_end_ratio` × the bodies' marrow at every angle — although the image goes on. A lumbar column
-    always continues into the sacrum, so the lowest body is then taken as S1 (naming stays uncertain); None
-    otherwise (the image ends first, or something marrow-like lies below)."""
-    chain = column["chain"]
-    step = chain[-1].centroid - chain[-2].centroid
-    radius = 0.3 * float(np.linalg.norm(step))
-    for name, img in zip(names, column["slices"], strict=False):
-        if _fat_suppressed(name):
-            continue
-        vals = [_mean_in_disc(img, r.centroid, 0.3 * radius, px) for r in chain]
-        marrow = float(np.median([v for v in vals if v is not None] or [np.nan]))
-        if not np.isfinite(marrow) or marrow <= 0:
-            continue
-        below = []
-        for deg in range(0, 41, 10):
-            a = np.radians(deg)
-            rot = np.array([[np.cos(a), -np.sin(a)], [np.sin(a), np.cos(a)]])   # turns the step posteriorly
-            below.append(_mean_in_disc(img, chain[-1].centroid + rot @ step, radius, px))
-        if any(v is None for v in below):
-            continue                       # the image ends below the column: nothing can be said
-        if max(below) < SETTINGS["column_end_ratio"] * marrow:
-            return len(chain) - 1, (f"no sacrum recognised, but the column ends inside the image (no marrow below "
-                                    f"the lowest body on {name}: {max(below) / marrow:.2f} of the bodies' signal): "
-                                    "the lowest body is taken as S1, naming uncertain")
-    return None
-
-
-def _mean_in_disc(img: np.ndarray, centre_mm: np.ndarray, radius_mm: float, px: float) -> float | None:
-    """Median signal in a disc (mm) of a 2D slice, or None when the disc leaves the slice or its field of view."""
-    r0, c0 = centre_mm / px
-    rad = radius_mm / px
-    if r0 - rad < 0 or c0 - rad < 0 or r0 + rad >= img.shape[0] or c0 + rad >= img.shape[1]:
-        return None
-    rr, cc = np.ogrid[:img.shape[0], :img.shape[1]]
-    vals = img[(rr - r0) ** 2 + (cc - c0) ** 2 <= rad ** 2]
-    if not vals.size or np.mean(vals > 0) < 0.9:
-        return None                        # outside the reconstructed field of view (zero padding)
-    return float(np.median(vals))
-
-
-def _last_turn(chain: list[Region]) -> float:
-    st = chain[-1].centroid - chain[-2].centroid
-    return float(np.degrees(np.arctan2(st[1], st[0])))
 
 
 def _roi(chain: list[Region], shape: tuple[int, int], px: float) -> tuple[slice, slice]:
@@ -536,47 +480,6 @@ def discs_from_bodies(masks: list[np.ndarray], chain: list[Region], px: float) -
     return out
 
 
-def find_sacrum(chain: list[Region]) -> tuple[int | None, str]:
-    """Index of the S1 body in the chain, or None, and why.
-
-    The lumbosacral junction is where the column turns posteriorly: the step from L5 to S1 points
-    `sacral_turn_deg` or more posterior of the image's inferior axis and turns by `sacral_jump_deg` or more
-    from the step above (lumbar steps point anteriorly or straight down in sagittal MR of a supine patient).
-    """
-    steps = np.diff([r.centroid for r in chain], axis=0)
-    angles = [float(np.degrees(np.arctan2(st[1], st[0]))) for st in steps]   # + = posterior
-    for n in range(1, len(angles)):
-        if angles[n] >= SETTINGS["sacral_turn_deg"] and angles[n] - angles[n - 1] >= SETTINGS["sacral_jump_deg"]:
-            if n + 1 < len(angles) and angles[n + 1] >= angles[n] + 8:
-                continue                   # the column turns further below: the sacrum is lower down
-            return n + 1, (f"sacrum recognised: the column turns {angles[n]:.0f}° posterior below the body above it "
-                           f"({angles[n] - angles[n - 1]:.0f}° more than the step above)")
-    if len(angles) == 1 and angles[0] >= SETTINGS["sacral_turn_deg"] + SETTINGS["sacral_jump_deg"]:
-        return 1, f"sacrum assumed from a {angles[0]:.0f}° posterior step (only two bodies in view)"
-    last = f"{angles[-1]:.0f}°" if angles else "none"
-    return None, f"no lumbosacral turn found (lowest step {last}): levels counted up from L5, naming uncertain"
-
-
-def name_levels(chain: list[Region], gaps: list[int] | None = None, sacrum: tuple[int, str] | None = None
-                ) -> tuple[list[str], bool, str]:
-    """Level names (top to bottom; "" below S1 or above T10), whether anchored on the sacrum, and why.
-    `gaps[i]` bodies are missing just above chain[i] (they are counted, not drawn); `sacrum` = (index of S1,
-    why) when the sacrum was recognised otherwise (`sacral_block`)."""
-    n = len(chain)
-    position = np.cumsum(np.arange(n) * 0 + 1 + np.asarray(gaps if gaps is not None else [0] * n)) - 1
-    s1, reason = find_sacrum(chain)
-    if s1 is None and sacrum is not None:
-        s1, reason = sacrum
-    bottom, anchor = (s1, LEVELS.index("S1")) if s1 is not None else (n - 1, LEVELS.index("L5"))
-    names = []
-    for i in range(n):
-        j = anchor - int(position[bottom] - position[i])
-        names.append(LEVELS[j] if 0 <= j < len(LEVELS) and i <= bottom else "")
-    if gaps is not None and any(gaps[: bottom + 1]):
-        reason += f"; {sum(gaps[: bottom + 1])} body(ies) not found inside the column were counted"
-    return names, s1 is not None, reason
-
-
 def parse_spine(images: Mapping[str, sitk.Image], random_state: int = 0) -> Spine:
     """Find and name the vertebral bodies, discs and endplate zones of a sagittal lumbar MR study.
 
@@ -592,17 +495,11 @@ def parse_spine(images: Mapping[str, sitk.Image], random_state: int = 0) -> Spin
     frame = working_frame(images, SETTINGS["inplane_mm"], SETTINGS["lateral_mm"])
     column = find_column(frame, names)
     info = {"method": "modic.spine.parse", "method_version": METHOD_VERSION, "random_state": random_state,
-            "images": names, "settings": {k: list(v) if isinstance(v, tuple) else v for k, v in SETTINGS.items()}}
+            "images": names,
+            "settings": {k: list(v) if isinstance(v, tuple) else v for k, v in {**SETTINGS, **NAMING}.items()}}
     chain = column["chain"]
-    ends = None
-    if SETTINGS["column_end_s1"] and len(chain) >= 3 and column.get("sacrum") is None \
-            and find_sacrum(chain)[0] is None:
-        ends = column_ends_in_view(column, float(frame.grid.GetSpacing()[0]),
-                                   names if SETTINGS["follow_all_images"] else column["names"])
-    levels, certain, reason = (name_levels(chain, column.get("gaps"), column.get("sacrum") or ends)
-                               if len(chain) >= 2 else ([], False, ""))
-    if ends is not None and column.get("sacrum") is None and find_sacrum(chain)[0] is None:
-        certain = False                    # anchored on where the column ends, not on the sacrum itself
+    levels, certain, reason = name_column(column, float(frame.grid.GetSpacing()[0]),
+                                          names if SETTINGS["follow_all_images"] else column["names"])
     keep = [i for i, lv in enumerate(levels) if lv]
     if len(keep) < 2:
         info.update(naming="no chain of vertebral bodies found", seconds=round(time.perf_counter() - t0, 2))

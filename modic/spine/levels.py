@@ -1,0 +1,133 @@
+"""Level naming of a parsed vertebral column (step 6 of `modic.spine.parse`): S1 where the column turns
+posteriorly into the sacrum (`find_sacrum`), or given by the parser's fused sacral block, or where the column ends
+inside the image (`column_ends_in_view`); otherwise the lowest body is called L5 and the naming is uncertain.
+
+Chain regions are `modic.spine.parse.Region`s: `centroid` is (row = inferior, col = posterior) mm on the working grid.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from modic.spine.model import LEVELS
+
+if TYPE_CHECKING:
+    from modic.spine.parse import Region
+
+SETTINGS = {
+    "sacral_turn_deg": 22.0, "sacral_jump_deg": 12.0,
+    "fat_suppressed_names": ("FS", "STIR", "SPAIR", "TIRM", "FATSAT", "SPIR"),
+    "column_end_s1": True, "column_end_ratio": 0.7,
+}
+
+
+def name_column(column: dict, px: float, names: list[str]) -> tuple[list[str], bool, str]:
+    """(level names top to bottom, whether anchored on the sacrum, why) of a column found by the parser
+    (`chain`, `gaps`, `sacrum` from its sacral block, `slices` of the images `names`); px = working-grid mm."""
+    chain = column["chain"]
+    if len(chain) < 2:
+        return [], False, ""
+    ends = None
+    if SETTINGS["column_end_s1"] and len(chain) >= 3 and column.get("sacrum") is None \
+            and find_sacrum(chain)[0] is None:
+        ends = column_ends_in_view(column, px, names)
+    levels, certain, reason = name_levels(chain, column.get("gaps"), column.get("sacrum") or ends)
+    return levels, certain and ends is None, reason   # where the column ends is not the sacrum itself
+
+
+def fat_suppressed(name: str) -> bool:
+    """A fat-suppressed sequence by its name (FS, STIR, T2-FS, SPAIR, TIRM …): never searched alone for the column,
+    since its dark marrow between bright discs lets a chain of discs pass for one of bodies."""
+    key = name.upper().replace("-", "").replace("_", "")
+    return any(tok in key for tok in SETTINGS["fat_suppressed_names"])
+
+
+def column_ends_in_view(column: dict, px: float, names: list[str]) -> tuple[int, str] | None:
+    """(index of S1, why) when the column ends inside the image: one spacing below its lowest body (straight on,
+    or turning up to 40° posteriorly) there is no marrow — on a non-fat-suppressed image the signal there is
+    under `column_end_ratio` × the bodies' marrow at every angle — although the image goes on. A lumbar column
+    always continues into the sacrum, so the lowest body is then taken as S1 (naming stays uncertain); None
+    otherwise (the image ends first, or something marrow-like lies below)."""
+    chain = column["chain"]
+    step = chain[-1].centroid - chain[-2].centroid
+    radius = 0.3 * float(np.linalg.norm(step))
+    for name, img in zip(names, column["slices"], strict=False):
+        if fat_suppressed(name):
+            continue
+        vals = [_mean_in_disc(img, r.centroid, 0.3 * radius, px) for r in chain]
+        marrow = float(np.median([v for v in vals if v is not None] or [np.nan]))
+        if not np.isfinite(marrow) or marrow <= 0:
+            continue
+        below = []
+        for deg in range(0, 41, 10):
+            a = np.radians(deg)
+            rot = np.array([[np.cos(a), -np.sin(a)], [np.sin(a), np.cos(a)]])   # turns the step posteriorly
+            below.append(_mean_in_disc(img, chain[-1].centroid + rot @ step, radius, px))
+        if any(v is None for v in below):
+            continue                       # the image ends below the column: nothing can be said
+        if max(below) < SETTINGS["column_end_ratio"] * marrow:
+            return len(chain) - 1, (f"no sacrum recognised, but the column ends inside the image (no marrow below "
+                                    f"the lowest body on {name}: {max(below) / marrow:.2f} of the bodies' signal): "
+                                    "the lowest body is taken as S1, naming uncertain")
+    return None
+
+
+def _mean_in_disc(img: np.ndarray, centre_mm: np.ndarray, radius_mm: float, px: float) -> float | None:
+    """Median signal in a disc (mm) of a 2D slice, or None when the disc leaves the slice or its field of view."""
+    r0, c0 = centre_mm / px
+    rad = radius_mm / px
+    if r0 - rad < 0 or c0 - rad < 0 or r0 + rad >= img.shape[0] or c0 + rad >= img.shape[1]:
+        return None
+    rr, cc = np.ogrid[:img.shape[0], :img.shape[1]]
+    vals = img[(rr - r0) ** 2 + (cc - c0) ** 2 <= rad ** 2]
+    if not vals.size or np.mean(vals > 0) < 0.9:
+        return None                        # outside the reconstructed field of view (zero padding)
+    return float(np.median(vals))
+
+
+def last_turn(chain: list[Region]) -> float:
+    st = chain[-1].centroid - chain[-2].centroid
+    return float(np.degrees(np.arctan2(st[1], st[0])))
+
+
+def find_sacrum(chain: list[Region]) -> tuple[int | None, str]:
+    """Index of the S1 body in the chain, or None, and why.
+
+    The lumbosacral junction is where the column turns posteriorly: the step from L5 to S1 points
+    `sacral_turn_deg` or more posterior of the image's inferior axis and turns by `sacral_jump_deg` or more
+    from the step above (lumbar steps point anteriorly or straight down in sagittal MR of a supine patient).
+    """
+    steps = np.diff([r.centroid for r in chain], axis=0)
+    angles = [float(np.degrees(np.arctan2(st[1], st[0]))) for st in steps]   # + = posterior
+    for n in range(1, len(angles)):
+        if angles[n] >= SETTINGS["sacral_turn_deg"] and angles[n] - angles[n - 1] >= SETTINGS["sacral_jump_deg"]:
+            if n + 1 < len(angles) and angles[n + 1] >= angles[n] + 8:
+                continue                   # the column turns further below: the sacrum is lower down
+            return n + 1, (f"sacrum recognised: the column turns {angles[n]:.0f}° posterior below the body above it "
+                           f"({angles[n] - angles[n - 1]:.0f}° more than the step above)")
+    if len(angles) == 1 and angles[0] >= SETTINGS["sacral_turn_deg"] + SETTINGS["sacral_jump_deg"]:
+        return 1, f"sacrum assumed from a {angles[0]:.0f}° posterior step (only two bodies in view)"
+    last = f"{angles[-1]:.0f}°" if angles else "none"
+    return None, f"no lumbosacral turn found (lowest step {last}): levels counted up from L5, naming uncertain"
+
+
+def name_levels(chain: list[Region], gaps: list[int] | None = None, sacrum: tuple[int, str] | None = None
+                ) -> tuple[list[str], bool, str]:
+    """Level names (top to bottom; "" below S1 or above T10), whether anchored on the sacrum, and why.
+    `gaps[i]` bodies are missing just above chain[i] (they are counted, not drawn); `sacrum` = (index of S1,
+    why) when the sacrum was recognised otherwise (`sacral_block`)."""
+    n = len(chain)
+    position = np.cumsum(np.arange(n) * 0 + 1 + np.asarray(gaps if gaps is not None else [0] * n)) - 1
+    s1, reason = find_sacrum(chain)
+    if s1 is None and sacrum is not None:
+        s1, reason = sacrum
+    bottom, anchor = (s1, LEVELS.index("S1")) if s1 is not None else (n - 1, LEVELS.index("L5"))
+    names = []
+    for i in range(n):
+        j = anchor - int(position[bottom] - position[i])
+        names.append(LEVELS[j] if 0 <= j < len(LEVELS) and i <= bottom else "")
+    if gaps is not None and any(gaps[: bottom + 1]):
+        reason += f"; {sum(gaps[: bottom + 1])} body(ies) not found inside the column were counted"
+    return names, s1 is not None, reason
