@@ -223,7 +223,7 @@ def detect_lesions(images: Mapping[str, sitk.Image], spine: Spine | sitk.Image |
     spacing_zyx = np.asarray(ref.GetSpacing())[::-1]
     voxel_mm3 = float(np.prod(spacing_zyx))
     data = _prepare({s: images[s] for s in seqs}, ref)
-    parsed = spine.info.get("method") == "modic.spine.parse"
+    parsed = spine.parsed
     if parsed:
         search_erode_mm = search_erode_mm + parsed_extra_erode_mm
     eroder = _structuring(spacing_zyx, erode_mm)

@@ -11,7 +11,7 @@ import SimpleITK as sitk
 from scipy import ndimage
 
 from modic.errors import ModicInputError
-from modic.spine.model import LEVELS, Spine, endplate_label, vertebra_label
+from modic.spine.model import LEVELS, Spine, _sweep_mm, endplate_label, vertebra_label
 
 SEQUENCES = ("T1", "T2", "FS")   # the sequences detection reads (modic.detect re-exports it)
 
@@ -55,18 +55,10 @@ def extend_faces(bodies: dict, lab: np.ndarray, ref: sitk.Image, spine: Spine, e
     footprint extruded along the spine axis), as part of that endplate zone: a parser that outlines bodies by
     their marrow signal may leave a Modic band, whose signal is not marrow's, outside the body."""
     free = lab == 0
-    body = sitk.Image(ref)
     for lv, b in bodies.items():
         axis = spine_axis(spine, lv)
         for side, sign in (("superior", 1.0), ("inferior", -1.0)):
-            ext = np.zeros(lab.shape, bool)
-            img = sitk.GetImageFromArray(b["whole"].astype(np.uint8))
-            img.CopyInformation(body)
-            for d in np.arange(step_mm, extend_mm + 1e-6, step_mm):   # values at x − d·axis: the body moved by d
-                moved = sitk.Resample(img, body, sitk.TranslationTransform(3, [float(v) for v in -sign * d * axis]),
-                                      sitk.sitkNearestNeighbor, 0, sitk.sitkUInt8)
-                ext |= sitk.GetArrayViewFromImage(moved).astype(bool)
-            ext &= free
+            ext = _sweep_mm(b["whole"], ref, sign * axis, np.arange(step_mm, extend_mm + 1e-6, step_mm)) & free
             if ext.any():
                 b[side] = b[side] | ext
                 b["whole"] = b["whole"] | ext

@@ -28,7 +28,16 @@ import numpy as np
 import SimpleITK as sitk
 
 from modic.geometry import format_point, resample_like, voxel_centers_lps
-from modic.spine.model import LEVELS, Spine, _index_to_lps, _shift_mm, endplate_label, label_name, vertebra_label
+from modic.spine.model import (
+    LEVELS,
+    Spine,
+    _index_to_lps,
+    _shift_mm,
+    _sweep_mm,
+    endplate_label,
+    label_name,
+    vertebra_label,
+)
 
 
 @dataclass
@@ -118,9 +127,7 @@ def _seed_side_band(spine: Spine, lab: np.ndarray, grid: sitk.Image, level: str,
     step = float(min(grid.GetSpacing()))
     if reach < step or limit <= float(np.quantile(t_zone, 0.5)):
         return None
-    band = np.zeros(zone.shape, bool)
-    for d in np.arange(step, reach + 1e-6, step):
-        band |= _shift_mm(zone, grid, -d * normal)
+    band = _sweep_mm(zone, grid, normal, np.arange(step, reach + 1e-6, step))
     t_all = (voxel_centers_lps(grid) - centre) @ normal
     other = (lab >= 10) & (lab < 70) & ~np.isin(lab, _body_values(level))
     return band & (t_all <= limit) & ~zone & ~other
@@ -176,7 +183,7 @@ def lesion_region(spine: Spine, seed_lps: Sequence[float], grid: sitk.Image) -> 
     seed is not inside a vertebral body of `spine` — for a parsed spine: not near one either, or not held by the
     continued body — and the caller falls back to the unconstrained method."""
     level, side = seed_body_and_side(spine, seed_lps)
-    parsed = spine.info.get("method") == "modic.spine.parse" and SEED_BAND["enabled"]
+    parsed = spine.parsed and SEED_BAND["enabled"]
     lab = _labels_on(spine, grid)
     outside = level is None
     if outside and parsed:
@@ -234,7 +241,7 @@ def _bone(spine: Spine) -> np.ndarray:
     `PARSED_BONE_TOLERANCE_MM`."""
     lab = sitk.GetArrayViewFromImage(spine.labels)
     bone = (lab >= 10) & (lab < 70)
-    if spine.info.get("method") != "modic.spine.parse" or PARSED_BONE_TOLERANCE_MM <= 0 or not bone.any():
+    if not spine.parsed or PARSED_BONE_TOLERANCE_MM <= 0 or not bone.any():
         return bone
     from scipy import ndimage
 

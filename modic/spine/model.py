@@ -90,6 +90,12 @@ class Spine:
     naming_certain: bool = True          # False when no sacrum anchored the level names
     info: dict = field(default_factory=dict)
 
+    @property
+    def parsed(self) -> bool:
+        """Whether `modic.spine.parse_spine` made this spine (its bodies follow normal marrow and can stop short
+        of abnormal marrow at an endplate); False for label maps, ground truth and hand-corrected anatomy."""
+        return self.info.get("method") == "modic.spine.parse"
+
     def structure(self, level: str) -> Structure | None:
         """The structure named `level` ("L4", "L4-L5", "L4 inferior"), or None."""
         return next((s for s in self.structures if s.level == level), None)
@@ -180,6 +186,17 @@ def _shift_mm(mask: np.ndarray, reference: sitk.Image, offset_lps: Sequence[floa
     shifted = sitk.Resample(img, reference, sitk.TranslationTransform(3, [float(v) for v in offset_lps]),
                             sitk.sitkNearestNeighbor, 0, sitk.sitkUInt8)
     return sitk.GetArrayViewFromImage(shifted).astype(bool)
+
+
+def _sweep_mm(mask: np.ndarray, reference: sitk.Image, direction_lps: Sequence[float],
+              lengths_mm: Sequence[float]) -> np.ndarray:
+    """Union of `mask` moved by each length (mm) along `direction_lps` (a unit vector): the mask's footprint
+    extruded along that direction, on the reference grid."""
+    out = np.zeros(mask.shape, bool)
+    direction = np.asarray(direction_lps, float)
+    for d in lengths_mm:
+        out |= _shift_mm(mask, reference, -d * direction)    # values at x − d·direction: the mask moved by d
+    return out
 
 
 def _superior_axes_lps(centroids: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
