@@ -10,9 +10,14 @@ About 5× cheaper than `modic demo`; square and exponential images are 1/3 of it
 so its screen share is not the demo's (benchmarks/phantom_difficulty.md).
 
     python benchmarks/phantom_difficulty.py --out /tmp/pd --seed 0 [--cases 154] [--shard 0/2] [--signal-model 3]
-        [--reader-margin LO,HI] [--spine-scale LO,HI] [--texture-amp LO,HI]
+        [--reader-margin LO,HI] [--spine-scale LO,HI] [--texture-amp LO,HI] [--shape-contrast F]
+        [--reader-disagreement BASE,K]
     (exploratory knobs, not in the generator: a reader's ROI = the lesion grown (or shrunk, < 0) by a margin drawn
-    per case and sequence from U(LO, HI) mm; SPINE_SCALE for every sequence; the lesion texture amplitude range)
+    per case and sequence from U(LO, HI) mm; SPINE_SCALE for every sequence; the lesion texture amplitude range;
+    `--shape-contrast F` moves each type's lesion-shape parameters F times as far from the mean over the types;
+    `--reader-disagreement BASE,K`, applied at the merge on the cached features: the label is the reader's call,
+    a neighbouring type with probability BASE + K × the lesion's share of the neighbour's signal (mixed lesions;
+    the neighbour in the mix, else one drawn), drawn from default_rng([seed, 4242]))
     (shards: run k processes with --shard i/k, then once more with --merge k [--presets recommended,paper])
 """
 
@@ -80,6 +85,23 @@ def case_features(spec, params, reader_margin: tuple[float, float] | None = None
     return extract_case(images, masks, params, case_id=spec.case_id).values
 
 
+def reader_labels(manifest: pd.DataFrame, specs, base: float, k: float, seed: int) -> pd.DataFrame:
+    """The reader's call per case (see `--reader-disagreement`); adds `reader_disagrees` (bool)."""
+    rng = np.random.default_rng([seed, 4242])
+    by_id = {s.case_id: s for s in specs}
+    neighbours = {1: (2,), 2: (1, 3), 3: (2,)}
+    out = manifest.copy()
+    out["reader_disagrees"] = False
+    for i, row in out.iterrows():
+        spec = by_id[row["case_id"]]
+        share = float(getattr(spec.lesion, "blend", 0.0) or 0.0)
+        if rng.uniform() < base + k * share:
+            pool = neighbours[spec.modic_type]
+            other = spec.lesion.blend_type if share > 0 else pool[int(rng.integers(len(pool)))]
+            out.loc[i, ["modic_type", "reader_disagrees"]] = [int(other), True]
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", required=True)
@@ -91,6 +113,8 @@ def main() -> None:
     ap.add_argument("--reader-margin", default=None, dest="reader_margin", help="LO,HI mm (see docstring)")
     ap.add_argument("--spine-scale", default=None, dest="spine_scale", help="LO,HI (see docstring)")
     ap.add_argument("--texture-amp", default=None, dest="texture_amp", help="LO,HI (see docstring)")
+    ap.add_argument("--shape-contrast", type=float, default=None, dest="shape_contrast", help="F (see docstring)")
+    ap.add_argument("--reader-disagreement", default=None, dest="reader_disagreement", help="BASE,K (see docstring)")
     ap.add_argument("--presets", default="recommended", help="statistics presets, comma-separated (recommended,paper)")
     args = ap.parse_args()
     out = Path(args.out)
@@ -106,6 +130,15 @@ def main() -> None:
             phantom_spec.SPINE_SCALE = tuple(pair(args.spine_scale) for _ in phantom_spec.SPINE_SCALE)
         if args.texture_amp:
             phantom_spec.CONTRAST_PARAMS["texture_amp"] = pair(args.texture_amp)
+    if args.shape_contrast is not None:
+        import modic.phantom.spec as phantom_spec
+
+        table = phantom_spec.SHAPE_PARAMS
+        for key in table[1]:
+            grand = np.mean([table[t][key][0] for t in table])
+            for t in table:
+                mean, sd = table[t][key]
+                table[t][key] = (grand + args.shape_contrast * (mean - grand), sd)
     if not args.merge:
         from modic.phantom import cohort_specs
         from modic.phantom.synth import clinical_record, make_lesion_mask
@@ -127,9 +160,19 @@ def main() -> None:
                                                                                              index=False)
     from modic.stats.report import run_stats
 
+    manifest = out / "manifest.csv"
+    if args.reader_disagreement:
+        from modic.phantom import cohort_specs
+
+        base, k = pair(args.reader_disagreement)
+        specs = cohort_specs(seed=args.seed, n_cases=args.cases, signal_model=args.signal_model)
+        relabelled = reader_labels(pd.read_csv(manifest), specs, base, k, args.seed)
+        print(f"reader disagrees on {int(relabelled['reader_disagrees'].sum())} of {len(relabelled)} cases")
+        manifest = out / "manifest_reader.csv"
+        relabelled.to_csv(manifest, index=False)
     figures = {}
     for preset in args.presets.split(","):
-        s = run_stats(out / "features.csv", out / "manifest.csv", out / f"report_{preset}", seed=args.seed,
+        s = run_stats(out / "features.csv", manifest, out / f"report_{preset}", seed=args.seed,
                       synthetic=True, preset=preset, overwrite=True).summary
         c, nv = s["selection"]["counts"], s["validation"]["nested_cv"]["metrics"]
         figures[preset] = {"counts": c, "screen_kept": round(c["screened"] / c["non_constant"], 3),
@@ -137,6 +180,9 @@ def main() -> None:
                            "nested_cv_balanced_accuracy": nv["balanced_accuracy"],
                            "table1_significant": s["table1"]["significant"]}
         print(preset, json.dumps(figures[preset]))
+    figures["options"] = {k: v for k, v in vars(args).items() if k not in ("out", "shard", "merge")}
+    if args.reader_disagreement:
+        figures["reader_disagrees"] = int(relabelled["reader_disagrees"].sum())
     (out / "difficulty.json").write_text(json.dumps(figures, indent=1))
 
 
