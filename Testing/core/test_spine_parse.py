@@ -240,6 +240,54 @@ def test_cli_bad_input(tmp_path, capsys):
     assert not (tmp_path / "o").exists()
 
 
+def _zscored(image: sitk.Image) -> sitk.Image:
+    arr = sitk.GetArrayFromImage(image).astype(np.float32)
+    out = sitk.GetImageFromArray((arr - arr.mean()) / arr.std())
+    out.CopyInformation(image)
+    return out
+
+
+def test_zscored_images_parse_like_the_originals(tmp_path, phantom):
+    """Processed images with negative values (z-scored, as radiomics pipelines export them) parse like the
+    magnitude images: the parser shifts each image's minimum to 0 (before: an IndexError inside the watershed
+    markers, and a crash of the overview)."""
+    case, _, spine = phantom
+    zs = {k: _zscored(case.images[k]) for k in ("T1", "T2", "FS")}
+    assert min(float(sitk.GetArrayViewFromImage(im).min()) for im in zs.values()) < -0.5
+    parsed = parse_spine(zs)
+    levels = [v.level for v in spine.vertebrae()]
+    assert [v.level for v in parsed.vertebrae()] == levels
+    assert min(_dice(_body(parsed, lv), _body(spine, lv)) for lv in levels) > 0.95
+    sitk.WriteImage(zs["T2"], str(tmp_path / "t2z.nrrd"))
+    assert main(["spine", "--image", str(tmp_path / "t2z.nrrd"), "--out", str(tmp_path / "o")]) == 0
+    assert (tmp_path / "o" / "spine_overview.png").stat().st_size > 1000
+
+
+def test_axial_or_disjoint_series_are_refused(tmp_path, capsys, phantom):
+    """An axial stack of thick slices, or a second series that does not overlap the first, is refused with one
+    line naming the image (before: parsed into nothing, or an IndexError)."""
+    case, _, _ = phantom
+    t2 = case.images["T2"]
+    rng = np.random.default_rng(0)
+    axial = sitk.GetImageFromArray(rng.normal(100.0, 10.0, (20, 60, 60)).astype(np.float32))
+    axial.SetSpacing((1.0, 1.0, 4.0))          # identity direction: slices along superior-inferior
+    with pytest.raises(ValueError, match="image AX is axial .* sagittal series"):
+        parse_spine({"AX": axial})
+    with pytest.raises(ValueError, match="image AX is axial"):
+        parse_spine({"T2": t2, "AX": axial})
+    far = sitk.Image(t2)
+    far.SetOrigin(tuple(np.add(t2.GetOrigin(), (0.0, 0.0, 500.0))))   # 50 cm higher: another station
+    with pytest.raises(ValueError, match="image FAR covers less than 5 % of image T2's field of view"):
+        parse_spine({"T2": t2, "FAR": far})
+    iso = sitk.GetImageFromArray(rng.normal(100.0, 10.0, (40, 40, 40)).astype(np.float32))  # 3D isotropic: any
+    assert parse_spine({"ISO": iso}).vertebrae() == []       # orientation is accepted (nothing to find here)
+    sitk.WriteImage(axial, str(tmp_path / "axial.nrrd"))
+    assert main(["spine", "--image", str(tmp_path / "axial.nrrd"), "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert "axial" in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "o").exists()
+
+
 @needs_realmri
 def test_real_bodies_reach_their_lateral_ends():
     """On a real T2 scan (VB2_02, development part) the parsed L3–L5 span at least 3/4 of their labelled lateral

@@ -107,7 +107,9 @@ def watershed_regions(b: np.ndarray, px: float, marker_mm: float, signal: np.nda
         markers, _ = ndi.label(core)
     else:
         sm = filters.gaussian(signal, 1.5 / px)
-        bins = np.digitize(sm, np.quantile(sm[sm > 0.05], SETTINGS["signal_split_quantiles"]))
+        body = sm[sm > 0.05]
+        bins = np.digitize(sm, np.quantile(body, SETTINGS["signal_split_quantiles"])) if body.size else np.zeros(
+            sm.shape, int)
         markers = np.zeros(b.shape, np.int32)
         for v in np.unique(bins):
             lab, n = ndi.label(core & (bins == v))
