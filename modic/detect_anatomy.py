@@ -57,8 +57,9 @@ def extend_faces(bodies: dict, lab: np.ndarray, ref: sitk.Image, spine: Spine, e
     free = lab == 0
     for lv, b in bodies.items():
         axis = spine_axis(spine, lv)
+        body = b["whole"].copy()        # both faces from the body as parsed (not one face's addition swept back)
         for side, sign in (("superior", 1.0), ("inferior", -1.0)):
-            ext = _sweep_mm(b["whole"], ref, sign * axis, np.arange(step_mm, extend_mm + 1e-6, step_mm)) & free
+            ext = _sweep_mm(body, ref, sign * axis, np.arange(step_mm, extend_mm + 1e-6, step_mm)) & free
             if ext.any():
                 b[side] = b[side] | ext
                 b["whole"] = b["whole"] | ext

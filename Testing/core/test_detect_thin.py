@@ -85,3 +85,32 @@ def test_contrast_rule_needs_every_required_sequence():
     assert not _contrast_ok("II", {"T1": 1.08, "T2": 1.0, "FS": 0.70}, 0.12)   # T1 diluted below 12 %
     assert _contrast_ok("I", {"T1": 0.80, "T2": 1.02, "FS": 1.40}, 0.12)     # T1 and the better of T2/FS
     assert not _contrast_ok("III", {"T1": 0.93, "T2": 0.70, "FS": 0.95}, 0.12)
+
+
+def test_extend_faces_adds_only_unlabelled_voxels_within_reach_of_each_face():
+    """`extend_faces` (detection's `extend_mm`) extrudes each body's footprint along the spine axis beyond its
+    superior and inferior faces, into unlabelled voxels only and no further than `extend_mm`; the additions join
+    that face's endplate zone. Bodies here: j 10–41 (L3) and 52–83 (L4) at 0.8 mm, an unlabelled 8 mm gap."""
+    from modic.detect import _structuring
+    from modic.detect_anatomy import body_masks, extend_faces
+
+    _, spine, _ = _spine_case(None, noise=0.01, shading=0.0)
+    lab = sitk.GetArrayFromImage(spine.labels)
+    spacing_zyx = np.asarray(spine.labels.GetSpacing())[::-1]
+    eroder, searcher = _structuring(spacing_zyx, 2.0), _structuring(spacing_zyx, 1.0)
+    bodies = {lv: body_masks(lab, lv, eroder, searcher) for lv in ("L3", "L4")}
+    before = {lv: {k: b[k].copy() for k in ("whole", "superior", "inferior")} for lv, b in bodies.items()}
+    extend_faces(bodies, lab, spine.labels, spine, 4.0, eroder, searcher)
+    reach = {"L3": {"inferior": range(42, 47), "superior": range(5, 10)},
+             "L4": {"superior": range(47, 52), "inferior": range(84, 89)}}
+    for lv, b in bodies.items():
+        added = b["whole"] & ~before[lv]["whole"]
+        assert added.any() and not (added & (lab > 0)).any()          # unlabelled voxels only
+        rows = set(np.nonzero(added.any(axis=(0, 2)))[0].tolist())
+        assert rows == set(reach[lv]["inferior"]) | set(reach[lv]["superior"]), (lv, sorted(rows))   # ≤ 4 mm
+        for side in ("superior", "inferior"):
+            grown = b[side] & ~before[lv][side]
+            assert set(np.nonzero(grown.any(axis=(0, 2)))[0].tolist()) <= set(reach[lv][side])
+        # the footprint is the body's own (slices 1–10, columns 15–59), eroded into the search zone
+        assert not added[[0, 11]].any() and not added[:, :, :15].any() and not added[:, :, 60:].any()
+    assert not (bodies["L3"]["whole"] & bodies["L4"]["whole"]).any()
