@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import re
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -177,6 +178,8 @@ def read_csv_table(path: str | os.PathLike, what: str = "table", dtype=None, all
 
     Missing file, a folder, binary content (NUL bytes: an image, a spreadsheet, a zip), text that is not
     UTF-8, a file pandas cannot parse, an empty file, and (unless `allow_no_rows`) a header without rows.
+    Semicolon- or tab-separated files (spreadsheet exports; with a semicolon, decimal commas too) are read
+    as such when their header line holds no comma.
     """
     import pandas as pd
 
@@ -195,8 +198,13 @@ def read_csv_table(path: str | os.PathLike, what: str = "table", dtype=None, all
                               "(comma-separated, UTF-8)")
     if not head.strip():
         raise ModicInputError(f"{what} {p} is empty — it needs a header line and one row per case")
+    first = head.splitlines()[0] if head.splitlines() else b""
+    sep, decimal = ",", "."
+    if b"," not in first and (b";" in first or b"\t" in first):   # spreadsheet exports: ';' (decimal ',') or tabs
+        sep = ";" if b";" in first else "\t"
+        decimal = "," if sep == ";" and re.search(rb"\d,\d", head) else "."
     try:
-        df = pd.read_csv(p, dtype=dtype)
+        df = pd.read_csv(p, dtype=dtype, sep=sep, decimal=decimal)
     except UnicodeDecodeError:
         raise ModicInputError(f"{what} {p} is not UTF-8 text — save it as CSV UTF-8") from None
     except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as exc:

@@ -101,3 +101,20 @@ def test_manifest_resolves_paths_and_resamples_shared_mask(tmp_path):
     row = read_manifest(tmp_path / "far.csv").iloc[0]
     with pytest.raises(ModicInputError, match="lies outside the T2 image"):
         load_case_masks(row, {"T2": read_image(row["t2"])})
+
+
+def test_spreadsheet_exports_with_semicolons_or_tabs_are_read(tmp_path):
+    """A European spreadsheet's CSV export (';' between fields, ',' as the decimal mark) and a tab-separated
+    export read as the comma-separated original; before, the whole header became one column ('no case_id')."""
+    from modic.io import read_csv_table
+
+    df = pd.DataFrame({"case_id": ["a", "b"], "modic_type": [1, 2], "age": [61.5, 47.25], "odi": [12.0, None]})
+    df.to_csv(tmp_path / "plain.csv", index=False)
+    df.to_csv(tmp_path / "euro.csv", index=False, sep=";", decimal=",")
+    df.to_csv(tmp_path / "tabs.tsv", index=False, sep="\t")
+    assert "61,5" in (tmp_path / "euro.csv").read_text()
+    plain = read_csv_table(tmp_path / "plain.csv")
+    for name in ("euro.csv", "tabs.tsv"):
+        pd.testing.assert_frame_equal(read_csv_table(tmp_path / name), plain)
+    (tmp_path / "one.csv").write_text("case_id\na\nb\n")     # a single column has no separator at all
+    assert list(read_csv_table(tmp_path / "one.csv")["case_id"]) == ["a", "b"]

@@ -24,6 +24,8 @@ def _bad_cases(feats, man):
     no_type = man.drop(columns="modic_type")
     bad_type = man.copy()
     bad_type.loc[3, "modic_type"] = 4
+    blank_type = man.copy().astype({"modic_type": float})
+    blank_type.loc[4, "modic_type"] = float("nan")
     bad_odi = man.copy().astype({"odi": object})
     bad_odi.loc[5, "odi"] = "severe"
     dup_man = pd.concat([man, man.iloc[[0]]])
@@ -33,6 +35,7 @@ def _bad_cases(feats, man):
     return {
         "missing modic_type": (feats, no_type, "no 'modic_type' column"),
         "type outside 1-3": (feats, bad_type, "modic_type must be 1, 2 or 3"),
+        "blank type": (feats, blank_type, "modic_type must be 1, 2 or 3; got case004=empty \\(1 case"),
         "non-numeric ODI": (feats, bad_odi, "column 'odi' must be numeric"),
         "duplicate id in manifest": (feats, dup_man, "manifest .*duplicate case_id case000"),
         "duplicate id in features": (dup_feat, man, "feature table .*duplicate case_id case001"),
@@ -41,7 +44,7 @@ def _bad_cases(feats, man):
     }
 
 
-@pytest.mark.parametrize("case", ["missing modic_type", "type outside 1-3", "non-numeric ODI",
+@pytest.mark.parametrize("case", ["missing modic_type", "type outside 1-3", "blank type", "non-numeric ODI",
                                   "duplicate id in manifest", "duplicate id in features", "no common cases",
                                   "type group < 2"])
 def test_bad_input_one_line_exit_2_nothing_written(case, tmp_path, small_cohort, capsys):

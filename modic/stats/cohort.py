@@ -117,7 +117,8 @@ def read_manifest(src: str | os.PathLike | pd.DataFrame) -> tuple[pd.DataFrame, 
                               "of every case")
     bad = t.index[t.isna() | ~t.isin([1.0, 2.0, 3.0])]
     if len(bad):
-        vals = ", ".join(f"{c}={df.at[c, 'modic_type']!r}" for c in bad[:5])
+        vals = ", ".join(f"{c}=" + ("empty" if pd.isna(df.at[c, "modic_type"]) else repr(df.at[c, "modic_type"]))
+                         for c in bad[:5])
         raise ModicInputError(f"manifest {name}: modic_type must be 1, 2 or 3; got {vals} "
                               f"({len(bad)} case(s)) — fix column 'modic_type'")
     df["modic_type"] = t.astype(int)

@@ -7,6 +7,7 @@ PNG bytes for embedding in the HTML report.
 from __future__ import annotations
 
 import io
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +23,13 @@ def _plt():
     import matplotlib.pyplot as plt
 
     return plt
+
+
+def _tight_layout(fig) -> None:
+    """fig.tight_layout(), without matplotlib's warning when long labels leave no room (the figure is kept)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        fig.tight_layout()
 
 
 def save_figure(fig, folder: Path, name: str, dpi: int = 110) -> bytes:
@@ -53,7 +61,7 @@ def screening_figure(results: pd.DataFrame, alpha: float = 0.05, title: str = "S
     ax.set_ylabel("−log10 p")
     ax.set_title(title)
     ax.legend(fontsize=7, ncol=2, markerscale=2.5, loc="upper right", frameon=False)
-    fig.tight_layout()
+    _tight_layout(fig)
     return fig
 
 
@@ -75,7 +83,7 @@ def lasso_coefficients_figure(results: pd.DataFrame):
     ax.set_xlabel(xlabel)
     ax.tick_params(axis="y", labelsize=7)
     ax.set_title(f"{len(sel)} features with non-zero coefficients")
-    fig.tight_layout()
+    _tight_layout(fig)
     return fig
 
 
@@ -103,7 +111,7 @@ def lasso_path_figure(lasso_step, X: np.ndarray, y: np.ndarray):
     a2.set_ylabel(f"CV {lasso_step.cv_score_name_}")
     a2.set_title("cross-validation curve")
     a2.legend(frameon=False)
-    fig.tight_layout()
+    _tight_layout(fig)
     return fig
 
 
@@ -132,7 +140,7 @@ def correlation_heatmap(corr: pd.DataFrame, title: str = "Correlations", p_colum
                         fontsize=7)
     fig.colorbar(im, ax=ax, shrink=0.8, label="r")
     ax.set_title(title + f"  (* {p_column}<{alpha:g}, ** {p_column}<{alpha / 5:g})", fontsize=9)
-    fig.tight_layout()
+    _tight_layout(fig)
     return fig
 
 
@@ -151,7 +159,7 @@ def boxplots(shape: pd.DataFrame, types: pd.Series, features: list[str], pvalues
         ax.set_xlabel("Modic type", fontsize=8)
     for ax in axes.ravel()[len(features):]:
         ax.axis("off")
-    fig.tight_layout()
+    _tight_layout(fig)
     return fig
 
 
@@ -169,7 +177,7 @@ def confusion_figure(confusions: dict[str, pd.DataFrame]):
         ax.set_xlabel("predicted")
         ax.set_ylabel("true")
         ax.set_title(name, fontsize=8)
-    fig.tight_layout()
+    _tight_layout(fig)
     return fig
 
 
@@ -186,7 +194,7 @@ def table_figure(df: pd.DataFrame, title: str, note: str = ""):
     ax.set_title(title, fontsize=10)
     if note:
         fig.text(0.01, 0.01, note, fontsize=7, wrap=True)
-    fig.tight_layout()
+    _tight_layout(fig)
     return fig
 
 
@@ -210,7 +218,7 @@ def roc_figure(y_true: np.ndarray, proba: np.ndarray, classes=(1, 2, 3), title: 
     ax.set_ylabel("sensitivity")
     ax.set_title(f"{title}\nmacro AUC {np.mean(aucs):.3f}" if aucs else title, fontsize=9)
     ax.legend(fontsize=7, frameon=False, loc="lower right")
-    fig.tight_layout()
+    _tight_layout(fig)
     return fig
 
 
@@ -233,7 +241,7 @@ def reliability_figure(y_true: np.ndarray, proba: np.ndarray, classes=(1, 2, 3),
     ttl = "Reliability (nested CV, out of fold)"
     ax.set_title(ttl + (f"\nmulti-class Brier score {brier:.3f}" if brier is not None else ""), fontsize=9)
     ax.legend(fontsize=7, frameon=False)
-    fig.tight_layout()
+    _tight_layout(fig)
     return fig
 
 
@@ -248,5 +256,5 @@ def selection_frequency_figure(freq: pd.DataFrame, top: int = 40):
     ax.set_xlabel("share of outer folds selecting the feature (red: also in the final model)")
     ax.tick_params(axis="y", labelsize=7)
     ax.set_title("Selection stability across the nested-CV outer folds", fontsize=9)
-    fig.tight_layout()
+    _tight_layout(fig)
     return fig
