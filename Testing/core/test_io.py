@@ -118,3 +118,18 @@ def test_spreadsheet_exports_with_semicolons_or_tabs_are_read(tmp_path):
         pd.testing.assert_frame_equal(read_csv_table(tmp_path / name), plain)
     (tmp_path / "one.csv").write_text("case_id\na\nb\n")     # a single column has no separator at all
     assert list(read_csv_table(tmp_path / "one.csv")["case_id"]) == ["a", "b"]
+
+
+def test_probability_map_given_as_mask_is_refused_with_a_hint(tmp_path):
+    """A float mask with fractional values (a network's probability map) is not read as label 0 ('labels present:
+    []'): one line says what it is and what to do."""
+    from modic.segment import import_mask
+
+    prob = np.zeros((6, 20, 20), np.float32)
+    prob[2:4, 5:15, 5:15] = 0.8
+    ref = volume(np.zeros((6, 20, 20), np.float32))
+    sitk.WriteImage(volume(prob), str(tmp_path / "prob.nrrd"))
+    with pytest.raises(ModicInputError, match=r"prob.nrrd holds non-integer values \(0.8 …\) — a probability map"):
+        import_mask(tmp_path / "prob.nrrd", ref)
+    sitk.WriteImage(volume((prob > 0.5).astype(np.float32)), str(tmp_path / "binary_float.nrrd"))   # 0/1 floats
+    assert sitk.GetArrayFromImage(import_mask(tmp_path / "binary_float.nrrd", ref)).sum() == 2 * 10 * 10
