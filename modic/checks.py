@@ -48,6 +48,16 @@ def check_images(images: Mapping[str, sitk.Image], names: Mapping[str, str] | No
         check_image(image, where)
 
 
+def check_label_file(mask: sitk.Image, name: str) -> None:
+    """ModicInputError when a mask file holds fractional values (a probability map or a grey-value image)."""
+    arr = sitk.GetArrayViewFromImage(mask)
+    if arr.dtype.kind == "f" and np.any(arr != np.round(arr)):
+        frac = np.unique(arr[arr != np.round(arr)])[:3]
+        raise ModicInputError(f"{name} holds non-integer values ({', '.join(f'{v:g}' for v in frac)} …) — a "
+                              "probability map or a grey-value image, not a label map; threshold it into a label "
+                              "file (lesion = 1) first")
+
+
 def check_lesion_mask(mask: sitk.Image, mask_name: str, image_name: str) -> None:
     """Refuse a lesion mask (already on the image's grid) that misses the image or is a single voxel."""
     n = int(np.count_nonzero(sitk.GetArrayViewFromImage(mask)))

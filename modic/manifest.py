@@ -16,6 +16,7 @@ from pathlib import Path
 import pandas as pd
 import SimpleITK as sitk
 
+from modic.checks import check_label_file
 from modic.errors import ModicInputError
 from modic.geometry import resample_like
 from modic.io import read_csv_table, read_image
@@ -107,9 +108,11 @@ def load_case_masks(row: pd.Series, images: dict[str, sitk.Image]) -> dict[str, 
         own = row.get(MASK_COLUMNS[seq])
         if isinstance(own, str):
             mask = read_image(own, what=f"case {case} {seq} mask")
+            check_label_file(mask, f"case {case} {seq} mask {own}")
         elif shared is not None:
             if shared_img is None:
                 shared_img = read_image(shared, what=f"case {case} mask")
+                check_label_file(shared_img, f"case {case} mask {shared}")
             mask = shared_img
         else:
             raise ModicInputError(f"case {case}: no mask for {seq} — add column {MASK_COLUMNS[seq]} or "

@@ -425,11 +425,9 @@ def import_mask(path: str | Path, reference: sitk.Image, label: int | None = 1,
 
     img = read_image(path, what="mask")
     arr = sitk.GetArrayViewFromImage(img)
-    if arr.dtype.kind == "f" and np.any(arr != np.round(arr)):
-        frac = np.unique(arr[arr != np.round(arr)])[:3]
-        raise ModicInputError(f"{path.name} holds non-integer values ({', '.join(f'{v:g}' for v in frac)} …) — a "
-                              "probability map or a grey-value image, not a label map; threshold it into a label "
-                              "file (lesion = 1) first")
+    from modic.checks import check_label_file
+
+    check_label_file(img, path.name)
     if label is None:
         values = sorted(int(v) for v in np.unique(arr) if v != 0)
         if len(values) != 1:

@@ -133,3 +133,17 @@ def test_probability_map_given_as_mask_is_refused_with_a_hint(tmp_path):
         import_mask(tmp_path / "prob.nrrd", ref)
     sitk.WriteImage(volume((prob > 0.5).astype(np.float32)), str(tmp_path / "binary_float.nrrd"))   # 0/1 floats
     assert sitk.GetArrayFromImage(import_mask(tmp_path / "binary_float.nrrd", ref)).sum() == 2 * 10 * 10
+
+
+def test_probability_map_in_a_manifest_is_refused_with_the_case(tmp_path):
+    """The same check for masks named in a manifest (`modic extract --manifest`): the case and file are named."""
+    prob = np.zeros((6, 20, 20), np.float32)
+    prob[2:4, 5:15, 5:15] = 0.7
+    img = np.random.default_rng(0).normal(100, 10, (6, 20, 20)).astype(np.float32)
+    for name, arr in (("t1.nrrd", img), ("t2.nrrd", img), ("p.nrrd", prob)):
+        sitk.WriteImage(volume(arr), str(tmp_path / name))
+    row = {"case_id": "c1", "t1": str(tmp_path / "t1.nrrd"), "t2": str(tmp_path / "t2.nrrd"),
+           "mask": str(tmp_path / "p.nrrd")}
+    images = {"T1": read_image(row["t1"]), "T2": read_image(row["t2"])}
+    with pytest.raises(ModicInputError, match=r"case c1 mask .*p.nrrd holds non-integer values \(0.7 …\)"):
+        load_case_masks(row, images)
