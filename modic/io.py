@@ -198,11 +198,12 @@ def read_csv_table(path: str | os.PathLike, what: str = "table", dtype=None, all
                               "(comma-separated, UTF-8)")
     if not head.strip():
         raise ModicInputError(f"{what} {p} is empty — it needs a header line and one row per case")
-    first = head.splitlines()[0] if head.splitlines() else b""
+    with open(p, "rb") as fh:                      # header and first row whole (a feature table's header is long)
+        first, second = fh.readline(), fh.readline()
     sep, decimal = ",", "."
     if b"," not in first and (b";" in first or b"\t" in first):   # spreadsheet exports: ';' (decimal ',') or tabs
         sep = ";" if b";" in first else "\t"
-        decimal = "," if sep == ";" and re.search(rb"\d,\d", head) else "."
+        decimal = "," if sep == ";" and re.search(rb"\d,\d", second) else "."
     try:
         df = pd.read_csv(p, dtype=dtype, sep=sep, decimal=decimal)
     except UnicodeDecodeError:

@@ -116,6 +116,9 @@ def test_spreadsheet_exports_with_semicolons_or_tabs_are_read(tmp_path):
     plain = read_csv_table(tmp_path / "plain.csv")
     for name in ("euro.csv", "tabs.tsv"):
         pd.testing.assert_frame_equal(read_csv_table(tmp_path / name), plain)
+    wide = pd.DataFrame({"case_id": ["a"], **{f"T1_wavelet-LLH_glszm_feat_{i:05d}": [i + 0.25] for i in range(3000)}})
+    wide.to_csv(tmp_path / "wide.csv", index=False, sep=";", decimal=",")   # header > 64 KB, as a feature table's
+    pd.testing.assert_frame_equal(read_csv_table(tmp_path / "wide.csv"), wide)
     (tmp_path / "one.csv").write_text("case_id\na\nb\n")     # a single column has no separator at all
     assert list(read_csv_table(tmp_path / "one.csv")["case_id"]) == ["a", "b"]
 
