@@ -105,12 +105,13 @@ class ModicModel:
             table = table.set_index(table["case_id"].astype(str))
         self.check_table(table)
         X = table[self.feature_names].apply(pd.to_numeric, errors="coerce").astype(float)
-        bad = X.isna().any(axis=1)
+        invalid = ~np.isfinite(X)                       # missing, non-numeric or infinite
+        bad = invalid.any(axis=1)
         if bad.any():
             cases = ", ".join(map(str, X.index[bad][:5]))
-            cols = ", ".join(X.columns[X.isna().any()][:5])
-            raise ModicInputError(f"missing or non-numeric values for case(s) {cases} in column(s) {cols} — "
-                                  "re-extract those features")
+            cols = ", ".join(X.columns[invalid.any()][:5])
+            raise ModicInputError(f"missing, non-numeric or infinite values for case(s) {cases} in column(s) {cols} "
+                                  "— re-extract those features")
         proba = self.estimator.predict_proba(X)
         classes = [int(c) for c in self.estimator.classes_]
         out = pd.DataFrame(index=X.index)

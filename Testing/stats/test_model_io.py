@@ -57,6 +57,10 @@ def test_missing_columns_listed(tmp_path, trained):
     bad.iloc[2, 3] = np.nan
     with pytest.raises(ModicInputError, match="c2"):
         m.predict(bad)
+    bad = X.copy()
+    bad.iloc[4, 5] = np.inf        # an overflowed feature: was scikit-learn's ValueError (an internal error)
+    with pytest.raises(ModicInputError, match="infinite values for case.s. c4 in column.s. T1_original_firstorder_F5"):
+        m.predict(bad)
 
 
 def test_untrusted_type_is_refused(tmp_path):
