@@ -37,6 +37,12 @@ CASES = [
      "non-integer values"),
     ("detect-spine-lesion-mask", ["detect", *IMG, "--spine", "{P}/mask.nrrd", "--out", "{W}/det"],
      "not a spine label map"),
+    ("segment-t1-given-twice", ["segment", "--t1", "{P}/t1.nrrd", "--t1", "{P}/t2.nrrd", SEED, "--out", "{W}/seg"],
+     "--t1 given twice"),
+    ("detect-same-file-twice", ["detect", "--t1", "{P}/t2.nrrd", *T2, "--out", "{W}/det"],
+     "--t1 and --t2 name the same image"),
+    ("phantom-more-cases-than-disk", ["phantom", "--cases", "100000000000", "--out", "{W}/ph", "--no-progress"],
+     "cases need about"),
     # --- masks: far away, empty, one voxel, absent label
     ("segment-mask-elsewhere", ["segment", *IMG, "--mask", "{P}/far_mask.nrrd", "--out", "{W}/seg"],
      "does not overlap"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 
 import SimpleITK as sitk
 
@@ -13,11 +14,22 @@ from modic.io import read_image
 SEQ_ARGS = {"T1": "t1", "T2": "t2", "FS": "fs"}
 
 
+class _Once(argparse.Action):
+    """Store the value; an option given twice is an error (argparse would silently keep the last one, and
+    `--t1 a --t1 b` is usually a T2 typed as T1)."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        if getattr(namespace, self.dest, None) is not None:
+            parser.error(f"{option_string} given twice ({getattr(namespace, self.dest)} and {values}) — give each "
+                         "sequence once")
+        setattr(namespace, self.dest, values)
+
+
 def add_image_arguments(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("images (any non-empty subset; NRRD, NIfTI, MetaImage or a DICOM folder)")
-    g.add_argument("--t1", metavar="PATH", help="T1-weighted image")
-    g.add_argument("--t2", metavar="PATH", help="T2-weighted image")
-    g.add_argument("--fs", metavar="PATH", help="fat-suppressed (STIR / T2-FS) image")
+    g.add_argument("--t1", metavar="PATH", action=_Once, help="T1-weighted image")
+    g.add_argument("--t2", metavar="PATH", action=_Once, help="T2-weighted image")
+    g.add_argument("--fs", metavar="PATH", action=_Once, help="fat-suppressed (STIR / T2-FS) image")
     add_study_arguments(p)
 
 
@@ -95,8 +107,15 @@ def load_images_and_study(args: argparse.Namespace):
         images.update(study.images)
     elif any(getattr(args, f"{a}_series", None) for a in SEQ_ARGS.values()):
         raise ModicInputError("--t1-series/--t2-series/--fs-series need --study")
-    images.update({seq: read_image(getattr(args, a), what=f"{seq} image")
-                   for seq, a in SEQ_ARGS.items() if getattr(args, a, None)})
+    given = {seq: getattr(args, a) for seq, a in SEQ_ARGS.items() if getattr(args, a, None)}
+    seen: dict[str, str] = {}
+    for seq, path in given.items():
+        key = os.path.realpath(path)
+        if key in seen:
+            raise ModicInputError(f"--{SEQ_ARGS[seen[key]]} and --{SEQ_ARGS[seq]} name the same image {path} — "
+                                  "give each sequence its own series")
+        seen[key] = seq
+    images.update({seq: read_image(path, what=f"{seq} image") for seq, path in given.items()})
     from modic.checks import check_image
 
     for seq, image in images.items():

@@ -113,6 +113,9 @@ def generate_construction_b(out, n_cases: int = 30, seed: int = 0, fmt: str = "n
 
     if n_cases < 1:
         raise ModicInputError(f"--cases must be at least 1, got {n_cases}")
+    from modic.phantom.cohort import check_disk_space
+
+    check_disk_space(Path(out), n_cases)
     record = {"generator": "modic.phantom.construction_b", "seed": seed, "options": {"n_cases": n_cases}}
     return write_cohort(out, specs_b(n_cases, seed), make_case_b, record, fmt, progress,
                         lambda c: {"shape": c.meta["shape"], "construction": "B"})
