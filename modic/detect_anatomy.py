@@ -119,6 +119,19 @@ def parse_anatomy(images: Mapping[str, sitk.Image]) -> Spine:
     return parse_spine({s: images[s] for s in order})
 
 
+def check_spine_overlap(labels: sitk.Image, images: Mapping[str, sitk.Image], what: str) -> None:
+    """ModicInputError when no vertebral body of the spine label map `labels` lies inside the images (a label map
+    of another study, or of the same one exported with another origin or direction)."""
+    if not images:
+        return
+    name = next((s for s in ("T2", "T1", "FS") if s in images), next(iter(images)))
+    moved = sitk.GetArrayFromImage(sitk.Resample(labels, images[name], sitk.Transform(), sitk.sitkNearestNeighbor,
+                                                 0, sitk.sitkUInt8))
+    if not ((moved >= 10) & (moved < 30)).any():
+        raise ModicInputError(f"{what} does not overlap the {name} image (none of its vertebral bodies lies inside "
+                              "it) — is it the label map of this study? Check its origin and direction")
+
+
 def resolve_spine(images: Mapping[str, sitk.Image], spine) -> Spine:
     """The anatomy detection searches: `spine` as given (a Spine), converted (its label map, a SimpleITK image as
     `modic spine` writes spine_labels.nrrd), or parsed from `images` when None; anything else is refused."""
@@ -128,10 +141,11 @@ def resolve_spine(images: Mapping[str, sitk.Image], spine) -> Spine:
         from modic.spine import spine_from_label_map
 
         try:
-            return spine_from_label_map(spine, info={"source": "label map given to detect_lesions"})
+            spine = spine_from_label_map(spine, info={"source": "label map given to detect_lesions"})
         except ValueError as exc:
             raise ModicInputError(f"the spine label map is not one `modic spine` writes ({exc})") from None
     if not isinstance(spine, Spine):
         raise ModicInputError(f"spine must be a modic.spine.Spine or its label map (SimpleITK image), got "
                               f"{type(spine).__name__}")
+    check_spine_overlap(spine.labels, images, "the spine anatomy")
     return spine

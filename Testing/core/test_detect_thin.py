@@ -114,3 +114,21 @@ def test_extend_faces_adds_only_unlabelled_voxels_within_reach_of_each_face():
         # the footprint is the body's own (slices 1–10, columns 15–59), eroded into the search zone
         assert not added[[0, 11]].any() and not added[:, :, :15].any() and not added[:, :, 60:].any()
     assert not (bodies["L3"]["whole"] & bodies["L4"]["whole"]).any()
+
+
+def test_spine_label_map_of_another_place_is_refused(tmp_path):
+    """A spine label map that does not overlap the images (another study, or an origin lost on export) is refused
+    with one line, by detection and by --anatomy LABELMAP; before, detection searched nothing and reported no lesion,
+    and the one-click method warned that the lesion was not in marrow."""
+    from modic.commands._anatomy import resolve_anatomy
+
+    images, spine, _ = _spine_case(None, noise=0.01, shading=0.0)
+    far = sitk.Image(spine.labels)
+    far.SetOrigin(tuple(np.add(spine.labels.GetOrigin(), (0.0, 0.0, 300.0))))
+    with pytest.raises(ValueError, match="the spine anatomy does not overlap the T2 image"):
+        detect_lesions(images, far, case_id="far")
+    sitk.WriteImage(far, str(tmp_path / "far.nrrd"))
+    with pytest.raises(ValueError, match="far.nrrd does not overlap the T2 image"):
+        resolve_anatomy(str(tmp_path / "far.nrrd"), images)
+    sitk.WriteImage(spine.labels, str(tmp_path / "own.nrrd"))
+    assert resolve_anatomy(str(tmp_path / "own.nrrd"), images)[0] is not None

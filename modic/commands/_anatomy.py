@@ -67,4 +67,7 @@ def resolve_anatomy(choice: str | None, images: Mapping[str, sitk.Image]):
     except ValueError as exc:
         raise ModicInputError(f"{choice}: not a modic.spine label map ({exc}) — use spine_labels.nrrd "
                               "from `modic spine` or values 10–78") from None
+    from modic.detect_anatomy import check_spine_overlap
+
+    check_spine_overlap(labels, images, choice)
     return spine, f"anatomy from {choice}"

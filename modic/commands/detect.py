@@ -32,12 +32,12 @@ def add_parser(sub) -> None:
     p.set_defaults(func=run)
 
 
-def load_spine(path: str):
+def load_spine(path: str, images=None):
     """A Spine from a label map with modic.spine label values (one-line error otherwise): the same reader and
-    checks as `--anatomy LABELMAP` of segment/analyze."""
+    checks as `--anatomy LABELMAP` of segment/analyze (with `images`: it must overlap them)."""
     from modic.commands._anatomy import resolve_anatomy
 
-    return resolve_anatomy(str(path), {})[0]
+    return resolve_anatomy(str(path), images or {})[0]
 
 
 def run(args: argparse.Namespace) -> int:
@@ -48,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
     inputs = input_paths(args)
     check_output_dir(args.out, args.overwrite, inputs=inputs, command="detect")
     images, study = load_images_and_study(args)
-    spine = load_spine(args.spine) if args.spine else None
+    spine = load_spine(args.spine, images) if args.spine else None
     result = detect_lesions(images, spine, case_id=args.case_id, segment=not args.no_segmentation,
                             random_state=args.random_state)
     write_detection(result, images, args.out, extra_info={"case_id": args.case_id, "inputs": {
