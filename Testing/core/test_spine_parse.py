@@ -263,6 +263,21 @@ def test_zscored_images_parse_like_the_originals(tmp_path, phantom):
     assert (tmp_path / "o" / "spine_overview.png").stat().st_size > 1000
 
 
+def test_fat_suppressed_image_given_first_is_analysed_last(phantom):
+    """The image order of `parse_spine` only chooses the output grid: a STIR/FS image given first is analysed after
+    the others (following the bodies on its dark marrow made them short: on 6 built-in phantoms body Dice 0.701
+    instead of 0.835 before)."""
+    case, truth, spine = phantom
+    fs_first = parse_spine({k: case.images[k] for k in ("FS", "T1", "T2")})
+    assert fs_first.labels.GetSize() == case.images["FS"].GetSize()          # labels on the first image's grid
+    assert fs_first.info["analysis_order"] == ["T1", "T2", "FS"] and fs_first.info["images"] == ["FS", "T1", "T2"]
+    assert [v.level for v in fs_first.vertebrae()] == [v.level for v in spine.vertebrae()]
+    for v in spine.vertebrae():
+        assert np.linalg.norm(np.subtract(fs_first.structure(v.level).centroid_lps, v.centroid_lps)) < 2.0
+        # the same bodies (followed on FS first they came out 1.07–1.38 × as large on this case)
+        assert 0.97 < fs_first.structure(v.level).volume_mm3 / v.volume_mm3 < 1.03, v.level
+
+
 def test_axial_or_disjoint_series_are_refused(tmp_path, capsys, phantom):
     """An axial stack of thick slices, or a second series that does not overlap the first, is refused with one
     line naming the image (before: parsed into nothing, or an IndexError)."""
