@@ -26,7 +26,8 @@ def add_parser(sub) -> None:
     p.add_argument("--image", action="append", required=True, metavar="[NAME=]PATH",
                    help="a sagittal MR image (T1, T2, STIR/FS or fat-bright GRE; NRRD, NIfTI, MetaImage or a DICOM "
                         "folder); repeat for more sequences of the same study. Optional NAME (T1, T2, FS, GRE …) "
-                        "labels it; the labels are written on the first image's grid")
+                        "labels it; the labels are written on the first image's grid. Name fat-suppressed images "
+                        "(STIR=stir.nii.gz, FS=…): they are then analysed after the others")
     p.add_argument("--random-state", type=int, default=0, help="seed recorded with the result (default 0)")
     p.add_argument("--out", required=True, metavar="DIR", help="output folder (new or empty, or one `modic spine` "
                                                                "wrote before; see --overwrite)")
