@@ -113,14 +113,19 @@ def _slice_axis(image: sitk.Image) -> int:
 
 
 def _prepare(images: Mapping[str, sitk.Image], ref: sitk.Image) -> dict[str, np.ndarray]:
-    """Each sequence on the reference grid (linear), lightly median-filtered in-plane, float32 (k, j, i)."""
+    """Each sequence on the reference grid (linear), lightly median-filtered in-plane, float32 (k, j, i); an image
+    with negative values is first shifted to a 0 minimum (the contrast rule compares signal ratios)."""
     out = {}
     axis = _slice_axis(ref)
     size = [1, 1, 1]
     size[axis] = 0
     for seq in SEQUENCES:
         if seq in images:
-            img = resample_like(sitk.Cast(images[seq], sitk.sitkFloat32), ref)
+            img = sitk.Cast(images[seq], sitk.sitkFloat32)
+            low = float(sitk.GetArrayViewFromImage(img).min())
+            if low < 0:   # processed (z-scored) images: their minimum is the black of magnitude MR, as in the parser
+                img = img - low
+            img = resample_like(img, ref)
             arr = sitk.GetArrayFromImage(img).astype(np.float32)
             footprint = np.ones([3 if s else 1 for s in size], bool)
             out[seq] = ndimage.median_filter(arr, footprint=footprint, mode="nearest")

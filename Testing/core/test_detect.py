@@ -171,3 +171,23 @@ def test_real_scan_with_parsed_anatomy_searches_deeper_and_keeps_false_positives
     assert res.info["settings"]["search_erode_mm"] == 2.0
     assert len(res.spine.vertebrae()) >= 5
     assert len(res.table()) == 0, res.table()
+
+
+def test_zscored_images_detect_like_the_magnitude_ones():
+    """Images exported z-scored (negative values) are shifted to a 0 minimum before the contrast rule, which compares
+    signal ratios: a type II phantom case gives the same lesions as its magnitude images (before: none, the ratios of
+    z-scores making a bright lesion fail its contrast test)."""
+    from modic.phantom import case_spec, synthesize
+
+    case = synthesize(case_spec(1, 0, 2))
+    spine = spine_from_phantom_anatomy(case.anatomy)
+    zs = {}
+    for seq in ("T1", "T2", "FS"):
+        arr = sitk.GetArrayFromImage(case.images[seq]).astype(np.float32)
+        zs[seq] = sitk.GetImageFromArray((arr - arr.mean()) / arr.std())
+        zs[seq].CopyInformation(case.images[seq])
+    found = detect_lesions(case.images, spine, segment=False).table()
+    found_z = detect_lesions(zs, spine, segment=False).table()
+    assert list(found["endplate"]) == ["L3 inferior", "L4 superior"] and set(found["modic_type"]) == {"II"}
+    assert list(found_z["endplate"]) == list(found["endplate"])
+    assert list(found_z["modic_type"]) == list(found["modic_type"])
