@@ -90,6 +90,13 @@ def load_case_images(row: pd.Series) -> dict[str, sitk.Image]:
             images.update(load_study(row[STUDY_COLUMN], overrides).images)
         except ModicInputError as exc:
             raise ModicInputError(f"case {case}: {exc}") from None
+    seen: dict[str, str] = {}
+    for s in case_sequences(row):
+        key = os.path.realpath(str(row[IMAGE_COLUMNS[s]]))
+        if key in seen:
+            raise ModicInputError(f"case {case}: columns {IMAGE_COLUMNS[seen[key]]} and {IMAGE_COLUMNS[s]} name the "
+                                  f"same image {row[IMAGE_COLUMNS[s]]} — give each sequence its own series")
+        seen[key] = s
     images.update({s: read_image(row[IMAGE_COLUMNS[s]], what=f"case {case} {s} image") for s in case_sequences(row)})
     return images
 

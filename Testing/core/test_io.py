@@ -150,3 +150,13 @@ def test_probability_map_in_a_manifest_is_refused_with_the_case(tmp_path):
     images = {"T1": read_image(row["t1"]), "T2": read_image(row["t2"])}
     with pytest.raises(ModicInputError, match=r"case c1 mask .*p.nrrd holds non-integer values \(0.7 …\)"):
         load_case_masks(row, images)
+
+
+def test_manifest_row_naming_one_file_for_two_sequences_is_refused(tmp_path):
+    from modic.manifest import load_case_images
+
+    img = np.random.default_rng(1).normal(100, 10, (6, 20, 20)).astype(np.float32)
+    sitk.WriteImage(volume(img), str(tmp_path / "t2.nrrd"))
+    row = pd.Series({"case_id": "c7", "t1": str(tmp_path / "t2.nrrd"), "t2": str(tmp_path / "." / "t2.nrrd")})
+    with pytest.raises(ModicInputError, match="case c7: columns t1 and t2 name the same image"):
+        load_case_images(row)
