@@ -44,7 +44,7 @@ def _versions() -> dict[str, str]:
 CASE_MB = 6.0   # disk space of one case (three images, three masks, anatomy; NRRD, gzip), measured 5.3 MB
 
 
-def check_disk_space(out: Path, n_cases: int, case_mb: float = CASE_MB) -> None:
+def check_disk_space(out: Path, n_cases: int, case_mb: float = CASE_MB, option: str = "--cases") -> None:
     """ModicInputError when the file system of `out` has less free space than `n_cases` cases need."""
     import shutil
 
@@ -55,7 +55,7 @@ def check_disk_space(out: Path, n_cases: int, case_mb: float = CASE_MB) -> None:
     need_mb = n_cases * case_mb
     if need_mb > free_mb:
         raise ModicInputError(f"{n_cases:,} cases need about {need_mb / 1e3:,.1f} GB, but only {free_mb / 1e3:,.1f} GB "
-                              f"are free at {base} — ask for fewer cases (--cases) or free some space")
+                              f"are free at {base} — ask for fewer cases ({option}) or free some space")
 
 
 def write_case(case, folder: Path, fmt: str = "nrrd") -> dict[str, str]:

@@ -88,6 +88,9 @@ def generate_hybrid_cohort(out, background: str | os.PathLike, per_scan: int = 3
         raise ModicInputError(f"--slice-mm must be between 1 and 8 mm, got {slice_mm}")
     rows = read_backgrounds(background)
     by_name = {r["name"]: r for r in rows}
+    from modic.phantom.cohort import check_disk_space
+
+    check_disk_space(Path(out), per_scan * len(rows), option="--cases-per-scan")
     specs = hybrid_specs(rows, per_scan=per_scan, slice_mm=slice_mm, seed=seed)
     cache: dict = {}
 
