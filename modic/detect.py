@@ -63,6 +63,7 @@ from modic.detect_anatomy import (
 )
 from modic.errors import ModicInputError
 from modic.geometry import format_point, resample_like
+from modic.normalize import zero_minimum
 from modic.spine.model import LEVELS, Spine
 
 # Bump whenever a change of the algorithm or its defaults changes detections (batch caches key on it).
@@ -121,11 +122,7 @@ def _prepare(images: Mapping[str, sitk.Image], ref: sitk.Image) -> dict[str, np.
     size[axis] = 0
     for seq in SEQUENCES:
         if seq in images:
-            img = sitk.Cast(images[seq], sitk.sitkFloat32)
-            low = float(sitk.GetArrayViewFromImage(img).min())
-            if low < 0:   # processed (z-scored) images: their minimum is the black of magnitude MR, as in the parser
-                img = img - low
-            img = resample_like(img, ref)
+            img = resample_like(zero_minimum(images[seq]), ref)
             arr = sitk.GetArrayFromImage(img).astype(np.float32)
             footprint = np.ones([3 if s else 1 for s in size], bool)
             out[seq] = ndimage.median_filter(arr, footprint=footprint, mode="nearest")

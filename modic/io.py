@@ -15,7 +15,7 @@ import hashlib
 import os
 import re
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import SimpleITK as sitk
@@ -171,6 +171,17 @@ def check_writable_dir(path: str | os.PathLike) -> Path:
     if not probe.is_dir() or not os.access(probe, os.W_OK | os.X_OK):
         raise ModicInputError(f"output folder {p} is not writable — choose another --out")
     return p
+
+
+def same_file(paths: Mapping[str, str | os.PathLike]) -> tuple[str, str] | None:
+    """The first two keys of `paths` naming the same file (after resolving links and relative parts), or None."""
+    seen: dict[str, str] = {}
+    for key, path in paths.items():
+        real = os.path.realpath(path)
+        if real in seen:
+            return seen[real], key
+        seen[real] = key
+    return None
 
 
 def read_csv_table(path: str | os.PathLike, what: str = "table", dtype=None, allow_no_rows: bool = False):

@@ -19,7 +19,7 @@ import SimpleITK as sitk
 from modic.checks import check_label_file
 from modic.errors import ModicInputError
 from modic.geometry import resample_like
-from modic.io import read_csv_table, read_image
+from modic.io import read_csv_table, read_image, same_file
 
 IMAGE_COLUMNS: dict[str, str] = {"T1": "t1", "T2": "t2", "FS": "fs"}
 MASK_COLUMNS: dict[str, str] = {"T1": "mask_t1", "T2": "mask_t2", "FS": "mask_fs"}
@@ -90,13 +90,10 @@ def load_case_images(row: pd.Series) -> dict[str, sitk.Image]:
             images.update(load_study(row[STUDY_COLUMN], overrides).images)
         except ModicInputError as exc:
             raise ModicInputError(f"case {case}: {exc}") from None
-    seen: dict[str, str] = {}
-    for s in case_sequences(row):
-        key = os.path.realpath(str(row[IMAGE_COLUMNS[s]]))
-        if key in seen:
-            raise ModicInputError(f"case {case}: columns {IMAGE_COLUMNS[seen[key]]} and {IMAGE_COLUMNS[s]} name the "
-                                  f"same image {row[IMAGE_COLUMNS[s]]} — give each sequence its own series")
-        seen[key] = s
+    if pair := same_file({s: str(row[IMAGE_COLUMNS[s]]) for s in case_sequences(row)}):
+        a, b = (IMAGE_COLUMNS[s] for s in pair)
+        raise ModicInputError(f"case {case}: columns {a} and {b} name the same image {row[b]} — give each sequence "
+                              "its own series")
     images.update({s: read_image(row[IMAGE_COLUMNS[s]], what=f"case {case} {s} image") for s in case_sequences(row)})
     return images
 

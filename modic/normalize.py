@@ -43,6 +43,14 @@ class NormalizationRecord:
         return asdict(self)
 
 
+def zero_minimum(image: sitk.Image) -> sitk.Image:
+    """`image` as float32, shifted so that its minimum is 0 when it has negative values (a processed, e.g. z-scored,
+    export: its minimum stands in for the black of magnitude MR, which signal ratios need); else unchanged."""
+    image = sitk.Cast(image, sitk.sitkFloat32)
+    low = float(sitk.GetArrayViewFromImage(image).min())
+    return image - low if low < 0 else image
+
+
 def sphere_mask(reference: sitk.Image, center_lps: Sequence[float], radius_mm: float) -> sitk.Image:
     """Binary mask (uint8) of voxels of `reference`'s grid within `radius_mm` of an LPS point."""
     size = np.asarray(reference.GetSize())

@@ -26,7 +26,7 @@ import SimpleITK as sitk
 
 from modic.errors import ModicInputError
 from modic.geometry import resample_like
-from modic.normalize import sphere_mask
+from modic.normalize import sphere_mask, zero_minimum
 
 PROTOTYPES: dict[str, dict[str, float]] = {
     "I": {"T1": -1.0, "T2": 1.0, "FS": 1.0},
@@ -107,7 +107,8 @@ def type_from_signal(images: Mapping[str, sitk.Image], masks: Mapping[str, sitk.
         raise ModicInputError("signal-pattern typing needs T1 and at least one of T2/FS")
     ratios, contrasts, calls, graded = {}, {}, {}, {}
     ref_desc = ""
-    stats, shift = {}, {}
+    images = {s: zero_minimum(images[s]) for s in seqs}   # z-scored exports: ratios need a 0 minimum
+    stats = {}
     for seq in seqs:
         img, les = images[seq], masks[seq]
         if reference_masks and seq in reference_masks:
@@ -117,8 +118,6 @@ def type_from_signal(images: Mapping[str, sitk.Image], masks: Mapping[str, sitk.
         else:
             ref, ref_desc = reference_mask_around_lesion(img, les), "shell 4–12 mm around the lesion (fallback)"
         arr = sitk.GetArrayViewFromImage(img).astype(np.float64)
-        shift[seq] = min(float(arr.min()), 0.0)   # z-scored exports: a 0 minimum, so that ratios mean something
-        arr = arr - shift[seq]
         lv = arr[sitk.GetArrayViewFromImage(les) > 0]
         rv = arr[(sitk.GetArrayViewFromImage(ref) > 0) & (sitk.GetArrayViewFromImage(les) == 0)]
         if lv.size == 0 or rv.size < 5:
@@ -143,7 +142,7 @@ def type_from_signal(images: Mapping[str, sitk.Image], masks: Mapping[str, sitk.
     for seq in seqs:
         img = resample_like(sitk.Cast(images[seq], sitk.sitkFloat32), grid)
         img = sitk.Median(img, (1, 1, 0))
-        arr = sitk.GetArrayViewFromImage(img).astype(np.float64)[les] - shift[seq]
+        arr = sitk.GetArrayViewFromImage(img).astype(np.float64)[les]
         mu_r, sd_r = stats[seq]
         vox_calls[seq] = np.clip((arr - mu_r) / sd_r / threshold, -1, 1)
     labels = _nearest_type(vox_calls)

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import os
 
 import SimpleITK as sitk
 
 from modic.errors import ModicInputError
 from modic.geometry import parse_point_lps
-from modic.io import read_image
+from modic.io import read_image, same_file
 
 SEQ_ARGS = {"T1": "t1", "T2": "t2", "FS": "fs"}
 
@@ -108,13 +107,9 @@ def load_images_and_study(args: argparse.Namespace):
     elif any(getattr(args, f"{a}_series", None) for a in SEQ_ARGS.values()):
         raise ModicInputError("--t1-series/--t2-series/--fs-series need --study")
     given = {seq: getattr(args, a) for seq, a in SEQ_ARGS.items() if getattr(args, a, None)}
-    seen: dict[str, str] = {}
-    for seq, path in given.items():
-        key = os.path.realpath(path)
-        if key in seen:
-            raise ModicInputError(f"--{SEQ_ARGS[seen[key]]} and --{SEQ_ARGS[seq]} name the same image {path} — "
-                                  "give each sequence its own series")
-        seen[key] = seq
+    if pair := same_file(given):
+        raise ModicInputError(f"--{SEQ_ARGS[pair[0]]} and --{SEQ_ARGS[pair[1]]} name the same image {given[pair[1]]} "
+                              "— give each sequence its own series")
     images.update({seq: read_image(path, what=f"{seq} image") for seq, path in given.items()})
     from modic.checks import check_image
 

@@ -15,6 +15,7 @@ import numpy as np
 import SimpleITK as sitk
 
 from modic.errors import ModicInputError
+from modic.normalize import zero_minimum
 
 
 @dataclass
@@ -66,7 +67,6 @@ def working_frame(images: Mapping[str, sitk.Image], inplane_mm: float = 1.0, lat
     w = canonical_direction(ref.GetDirection())
     lat_axis = int(np.argmax(np.abs(d[0])))
     slice_mm = ref.GetSpacing()[lat_axis]
-    check_sagittal(ref, names[0])
     spacing = np.array([inplane_mm, inplane_mm, max(lateral_mm, slice_mm)])
     corners = _corners_lps(ref) @ w        # coordinates along the working axes
     lo, hi = corners.min(axis=0), corners.max(axis=0)
@@ -80,11 +80,7 @@ def working_frame(images: Mapping[str, sitk.Image], inplane_mm: float = 1.0, lat
         if img.GetNumberOfComponentsPerPixel() != 1 or img.GetDimension() != 3:
             raise ModicInputError(f"image {name} is not a 3D scalar volume — pass one MR series per --image")
         check_sagittal(img, name)
-        img = sitk.Cast(img, sitk.sitkFloat32)
-        low = float(sitk.GetArrayViewFromImage(img).min())
-        if low < 0:     # processed (e.g. z-scored) images: background is the minimum, as 0 is on magnitude MR
-            img = img - low
-        res = sitk.Resample(img, grid, sitk.Transform(), sitk.sitkLinear, 0.0,
+        res = sitk.Resample(zero_minimum(img), grid, sitk.Transform(), sitk.sitkLinear, 0.0,
                             sitk.sitkFloat32)
         arrays[name] = sitk.GetArrayFromImage(res)
         if name != names[0] and np.count_nonzero(arrays[name]) < 0.05 * arrays[name].size:
@@ -101,11 +97,11 @@ def check_sagittal(image: sitk.Image, name: str, max_ratio: float = 1.5) -> None
     if spacing.max() <= max_ratio * spacing.min():
         return
     d = np.asarray(image.GetDirection(), float).reshape(3, 3)
-    thick = int(np.argmax(spacing))
-    if int(np.argmax(np.abs(d[:, thick]))) == 0:
+    along = int(np.argmax(np.abs(d[:, int(np.argmax(spacing))])))   # LPS axis the slices are stacked along
+    if along == 0:
         return
-    plane = "axial" if int(np.argmax(np.abs(d[:, thick]))) == 2 else "coronal"
-    raise ModicInputError(f"image {name} is {plane} ({spacing[thick]:g} mm slices along the "
+    plane = "axial" if along == 2 else "coronal"
+    raise ModicInputError(f"image {name} is {plane} ({spacing.max():g} mm slices along the "
                           f"{'superior-inferior' if plane == 'axial' else 'anterior-posterior'} axis) — the spine "
                           "parser needs a sagittal series (or a 3D near-isotropic one); give the sagittal images")
 

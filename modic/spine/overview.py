@@ -44,8 +44,9 @@ def write_overview(spine: Spine, image: sitk.Image, path: str | os.PathLike, tit
     bodies = np.isin(lab, [s.label for s in spine.structures if s.structure == "vertebra"])
     k = int(np.argmax(bodies.sum(axis=(1, 2)))) if bodies.any() else lab.shape[0] // 2
     sl, ls = img[k], lab[k]
-    lo, hi = (float(v) for v in np.quantile(sl, (0.005, 0.995)))
-    lo, hi = min(lo, 0.0), hi if hi > min(lo, 0.0) else min(lo, 0.0) + 1.0   # magnitude MR: 0 is black
+    lo = min(float(np.quantile(sl, 0.005)), 0.0)          # magnitude MR: 0 is black
+    hi = float(np.quantile(sl, 0.995))
+    hi = hi if hi > lo else lo + 1.0
     fig, ax = plt.subplots(figsize=(5, 5 * sl.shape[0] / max(sl.shape[1], 1)), dpi=120)
     ax.imshow(sl, cmap="gray", vmin=lo, vmax=hi)
     for value in np.unique(ls):

@@ -505,15 +505,15 @@ def parse_spine(images: Mapping[str, sitk.Image], random_state: int = 0) -> Spin
             "images": given, "analysis_order": names,
             "settings": {k: list(v) if isinstance(v, tuple) else v for k, v in {**SETTINGS, **NAMING}.items()}}
     chain = column["chain"]
-    levels, certain, reason = name_column(column, float(frame.grid.GetSpacing()[0]),
-                                          names if SETTINGS["follow_all_images"] else column["names"])
+    follow = names if SETTINGS["follow_all_images"] else column["names"]
+    levels, certain, reason = name_column(column, float(frame.grid.GetSpacing()[0]), follow)
     keep = [i for i, lv in enumerate(levels) if lv]
     if len(keep) < 2:
         info.update(naming="no chain of vertebral bodies found", seconds=round(time.perf_counter() - t0, 2))
         empty = sitk.Image(reference.GetSize(), sitk.sitkUInt8)
         empty.CopyInformation(reference)
         return Spine(empty, [], False, info)
-    masks = follow_bodies(frame, names if SETTINGS["follow_all_images"] else column["names"], column)
+    masks = follow_bodies(frame, follow, column)
     px = float(frame.grid.GetSpacing()[0])
     body_masks, completion = complete_bodies([masks[i] for i in keep], [chain[i].centroid for i in keep],
                                              column["slices"], column["k"], px,
