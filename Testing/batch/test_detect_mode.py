@@ -107,3 +107,13 @@ def test_units_pass_through_and_errors(tmp_path):
         to_unit(plain, "manifest.csv", "vertebra")
     with pytest.raises(ModicInputError, match="no row for case"):
         to_unit(_lesion_table(), pd.DataFrame({"case_id": ["p1"], "modic_type": [1]}), "patient")
+
+
+def test_detection_cache_key_follows_the_spine_parser(monkeypatch):
+    """A case without a spine file is parsed: a new parser must not reuse the old parser's detections."""
+    import modic.spine.parse as parse
+    from modic.batch.detect_mode import detector_version
+
+    before = detector_version()
+    monkeypatch.setattr(parse, "METHOD_VERSION", parse.METHOD_VERSION + 1)
+    assert detector_version() != before

@@ -36,9 +36,12 @@ def resolve_spine_column(df: pd.DataFrame, manifest: str | os.PathLike) -> pd.Da
 
 
 def detector_version() -> str:
+    """The detector's and the spine parser's method versions (a case without a spine file is parsed, so a new
+    parser changes its detections too): part of the cache key of --detect runs."""
     from modic.detect import METHOD_VERSION
+    from modic.spine.parse import METHOD_VERSION as SPINE_VERSION
 
-    return str(METHOD_VERSION)
+    return f"{METHOD_VERSION}+spine{SPINE_VERSION}"
 
 
 def detect_case(task, images) -> tuple[dict, dict]:
