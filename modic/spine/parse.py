@@ -12,7 +12,8 @@ Method (no trained weights; every number below is in mm or a dimensionless ratio
    bottom by dynamic programming (regular spacing along a smooth curve, similar size and signal); the best chain
    over the slabs is the vertebral column.
 4. Each body is followed slice by slice to the left and right (the part of its mid-sagittal outline whose signal
-   stays in the marrow range).
+   stays in the marrow range), then cut in each slice to the chord of its round axial section
+   (`modic.spine.shape`).
 5. Each body is lengthened to its endplate lines (`modic.spine.endplates`): marrow of abnormal signal next to an
    endplate (a Modic change) belongs to the body whatever it looks like. Discs are then the voxels both
    neighbouring bodies reach along the spine axis, and endplate zones come from `spine_from_masks`.
@@ -38,13 +39,16 @@ from modic.spine.frame import WorkingFrame, to_reference, working_frame
 from modic.spine.levels import SETTINGS as NAMING
 from modic.spine.levels import fat_suppressed, find_sacrum, last_turn, name_column
 from modic.spine.model import DISCS, Spine, spine_from_masks, structures_from_labels
+from modic.spine.shape import round_bodies
 
-METHOD_VERSION = 4   # 2: bodies lengthened to their endplate lines (modic.spine.endplates); sacral block;
+METHOD_VERSION = 5   # 2: bodies lengthened to their endplate lines (modic.spine.endplates); sacral block;
                      # 3: a body's lateral end is a step in its core signal between neighbouring slices;
                      #    the marrow spread has a floor of 5 % of its level (robust to lateral shading)
                      # 4: with several images the column is also sought on each image alone (not fat-suppressed
                      #    ones); one image's chain wins when it scores `column_single_margin` above the chain of
                      #    all images together
+                     # 5: lateral slices of a body cut to the chord of a superellipse (`round_power`) of its
+                     #    mid-sagittal depth and followed half-width (modic.spine.shape)
 SETTINGS = {
     "inplane_mm": 1.0, "lateral_mm": 2.0, "dark_line_mm": 3.0, "marker_mm": (2.5, 4.0, 6.0),
     "signal_split_quantiles": (0.4, 0.8),
@@ -56,6 +60,7 @@ SETTINGS = {
     "follow_min_sd_fraction": 0.05,
     "half_width_mm": 45.0, "body_pad_mm": 1.0,
     "column_per_image": True, "column_single_margin": 2.0, "follow_all_images": True,
+    "round_power": 2.5, "round_margin_mm": 1.0,
 }
 
 
@@ -515,7 +520,9 @@ def parse_spine(images: Mapping[str, sitk.Image], random_state: int = 0) -> Spin
         return Spine(empty, [], False, info)
     masks = follow_bodies(frame, follow, column)
     px = float(frame.grid.GetSpacing()[0])
-    body_masks, completion = complete_bodies([masks[i] for i in keep], [chain[i].centroid for i in keep],
+    rounded = round_bodies([masks[i] for i in keep], [chain[i].centroid for i in keep], column["k"], px,
+                           SETTINGS["round_power"], SETTINGS["round_margin_mm"])
+    body_masks, completion = complete_bodies(rounded, [chain[i].centroid for i in keep],
                                              column["slices"], column["k"], px,
                                              sacrum=keep.index(levels.index("S1")) if "S1" in levels else None)
     info["endplates"] = completion
