@@ -41,6 +41,24 @@ def check_image(image: sitk.Image, what: str = "image") -> None:
                               "image; check the file")
 
 
+LABEL_MAP_MAX_VALUES = 64   # an MR image has thousands of grey values; a label map a few dozen at most
+
+
+def check_not_label_map(image: sitk.Image, what: str = "image") -> None:
+    """Refuse a label map (a mask or a segmentation: at most `LABEL_MAP_MAX_VALUES` distinct whole-number values)
+    given where a grey-value MR image is needed."""
+    arr = sitk.GetArrayViewFromImage(image)
+    sample = arr.ravel()[:: max(1, arr.size // 200_000)]   # an MR image shows its many grey values at once
+    values = np.unique(sample)
+    if len(values) > LABEL_MAP_MAX_VALUES or np.any(values != np.round(values)):
+        return
+    values = np.unique(arr)
+    if len(values) <= LABEL_MAP_MAX_VALUES and not np.any(values != np.round(values)):
+        shown = ", ".join(f"{v:g}" for v in values[:6]) + (" …" if len(values) > 6 else "")
+        raise ModicInputError(f"{what} looks like a label map, not an MR image ({len(values)} distinct values: "
+                              f"{shown}) — give the grey-value image (a label map goes to --spine or --mask)")
+
+
 def check_images(images: Mapping[str, sitk.Image], names: Mapping[str, str] | None = None) -> None:
     """`check_image` for every sequence; `names` (sequence → file) makes the messages name the files."""
     for seq, image in images.items():

@@ -131,6 +131,12 @@ def _parse_spine_path(project, work, user):
     parse_spine({"T2": str(project / "t2.nrrd")})
 
 
+def _parse_spine_label_map(project, work, user):
+    from modic.spine import parse_spine
+
+    parse_spine({"T2": sitk.ReadImage(str(project / "mask.nrrd"))})
+
+
 def _detect_unknown_key(project, work, user):
     from modic.detect import detect_lesions
 
@@ -181,6 +187,7 @@ API_CASES = [
     ("parse_spine-list", _parse_spine_list, "must be a dict of sequence name"),
     ("parse_spine-empty", _parse_spine_empty, "no image given"),
     ("parse_spine-path-not-image", _parse_spine_path, "image T2 is not an image (str)"),
+    ("parse_spine-label-map", _parse_spine_label_map, "image T2 looks like a label map"),
     ("detect_lesions-unknown-sequence", _detect_unknown_key, "'GRE' names no sequence"),
     ("detect_lesions-single-image", _detect_single_image, "must be a dict of sequence name"),
     ("detect_lesions-spine-path", _detect_spine_not_anatomy, "spine must be a modic.spine.Spine"),

@@ -7,7 +7,7 @@ import json
 import platform
 from pathlib import Path
 
-from modic.checks import check_image
+from modic.checks import check_image, check_not_label_map
 from modic.commands._common import add_overwrite_argument
 from modic.errors import ModicInputError
 from modic.io import atomic_directory, check_output_dir, read_image, write_csv, write_image
@@ -45,6 +45,7 @@ def _named_images(values: list[str]) -> dict:
             raise ModicInputError(f"--image name {name!r} given twice — give each sequence its own NAME=PATH")
         images[name] = read_image(path, what=f"--image {value}")
         check_image(images[name], f"--image {value}")
+        check_not_label_map(images[name], f"--image {value}")
     return images
 
 

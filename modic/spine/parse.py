@@ -496,10 +496,12 @@ def parse_spine(images: Mapping[str, sitk.Image], random_state: int = 0) -> Spin
     makes them short (built-in phantom, 6 cases, FS given first: body Dice 0.701 instead of 0.835).
     `random_state` is recorded (the method is deterministic). See the module docstring.
     """
-    from modic.checks import check_image_mapping
+    from modic.checks import check_image_mapping, check_not_label_map
 
     t0 = time.perf_counter()
     images = check_image_mapping(images, "the spine parser's images")
+    for name, image in images.items():
+        check_not_label_map(image, f"image {name}")
     given = list(images)
     reference = images[given[0]]
     names = [n for n in given if not fat_suppressed(n)] or given
