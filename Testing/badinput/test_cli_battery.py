@@ -26,6 +26,8 @@ CASES = [
     ("segment-nan-image", ["segment", "--t2", "{P}/nan.nrrd", SEED, "--out", "{W}/seg"], "no finite value"),
     ("segment-some-nan", ["segment", "--t1", "{P}/somenan.nrrd", *T2, SEED, "--out", "{W}/seg"], "NaN"),
     ("segment-constant-image", ["segment", "--t2", "{P}/const.nrrd", SEED, "--out", "{W}/seg"], "constant"),
+    ("extract-label-map-as-image", ["extract", "--t2", "{P}/mask.nrrd", "--mask", "{P}/mask.nrrd", "--params",
+                                    "{P}/small.yaml", "--out", "{W}/f.csv"], "mask.nrrd looks like a label map"),
     ("analyze-nan-image", ["analyze", "--t2", "{P}/nan.nrrd", SEED, "--out", "{W}/case"], "no finite value"),
     ("spine-nan-image", ["spine", "--image", "{P}/nan.nrrd", "--out", "{W}/sp"], "nan.nrrd has no finite value"),
     ("spine-some-nan", ["spine", "--image", "{P}/somenan.nrrd", "--out", "{W}/sp"], "NaN"),

@@ -111,10 +111,12 @@ def load_images_and_study(args: argparse.Namespace):
         raise ModicInputError(f"--{SEQ_ARGS[pair[0]]} and --{SEQ_ARGS[pair[1]]} name the same image {given[pair[1]]} "
                               "— give each sequence its own series")
     images.update({seq: read_image(path, what=f"{seq} image") for seq, path in given.items()})
-    from modic.checks import check_image
+    from modic.checks import check_image, check_not_label_map
 
     for seq, image in images.items():
-        check_image(image, f"{seq} image {getattr(args, SEQ_ARGS[seq], None) or args.study}")
+        where = f"{seq} image {getattr(args, SEQ_ARGS[seq], None) or args.study}"
+        check_image(image, where)
+        check_not_label_map(image, where)   # a mask given as --t2: features of a label map, silently
     if not images:
         raise ModicInputError("no image given — pass at least one of --t1, --t2, --fs, or --study")
     return images, study
