@@ -137,6 +137,14 @@ def _parse_spine_label_map(project, work, user):
     parse_spine({"T2": sitk.ReadImage(str(project / "mask.nrrd"))})
 
 
+def _manifest_case_label_map(project, work, user):
+    import pandas as pd
+
+    from modic.manifest import load_case_images
+
+    load_case_images(pd.Series({"case_id": "a", "t2": str(project / "mask.nrrd")}))
+
+
 def _detect_unknown_key(project, work, user):
     from modic.detect import detect_lesions
 
@@ -188,6 +196,7 @@ API_CASES = [
     ("parse_spine-empty", _parse_spine_empty, "no image given"),
     ("parse_spine-path-not-image", _parse_spine_path, "image T2 is not an image (str)"),
     ("parse_spine-label-map", _parse_spine_label_map, "image T2 looks like a label map"),
+    ("manifest-case-label-map", _manifest_case_label_map, "mask.nrrd looks like a label map"),
     ("detect_lesions-unknown-sequence", _detect_unknown_key, "'GRE' names no sequence"),
     ("detect_lesions-single-image", _detect_single_image, "must be a dict of sequence name"),
     ("detect_lesions-spine-path", _detect_spine_not_anatomy, "spine must be a modic.spine.Spine"),
