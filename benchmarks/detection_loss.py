@@ -64,14 +64,15 @@ def lesion_rows(case_id: str, images, mask, truth_spine) -> list[dict]:
         level, side = key.split()
         truth_body = sitk.GetArrayFromImage(sitk.Resample(truth_spine.body_mask(level), ref, sitk.Transform(),
                                                           sitk.sitkNearestNeighbor, 0)) > 0
-        best = max(parsed, key=lambda lv: (parsed[lv]["whole"] & truth_body).sum() if parsed[lv] else 0, default=None)
-        if best is not None and not (parsed[best] and (parsed[best]["whole"] & truth_body).any()):
+        overlap = {lv: int((b["whole"] & truth_body).sum()) for lv, b in parsed.items() if b}
+        best = max(overlap, key=overlap.get, default=None)
+        if best is not None and not overlap[best]:
             best = None
         n = max(int(part.sum()), 1)
         in_body = float((part & parsed[best]["whole"]).sum() / n) if best else 0.0
         in_search = float((part & parsed[best]["search"]).sum() / n) if best else 0.0
         hits = [names[v] for v in np.unique(detected[part]) if v in names]
-        if tuple(key.split()) not in LUMBAR_ENDPLATES:
+        if (level, side) not in LUMBAR_ENDPLATES:
             outcome = "not searched"
         elif best is None:
             outcome = "no body"

@@ -94,12 +94,12 @@ def load_case_images(row: pd.Series) -> dict[str, sitk.Image]:
         a, b = (IMAGE_COLUMNS[s] for s in pair)
         raise ModicInputError(f"case {case}: columns {a} and {b} name the same image {row[b]} — give each sequence "
                               "its own series")
-    images.update({s: read_image(row[IMAGE_COLUMNS[s]], what=f"case {case} {s} image") for s in case_sequences(row)})
+    given = case_sequences(row)
+    images.update({s: read_image(row[IMAGE_COLUMNS[s]], what=f"case {case} {s} image") for s in given})
     from modic.checks import check_not_label_map
 
     for s, image in images.items():
-        where = f"case {case} {s} image" + (f" {row[IMAGE_COLUMNS[s]]}" if s in case_sequences(row) else "")
-        check_not_label_map(image, where)
+        check_not_label_map(image, f"case {case} {s} image" + (f" {row[IMAGE_COLUMNS[s]]}" if s in given else ""))
     return images
 
 

@@ -54,11 +54,19 @@ def test_the_chord_is_across_a_tilted_spine_axis():
     single = round_bodies([body, body], [c - 20 * u, c + 20 * u], k0=10, px=1.0, power=2.0)[0]
     assert out.sum() == body.sum()                    # one body alone has no axis: left as it is
     assert single.sum() < body.sum()
-    rr, cc = np.nonzero(single[2])
-    w = -(rr - c[0]) * u[1] + (cc - c[1]) * u[0]      # across the tilted axis
-    rr0, cc0 = np.nonzero(body[10])
-    w0 = -(rr0 - c[0]) * u[1] + (cc0 - c[1]) * u[0]
-    assert np.ptp(w) < np.ptp(w0)
+
+    def across(mask2d):                               # (t along, w across) the tilted axis, mm
+        rr, cc = np.nonzero(mask2d)
+        return (rr - c[0]) * u[0] + (cc - c[1]) * u[1], -(rr - c[0]) * u[1] + (cc - c[1]) * u[0]
+
+    t0, w0 = across(body[10])
+    central = w0[(t0 >= np.quantile(t0, 0.25)) & (t0 <= np.quantile(t0, 0.75))]
+    centre, half_depth = (central.min() + central.max()) / 2, (central.max() - central.min()) / 2
+    limit = chord_fraction((2 - 10) / 10.5, 2.0) * half_depth + 1.0      # slice 2, 1 mm margin
+    _, w_kept = across(single[2])
+    _, w_cut = across(body[2] & ~single[2])
+    assert np.abs(w_kept - centre).max() <= limit + 1e-9    # every kept voxel lies within the chord across u ...
+    assert w_cut.size and np.abs(w_cut - centre).min() > limit   # ... and every removed one outside it
 
 
 def test_bodies_not_in_the_mid_slice_or_too_thin_are_kept():

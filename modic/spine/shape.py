@@ -45,10 +45,11 @@ def round_bodies(masks: list[np.ndarray], centroids: list[np.ndarray], k0: int, 
             out.append(m)
             continue
         axis = centroids[min(i + 1, n - 1)] - centroids[max(i - 1, 0)]
-        if not np.linalg.norm(axis):          # a single body: no spine axis to measure across
+        length = float(np.linalg.norm(axis))
+        if not length:                        # a single body: no spine axis to measure across
             out.append(m)
             continue
-        u = axis / np.linalg.norm(axis)
+        u = axis / length
         t, w = _coords(m.shape[1:], px, centroids[i], u)
         tv, wv = t[m[k0]], w[m[k0]]
         lo, hi = np.quantile(tv, (0.25, 0.75))
