@@ -112,6 +112,18 @@ def gap_profile(a: np.ndarray, b: np.ndarray, dl: np.ndarray, px: float, ca: np.
     return {"u": u, "t0": t0, "t1": t1, "gap": t1 - t0, "profile": prof, "mid": mid, "half": half}
 
 
+def body_gaps(masks: list[np.ndarray], centroids: list[np.ndarray], k0: int, px: float) -> list[float | None]:
+    """The gap (mm, along the column) between each pair of consecutive 3D body masks in the mid-sagittal slice
+    `k0`, across the central half of their width (`gap_profile`); None where it cannot be measured."""
+    frac = SETTINGS["band_fraction"]
+    out = []
+    for i in range(len(masks) - 1):
+        a, b = masks[i][k0], masks[i + 1][k0]
+        g = gap_profile(a, b, np.zeros(a.shape, np.float32), px, centroids[i], centroids[i + 1], frac)
+        out.append(None if g is None else float(g["gap"]))
+    return out
+
+
 def endplate_pair(profile: np.ndarray, min_disc: float, floor: float) -> tuple[int, int] | None:
     """Indices of the two endplate lines in a gap's dark-line profile: the pair of positions ≥ `min_disc`
     apart whose summed strength is largest (each ≥ `floor`), or None."""

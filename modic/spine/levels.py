@@ -20,21 +20,45 @@ SETTINGS = {
     "sacral_turn_deg": 22.0, "sacral_jump_deg": 12.0,
     "fat_suppressed_names": ("FS", "STIR", "SPAIR", "TIRM", "FATSAT", "SPIR"),
     "column_end_s1": True, "column_end_ratio": 0.7,
+    "fused_gap_mm": 1.0, "fused_turn_deg": 8.0,
 }
 
 
-def name_column(column: dict, px: float, names: list[str]) -> tuple[list[str], bool, str]:
+def name_column(column: dict, px: float, names: list[str], body_gaps_mm: list[float | None] | None = None
+                ) -> tuple[list[str], bool, str]:
     """(level names top to bottom, whether anchored on the sacrum, why) of a column found by the parser
-    (`chain`, `gaps`, `sacrum` from its sacral block, `slices` of the images `names`); px = working-grid mm."""
+    (`chain`, `gaps`, `sacrum` from its sacral block, `slices` of the images `names`); px = working-grid mm.
+    `body_gaps_mm`: the gap between each pair of consecutive followed bodies (`fused_sacrum`)."""
     chain = column["chain"]
     if len(chain) < 2:
         return [], False, ""
+    if column.get("sacrum") is None and find_sacrum(chain)[0] is None and body_gaps_mm:
+        fused = fused_sacrum(chain, body_gaps_mm)
+        if fused is not None:
+            column["sacrum"] = fused
     ends = None
     if SETTINGS["column_end_s1"] and len(chain) >= 3 and column.get("sacrum") is None \
             and find_sacrum(chain)[0] is None:
         ends = column_ends_in_view(column, px, names)
     levels, certain, reason = name_levels(chain, column.get("gaps"), column.get("sacrum") or ends)
     return levels, certain and ends is None, reason   # where the column ends is not the sacrum itself
+
+
+def fused_sacrum(chain: list[Region], body_gaps_mm: list[float | None]) -> tuple[int, str] | None:
+    """(index of S1, why) when the two lowest bodies of the chain touch — no disc between them: their followed
+    marrow is at most `fused_gap_mm` apart along the column — and the step between them turns posteriorly by
+    `fused_turn_deg` or more. Lumbar bodies are always separated by a disc; S1 and S2 are fused. This is the
+    sacral block of `modic.spine.parse.sacral_block` split in two (a field of view that ends in the sacrum), so
+    its upper part is S1. None otherwise."""
+    if len(chain) < 3 or len(body_gaps_mm) != len(chain) - 1 or body_gaps_mm[-1] is None:
+        return None
+    angles = [float(np.degrees(np.arctan2(st[1], st[0]))) for st in np.diff([r.centroid for r in chain], axis=0)]
+    if body_gaps_mm[-1] > SETTINGS["fused_gap_mm"] or angles[-1] < SETTINGS["fused_turn_deg"] \
+            or angles[-1] <= angles[-2]:
+        return None
+    return len(chain) - 2, (f"sacrum recognised: the two lowest bodies touch (no disc between them, "
+                            f"{body_gaps_mm[-1]:.1f} mm) below a {angles[-1]:.0f}° posterior step: the upper is S1, "
+                            "the lower S2")
 
 
 def fat_suppressed(name: str) -> bool:

@@ -34,14 +34,14 @@ from scipy import ndimage as ndi
 from skimage import filters, measure, segmentation
 from skimage.morphology import disk
 
-from modic.spine.endplates import complete_bodies
+from modic.spine.endplates import body_gaps, complete_bodies
 from modic.spine.frame import WorkingFrame, to_reference, working_frame
 from modic.spine.levels import SETTINGS as NAMING
 from modic.spine.levels import fat_suppressed, find_sacrum, last_turn, name_column
 from modic.spine.model import DISCS, Spine, spine_from_masks, structures_from_labels
 from modic.spine.shape import round_bodies
 
-METHOD_VERSION = 5   # 2: bodies lengthened to their endplate lines (modic.spine.endplates); sacral block;
+METHOD_VERSION = 6   # 2: bodies lengthened to their endplate lines (modic.spine.endplates); sacral block;
                      # 3: a body's lateral end is a step in its core signal between neighbouring slices;
                      #    the marrow spread has a floor of 5 % of its level (robust to lateral shading)
                      # 4: with several images the column is also sought on each image alone (not fat-suppressed
@@ -49,6 +49,8 @@ METHOD_VERSION = 5   # 2: bodies lengthened to their endplate lines (modic.spine
                      #    all images together
                      # 5: lateral slices of a body cut to the chord of a superellipse (`round_power`) of its
                      #    mid-sagittal depth and followed half-width (modic.spine.shape)
+                     # 6: the two lowest bodies touching below a posterior step are S1 and S2 (a field of view
+                     #    that ends in the sacrum; `modic.spine.levels.fused_sacrum`)
 SETTINGS = {
     "inplane_mm": 1.0, "lateral_mm": 2.0, "dark_line_mm": 3.0, "marker_mm": (2.5, 4.0, 6.0),
     "signal_split_quantiles": (0.4, 0.8),
@@ -513,15 +515,17 @@ def parse_spine(images: Mapping[str, sitk.Image], random_state: int = 0) -> Spin
             "settings": {k: list(v) if isinstance(v, tuple) else v for k, v in {**SETTINGS, **NAMING}.items()}}
     chain = column["chain"]
     follow = names if SETTINGS["follow_all_images"] else column["names"]
-    levels, certain, reason = name_column(column, float(frame.grid.GetSpacing()[0]), follow)
+    px = float(frame.grid.GetSpacing()[0])
+    masks = follow_bodies(frame, follow, column) if len(chain) >= 2 else {}
+    gaps = body_gaps([masks[i] for i in range(len(chain))], [r.centroid for r in chain], column["k"], px) \
+        if masks else None
+    levels, certain, reason = name_column(column, px, follow, gaps)
     keep = [i for i, lv in enumerate(levels) if lv]
     if len(keep) < 2:
         info.update(naming="no chain of vertebral bodies found", seconds=round(time.perf_counter() - t0, 2))
         empty = sitk.Image(reference.GetSize(), sitk.sitkUInt8)
         empty.CopyInformation(reference)
         return Spine(empty, [], False, info)
-    masks = follow_bodies(frame, follow, column)
-    px = float(frame.grid.GetSpacing()[0])
     rounded = round_bodies([masks[i] for i in keep], [chain[i].centroid for i in keep], column["k"], px,
                            SETTINGS["round_power"], SETTINGS["round_margin_mm"])
     body_masks, completion = complete_bodies(rounded, [chain[i].centroid for i in keep],

@@ -1,0 +1,76 @@
+"""The sacrum recognised where the field of view ends in it: the two lowest bodies touch (no disc between)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from modic.spine.endplates import body_gaps
+from modic.spine.levels import fused_sacrum, name_levels
+from modic.spine.parse import Region
+
+
+def _chain(angles_deg: list[float], step_mm: float = 35.0) -> list[Region]:
+    """Regions whose consecutive steps point `angles_deg` posterior of the inferior axis (row, col mm)."""
+    pts = [np.array([40.0, 60.0])]
+    for a in angles_deg:
+        r = np.radians(a)
+        pts.append(pts[-1] + step_mm * np.array([np.cos(r), np.sin(r)]))
+    return [Region(i + 1, p, 1000.0, 40.0, 30.0, 0.95, 0.0, 1.0, 0.1) for i, p in enumerate(pts)]
+
+
+LUMBAR = [-8.0, -5.0, 0.0, 4.0]        # lordotic lumbar steps: anterior, then straight down
+
+
+def test_touching_lowest_bodies_below_a_posterior_step_are_s1_s2():
+    chain = _chain(LUMBAR + [16.0])
+    gaps = [9.0, 10.0, 11.0, 12.0, 0.0]
+    s1, why = fused_sacrum(chain, gaps)
+    assert s1 == len(chain) - 2 and "no disc between" in why
+    names, certain, _ = name_levels(chain, [0] * len(chain), (s1, why))
+    assert names == ["L2", "L3", "L4", "L5", "S1", ""] and certain
+
+
+@pytest.mark.parametrize("angles, last_gap", [
+    (LUMBAR + [16.0], 4.0),             # a disc (even a thin, degenerated one) between the two lowest bodies
+    (LUMBAR + [-3.0], 0.0),             # touching, but the column still runs anteriorly: not the sacral turn
+    (LUMBAR[:2] + [12.0, 20.0, 10.0], 0.0),   # the lowest step turns back anteriorly from the one above
+])
+def test_no_sacrum_without_both_signs(angles, last_gap):
+    chain = _chain(angles)
+    assert fused_sacrum(chain, [10.0] * (len(chain) - 2) + [last_gap]) is None
+
+
+def test_no_sacrum_from_two_bodies_or_an_unmeasured_gap():
+    assert fused_sacrum(_chain([16.0]), [0.0]) is None
+    assert fused_sacrum(_chain(LUMBAR + [16.0]), [10.0, 10.0, 10.0, 10.0, None]) is None
+
+
+def test_body_gaps_measures_along_the_column():
+    """Two boxes 0 and 6 mm apart along the rows (1 mm pixels): gaps 0 and 6 mm (± one pixel)."""
+    shape = (3, 120, 60)
+    masks = []
+    for top, bottom in ((10, 35), (35, 60), (66, 91)):
+        m = np.zeros(shape, bool)
+        m[:, top:bottom, 15:45] = True
+        masks.append(m)
+    cents = [np.array([(t + b - 1) / 2, 29.5]) for t, b in ((10, 35), (35, 60), (66, 91))]
+    gaps = body_gaps(masks, cents, 1, 1.0)
+    assert gaps[0] == pytest.approx(0.0, abs=1.0) and gaps[1] == pytest.approx(6.0, abs=1.0)
+
+
+def test_phantom_field_of_view_ending_in_the_sacrum_is_named_from_it():
+    """Built-in phantom case 2 (seed 0): the image ends inside a sacrum that does not turn within view, and the
+    parser takes its two segments as two bodies without a disc between them. Before this rule the whole column was
+    named two levels too high (S1 called L5, L1 called T11)."""
+    from modic.phantom import cohort_specs, synthesize
+    from modic.phantom.anatomy import spine_from_phantom_anatomy
+    from modic.spine import parse_spine
+
+    case = synthesize(cohort_specs(seed=0)[1])
+    spine = parse_spine({k: case.images[k] for k in ("T1", "T2", "FS")})
+    truth = {v.level: np.asarray(v.centroid_lps) for v in spine_from_phantom_anatomy(case.anatomy).vertebrae()}
+    parsed = {v.level: np.asarray(v.centroid_lps) for v in spine.vertebrae()}
+    assert "two lowest bodies touch" in spine.info["naming"] and spine.naming_certain
+    matched = [lv for lv, c in parsed.items() if lv in truth and np.linalg.norm(c - truth[lv]) <= 10.0]
+    assert len(matched) == len(truth) == 6, (sorted(parsed), sorted(truth))
