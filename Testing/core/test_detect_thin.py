@@ -132,3 +132,26 @@ def test_spine_label_map_of_another_place_is_refused(tmp_path):
         resolve_anatomy(str(tmp_path / "far.nrrd"), images)
     sitk.WriteImage(spine.labels, str(tmp_path / "own.nrrd"))
     assert resolve_anatomy(str(tmp_path / "own.nrrd"), images)[0] is not None
+
+
+@pytest.mark.parametrize("rows, reported", [(2, False), (5, True)])
+def test_sclerotic_band_must_be_thicker_than_the_cortex(rows, reported):
+    """A band dark on T1 and T2 (0.3 of marrow, FS 0.75) under the L4 superior endplate: 2 rows (0.8 mm extent along
+    the spine) is what a cortical endplate inside a body's outline looks like and is rejected by thickness; 5 rows
+    (3.2 mm) is a type III lesion. Without the thickness rule the thin band is reported as type III too."""
+    images, spine, _ = _spine_case(None, noise=0.01, shading=0.0)
+    band = np.zeros(sitk.GetArrayViewFromImage(images["T1"]).shape, bool)
+    band[3:9, 55:55 + rows, 22:50] = True
+    for seq, f in {"T1": 0.3, "T2": 0.3, "FS": 0.75}.items():
+        arr = sitk.GetArrayFromImage(images[seq])
+        arr[band] *= f
+        img = sitk.GetImageFromArray(arr)
+        img.CopyInformation(images[seq])
+        images[seq] = img
+    res = detect_lesions(images, spine, case_id="band", segment=False)
+    got = [(r.endplate, r.modic_type) for r in res.table().itertuples()]
+    assert got == ([("L4 superior", "III")] if reported else []), (got, res.info["rejected_regions"])
+    if not reported:
+        assert any("thinner than 2 mm for type III" in r["reason"] for r in res.info["rejected_regions"])
+        off = detect_lesions(images, spine, case_id="band", segment=False, min_thickness_iii_mm=0.0)
+        assert [(r.endplate, r.modic_type) for r in off.table().itertuples()] == [("L4 superior", "III")]
