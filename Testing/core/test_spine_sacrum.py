@@ -74,3 +74,36 @@ def test_phantom_field_of_view_ending_in_the_sacrum_is_named_from_it():
     assert "two lowest bodies touch" in spine.info["naming"] and spine.naming_certain
     matched = [lv for lv, c in parsed.items() if lv in truth and np.linalg.norm(c - truth[lv]) <= 10.0]
     assert len(matched) == len(truth) == 6, (sorted(parsed), sorted(truth))
+
+
+def test_a_chain_anterior_in_another_slab_is_the_body_column():
+    """Across the candidate mid-sagittal slabs, a chain of larger regions ≥ 25 mm anterior to the best-scoring one
+    (≥ 0.8 of its score) is the body column: in a parasagittal slab the articular pillars form a regular chain too."""
+    from modic.spine.parse import _anterior_slab
+
+    def slab(col_mm: float, score: float, n: int = 5, area: float = 900.0) -> dict:
+        chain = [Region(i + 1, np.array([40.0 + 35 * i, col_mm]), area, 40.0, 30.0, 0.95, 0.0, 1.0, 0.1)
+                 for i in range(n)]
+        return {"score": score, "chain": chain, "k": int(col_mm)}
+
+    pillars = slab(120.0, 10.0, area=600.0)
+    assert _anterior_slab([pillars, slab(80.0, 8.5)])["k"] == 80
+    assert _anterior_slab([pillars, slab(80.0, 7.0)])["k"] == 120            # under 0.8 of the best score
+    assert _anterior_slab([pillars, slab(80.0, 9.0, area=500.0)])["k"] == 120   # smaller regions than the best's
+    assert _anterior_slab([pillars, slab(100.0, 9.0)])["k"] == 120           # only 20 mm anterior
+    assert _anterior_slab([pillars, slab(80.0, 9.0, n=2)])["k"] == 120       # two regions are no column
+
+
+def test_phantom_column_in_a_parasagittal_slab_is_not_taken_for_the_bodies():
+    """Built-in phantom case 2 of an 8-case cohort (seed 0): before, the articular pillars of a parasagittal slab
+    outscored the bodies and the whole column was wrong (no parsed body overlapped a true one)."""
+    from modic.phantom import cohort_specs, synthesize
+    from modic.phantom.anatomy import spine_from_phantom_anatomy
+    from modic.spine import parse_spine
+
+    case = synthesize(cohort_specs(seed=0, n_cases=8)[1])
+    spine = parse_spine({k: case.images[k] for k in ("T1", "T2", "FS")})
+    truth = {v.level: np.asarray(v.centroid_lps) for v in spine_from_phantom_anatomy(case.anatomy).vertebrae()}
+    parsed = {v.level: np.asarray(v.centroid_lps) for v in spine.vertebrae()}
+    matched = [lv for lv, c in parsed.items() if lv in truth and np.linalg.norm(c - truth[lv]) <= 10.0]
+    assert len(matched) >= 5, (sorted(parsed), sorted(truth))

@@ -41,7 +41,7 @@ from modic.spine.levels import fat_suppressed, find_sacrum, last_turn, name_colu
 from modic.spine.model import DISCS, Spine, spine_from_masks, structures_from_labels
 from modic.spine.shape import round_bodies
 
-METHOD_VERSION = 6   # 2: bodies lengthened to their endplate lines (modic.spine.endplates); sacral block;
+METHOD_VERSION = 7   # 2: bodies lengthened to their endplate lines (modic.spine.endplates); sacral block;
                      # 3: a body's lateral end is a step in its core signal between neighbouring slices;
                      #    the marrow spread has a floor of 5 % of its level (robust to lateral shading)
                      # 4: with several images the column is also sought on each image alone (not fat-suppressed
@@ -51,6 +51,7 @@ METHOD_VERSION = 6   # 2: bodies lengthened to their endplate lines (modic.spine
                      #    mid-sagittal depth and followed half-width (modic.spine.shape)
                      # 6: the two lowest bodies touching below a posterior step are S1 and S2 (a field of view
                      #    that ends in the sacrum; `modic.spine.levels.fused_sacrum`)
+                     # 7: a comparable chain ≥ `anterior_mm` anterior in another slab is the body column
 SETTINGS = {
     "inplane_mm": 1.0, "lateral_mm": 2.0, "dark_line_mm": 3.0, "marker_mm": (2.5, 4.0, 6.0),
     "signal_split_quantiles": (0.4, 0.8),
@@ -226,6 +227,7 @@ def _find_column_images(frame: WorkingFrame, names: list[str]) -> dict:
     nk = frame.arrays[names[0]].shape[0]
     px = float(frame.grid.GetSpacing()[0])
     best = {"score": -np.inf, "chain": []}
+    slabs = []
     for f in SETTINGS["slab_fractions"]:
         k = int(round(f * (nk - 1)))
         slices = _slab(frame, names, k)
@@ -240,14 +242,33 @@ def _find_column_images(frame: WorkingFrame, names: list[str]) -> dict:
         chain, gaps, score = best_chain(regions)
         chain, gaps, score = _prefer_anterior(regions, chain, gaps, score)
         score += 0.0 if not chain else 0.5 * len(chain)
-        if chain and score > best["score"]:
-            best = {"score": score, "chain": [regions[i] for i in chain], "gaps": gaps, "k": k, "labels": labels,
-                    "slices": slices}
+        if chain:
+            slabs.append({"score": score, "chain": [regions[i] for i in chain], "gaps": gaps, "k": k,
+                          "labels": labels, "slices": slices})
+    if slabs:
+        best = _anterior_slab(slabs)
     if best["chain"]:
         fill_gaps(best, px)
     if len(best["chain"]) >= 3:
         extend_down(best, px)
     return best
+
+
+def _anterior_slab(slabs: list[dict]) -> dict:
+    """The best-scoring slab's column, unless another slab holds a chain of larger regions (mean area) with ≥ 0.8 of
+    its score and ≥ 3 bodies, ≥ `anterior_mm` anterior to it at the same heights: in a parasagittal slab the
+    articular pillars can form a regular chain that outscores the bodies (`_prefer_anterior` across slabs)."""
+    best = max(slabs, key=lambda c: c["score"])
+    rows = np.array([r.centroid[0] for r in best["chain"]])
+    cols = np.array([r.centroid[1] for r in best["chain"]])
+    if len(rows) < 3:
+        return best
+    area = np.mean([r.area for r in best["chain"]])
+    ahead = [c for c in slabs if len(c["chain"]) >= 3 and c["score"] >= 0.8 * best["score"]
+             and np.mean([r.area for r in c["chain"]]) >= area
+             and np.median([r.centroid[1] - np.interp(r.centroid[0], rows, cols) for r in c["chain"]])
+             < -SETTINGS["anterior_mm"]]
+    return max(ahead, key=lambda c: c["score"]) if ahead else best
 
 
 def _prefer_anterior(regions: list[Region], chain: list[int], gaps: list[int], score: float):
