@@ -46,10 +46,10 @@ def name_column(column: dict, px: float, names: list[str], body_gaps_mm: list[fl
 
 def fused_sacrum(chain: list[Region], body_gaps_mm: list[float | None]) -> tuple[int, str] | None:
     """(index of S1, why) when the two lowest bodies of the chain touch — no disc between them: their followed
-    marrow is at most `fused_gap_mm` apart along the column — and the step between them turns posteriorly by
-    `fused_turn_deg` or more. Lumbar bodies are always separated by a disc; S1 and S2 are fused. This is the
-    sacral block of `modic.spine.parse.sacral_block` split in two (a field of view that ends in the sacrum), so
-    its upper part is S1. None otherwise."""
+    marrow is at most `fused_gap_mm` apart along the column — and the step between them points `fused_turn_deg` or
+    more posterior, and further posterior than the step above. Lumbar bodies are always separated by a disc; S1
+    and S2 are fused. This is the sacral block of `modic.spine.parse.sacral_block` split in two (a field of view
+    that ends in the sacrum), so its upper part is S1. None otherwise."""
     if len(chain) < 3 or len(body_gaps_mm) != len(chain) - 1 or body_gaps_mm[-1] is None:
         return None
     angles = [float(np.degrees(np.arctan2(st[1], st[0]))) for st in np.diff([r.centroid for r in chain], axis=0)]

@@ -51,7 +51,7 @@ METHOD_VERSION = 7   # 2: bodies lengthened to their endplate lines (modic.spine
                      #    mid-sagittal depth and followed half-width (modic.spine.shape)
                      # 6: the two lowest bodies touching below a posterior step are S1 and S2 (a field of view
                      #    that ends in the sacrum; `modic.spine.levels.fused_sacrum`)
-                     # 7: a comparable chain ≥ `anterior_mm` anterior in another slab is the body column
+                     # 7: a chain of larger regions ≥ `anterior_mm` anterior in another slab is the body column
 SETTINGS = {
     "inplane_mm": 1.0, "lateral_mm": 2.0, "dark_line_mm": 3.0, "marker_mm": (2.5, 4.0, 6.0),
     "signal_split_quantiles": (0.4, 0.8),
