@@ -95,14 +95,15 @@ def lesion_rows(case_id: str, images, mask, truth_spine) -> list[dict]:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--realmri", default=str(default_realmri()))
-    ap.add_argument("--phantoms", type=int, default=8, help="built-in tuning cases (seed 0)")
+    ap.add_argument("--phantoms", type=int, default=8,
+                    help="built-in tuning cases (seed 0; the cohort detection_accuracy.py --tune-cases N draws)")
     ap.add_argument("--max-scans", type=int, default=None)
     ap.add_argument("--out", default=str(Path(__file__).with_name("detection_loss.md")))
     args = ap.parse_args()
     manifest = Path(args.realmri) / "manifest.csv"
     t0 = time.perf_counter()
     rows = []
-    sources = [phantom_cases(0, args.phantoms)]
+    sources = [phantom_cases(0, args.phantoms, total=args.phantoms)]   # the same cases as detection_accuracy.py
     if manifest.is_file():
         sources.append(hybrid_cases(manifest, 1, seed=0, max_scans=args.max_scans))
     for source in sources:
