@@ -32,12 +32,11 @@ def name_column(column: dict, px: float, names: list[str], body_gaps_mm: list[fl
     chain = column["chain"]
     if len(chain) < 2:
         return [], False, ""
+    fused = None
     if column.get("sacrum") is None and find_sacrum(chain)[0] is None and body_gaps_mm:
         fused = fused_sacrum(chain, body_gaps_mm)
-        if fused is not None:
-            column["sacrum"] = fused
-    ends = None
-    if SETTINGS["column_end_s1"] and len(chain) >= 3 and column.get("sacrum") is None \
+    ends = fused    # like a column ending in view: anchors S1, but the naming stays uncertain
+    if ends is None and SETTINGS["column_end_s1"] and len(chain) >= 3 and column.get("sacrum") is None \
             and find_sacrum(chain)[0] is None:
         ends = column_ends_in_view(column, px, names)
     levels, certain, reason = name_levels(chain, column.get("gaps"), column.get("sacrum") or ends)
@@ -58,7 +57,7 @@ def fused_sacrum(chain: list[Region], body_gaps_mm: list[float | None]) -> tuple
         return None
     return len(chain) - 2, (f"sacrum recognised: the two lowest bodies touch (no disc between them, "
                             f"{body_gaps_mm[-1]:.1f} mm) below a {angles[-1]:.0f}° posterior step: the upper is S1, "
-                            "the lower S2")
+                            "the lower S2; naming uncertain (a collapsed L5-S1 disc can look alike)")
 
 
 def fat_suppressed(name: str) -> bool:
