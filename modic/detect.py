@@ -312,14 +312,14 @@ def detect_lesions(images: Mapping[str, sitk.Image], spine: Spine | sitk.Image |
             idx = np.argwhere(m) + [s.start for s in box]
             axis = spine_axis(spine, lv)
             body_idx = np.argwhere(b["whole"][box]) + [s.start for s in box]
-            height = axis_height(idx, ref, axis) / max(axis_height(body_idx, ref, axis, trim=0.0), 1e-6)
+            thick = axis_height(idx, ref, axis)     # mm along the spine (5–95 %)
+            height = thick / max(axis_height(body_idx, ref, axis, trim=0.0), 1e-6)
             if height > max_height_fraction:
                 reject(lv, m, f"not band-shaped (height {height:.2f} of the body)")
                 continue
             full = np.zeros(lab.shape, bool)
             full[tuple(idx.T)] = True
             ctype = names[int(np.bincount(best_type[full], minlength=len(names)).argmax())]
-            thick = axis_height(idx, ref, axis)
             if ctype == "III" and thick < min_thickness_iii_mm:
                 reject(lv, m, f"thinner than {min_thickness_iii_mm:g} mm for type III ({thick:.1f} mm)")
                 continue

@@ -32,13 +32,12 @@ def name_column(column: dict, px: float, names: list[str], body_gaps_mm: list[fl
     chain = column["chain"]
     if len(chain) < 2:
         return [], False, ""
-    fused = None
-    if column.get("sacrum") is None and find_sacrum(chain)[0] is None and body_gaps_mm:
-        fused = fused_sacrum(chain, body_gaps_mm)
-    ends = fused    # like a column ending in view: anchors S1, but the naming stays uncertain
-    if ends is None and SETTINGS["column_end_s1"] and len(chain) >= 3 and column.get("sacrum") is None \
-            and find_sacrum(chain)[0] is None:
-        ends = column_ends_in_view(column, px, names)
+    ends = None     # S1 anchored where the column ends or splits, with the naming left uncertain
+    if column.get("sacrum") is None and find_sacrum(chain)[0] is None:
+        if body_gaps_mm:
+            ends = fused_sacrum(chain, body_gaps_mm)
+        if ends is None and SETTINGS["column_end_s1"] and len(chain) >= 3:
+            ends = column_ends_in_view(column, px, names)
     levels, certain, reason = name_levels(chain, column.get("gaps"), column.get("sacrum") or ends)
     return levels, certain and ends is None, reason   # where the column ends is not the sacrum itself
 
