@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from modic.spine.column import Region
 from modic.spine.endplates import body_gaps
 from modic.spine.levels import fused_sacrum, name_levels
-from modic.spine.parse import Region
 
 
 def _chain(angles_deg: list[float], step_mm: float = 35.0) -> list[Region]:
@@ -79,7 +79,7 @@ def test_phantom_field_of_view_ending_in_the_sacrum_is_named_from_it():
 def test_a_chain_anterior_in_another_slab_is_the_body_column():
     """Across the candidate mid-sagittal slabs, a chain of larger regions ≥ 25 mm anterior to the best-scoring one
     (≥ 0.8 of its score) is the body column: in a parasagittal slab the articular pillars form a regular chain too."""
-    from modic.spine.parse import _anterior_slab
+    from modic.spine.column import _anterior_slab
 
     def slab(col_mm: float, score: float, n: int = 5, area: float = 900.0) -> dict:
         chain = [Region(i + 1, np.array([40.0 + 35 * i, col_mm]), area, 40.0, 30.0, 0.95, 0.0, 1.0, 0.1)

@@ -2,7 +2,7 @@
 posteriorly into the sacrum (`find_sacrum`), or given by the parser's fused sacral block, or where the column ends
 inside the image (`column_ends_in_view`); otherwise the lowest body is called L5 and the naming is uncertain.
 
-Chain regions are `modic.spine.parse.Region`s: `centroid` is (row = inferior, col = posterior) mm on the working grid.
+Chain regions are `modic.spine.column.Region`s: `centroid` is (row = inferior, col = posterior) mm on the working grid.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import numpy as np
 from modic.spine.model import LEVELS
 
 if TYPE_CHECKING:
-    from modic.spine.parse import Region
+    from modic.spine.column import Region
 
 SETTINGS = {
     "sacral_turn_deg": 22.0, "sacral_jump_deg": 12.0,
@@ -46,7 +46,7 @@ def fused_sacrum(chain: list[Region], body_gaps_mm: list[float | None]) -> tuple
     """(index of S1, why) when the two lowest bodies of the chain touch — no disc between them: their followed
     marrow is at most `fused_gap_mm` apart along the column — and the step between them points `fused_turn_deg` or
     more posterior, and further posterior than the step above. Lumbar bodies are always separated by a disc; S1
-    and S2 are fused. This is the sacral block of `modic.spine.parse.sacral_block` split in two (a field of view
+    and S2 are fused. This is the sacral block of `modic.spine.column.sacral_block` split in two (a field of view
     that ends in the sacrum), so its upper part is S1. None otherwise."""
     if len(chain) < 3 or len(body_gaps_mm) != len(chain) - 1 or body_gaps_mm[-1] is None:
         return None

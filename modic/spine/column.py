@@ -1,0 +1,355 @@
+"""The vertebral column on a mid-sagittal slab (steps 2–3 of `modic.spine.parse`): regions bounded by dark lines,
+the best chain of body-like regions over the candidate slabs, gaps filled and the column followed down to the sacrum.
+
+Regions carry (row = inferior, col = posterior) mm centroids on the working grid (`modic.spine.frame`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import ndimage as ndi
+from skimage import filters, measure, segmentation
+from skimage.morphology import disk
+
+from modic.spine.frame import WorkingFrame
+from modic.spine.levels import SETTINGS as NAMING
+from modic.spine.levels import fat_suppressed, find_sacrum, last_turn
+from modic.spine.settings import SETTINGS
+
+
+@dataclass
+class Region:
+    """One watershed region of a sagittal slice (pixel units of the working grid)."""
+
+    label: int
+    centroid: np.ndarray          # (row = inferior, col = posterior) mm
+    area: float                   # mm²
+    major: float                  # mm
+    minor: float
+    solidity: float
+    orientation: float            # radians, skimage convention
+    mean: float                   # normalised intensity
+    cv: float                     # coefficient of variation inside
+    cov: np.ndarray | None = None   # 2×2 second moments of the pixel positions (mm²)
+    score: float = 0.0
+    scale: int = 0                # which watershed variant (marker scale, signal split) it came from
+
+
+def normalise(arr: np.ndarray) -> np.ndarray:
+    """Scale an image so that its 99th percentile of the body (non-zero) signal is 1."""
+    v = arr[arr > 0]
+    hi = float(np.quantile(v, 0.99)) if v.size else 1.0
+    return (arr / (hi or 1.0)).astype(np.float32)
+
+
+def barrier(slices: list[np.ndarray], px: float) -> np.ndarray:
+    """Dark-line + edge map of one sagittal slice (average over contrasts), ~0–1."""
+    out = np.zeros(slices[0].shape, np.float32)
+    for s in slices:
+        sm = filters.gaussian(s, 0.7 / px)
+        r = max(int(round(SETTINGS["dark_line_mm"] / px)), 1)
+        dl = ndi.grey_closing(sm, footprint=disk(r)) - sm      # black top-hat: thin dark lines (cortex)
+        g = filters.sobel(filters.gaussian(s, 2.0 / px))
+        out += dl / (np.quantile(dl, 0.98) or 1.0) + 0.5 * g / (np.quantile(g, 0.98) or 1.0)
+    return out / len(slices)
+
+
+def watershed_regions(b: np.ndarray, px: float, marker_mm: float, signal: np.ndarray | None = None) -> np.ndarray:
+    """Regions of a slice bounded by its barrier map (markers: points ≥ marker_mm from any barrier).
+
+    With `signal`, markers are also split by signal tertile, so that a disc and a body of different signal
+    whose endplate line is faint start from separate markers."""
+    dist = ndi.distance_transform_edt(b < 0.25) * px
+    core = dist > marker_mm
+    if signal is None:
+        markers, _ = ndi.label(core)
+    else:
+        sm = filters.gaussian(signal, 1.5 / px)
+        body = sm[sm > 0.05]
+        bins = np.digitize(sm, np.quantile(body, SETTINGS["signal_split_quantiles"])) if body.size else np.zeros(
+            sm.shape, int)
+        markers = np.zeros(b.shape, np.int32)
+        for v in np.unique(bins):
+            lab, n = ndi.label(core & (bins == v))
+            markers[lab > 0] = lab[lab > 0] + markers.max()
+    return segmentation.watershed(b, markers)
+
+
+def region_table(labels: np.ndarray, s: np.ndarray, px: float, relaxed: bool = False) -> list[Region]:
+    """Shape and signal of every region that could be a vertebral body (`relaxed`: or a sacral segment)."""
+    lo, hi = (250.0, 4000.0) if relaxed else SETTINGS["body_area_mm2"]
+    area = np.bincount(labels.ravel()) * px * px
+    keep = np.nonzero((area >= lo) & (area <= hi))[0]
+    keep = keep[keep > 0]
+    sub = np.where(np.isin(labels, keep), labels, 0)
+    out = []
+    for r in measure.regionprops(sub, intensity_image=s):
+        major, minor = r.axis_major_length * px, r.axis_minor_length * px
+        if relaxed:
+            if minor < 10.0 or major > 90.0 or r.solidity < 0.6:
+                continue
+        elif not (SETTINGS["body_minor_mm"][0] <= minor <= SETTINGS["body_minor_mm"][1]
+                  and major <= SETTINGS["body_major_mm"][1] and r.solidity >= SETTINGS["body_solidity"]):
+            continue
+        vals = s[tuple(r.coords.T)]
+        mean = float(vals.mean())
+        out.append(Region(r.label, np.asarray(r.centroid) * px, float(r.area * px * px), major, minor,
+                          float(r.solidity), float(r.orientation), mean, float(vals.std() / (abs(mean) or 1.0)),
+                          np.cov(r.coords.T * px)))
+    for r in out:
+        r.score = (r.solidity - 0.75) * 4 + min(r.area / 900.0, 1.0) - r.cv
+    return out
+
+
+def best_chain(regions: list[Region]) -> tuple[list[int], list[int], float]:
+    """Best chain of body-like regions (dynamic programming): indices top to bottom, the number of bodies
+    missing just above each one (0, or 1 where one body was not found between two of the chain), and its score.
+    """
+    if not regions:
+        return [], [], -np.inf
+    order = sorted(range(len(regions)), key=lambda i: regions[i].centroid[0])
+    lo, hi = SETTINGS["spacing_mm"]
+    best = {i: regions[i].score for i in order}
+    prev: dict[int, int | None] = {i: None for i in order}
+    gap = {i: 0 for i in order}
+    for n, j in enumerate(order):
+        rj = regions[j]
+        for i in order[:n]:
+            ri = regions[i]
+            d = rj.centroid - ri.centroid
+            dist = float(np.hypot(*d))
+            if d[0] < 0.6 * dist:        # below, within 53° of the vertical
+                continue
+            missing = 0 if lo <= dist <= hi else 1 if 2 * lo <= dist <= 2 * hi else -1
+            if missing < 0 or (missing and np.degrees(np.arctan2(d[1], d[0])) > 15.0):
+                continue                   # no skipping across the lumbosacral turn
+            step = dist / (1 + missing)
+            size = abs(np.log(rj.area / ri.area))
+            signal = abs(np.log(max(rj.mean, 1e-3) / max(ri.mean, 1e-3)))
+            if size > 0.7 or signal > 0.5:
+                continue
+            u = d / dist                   # body heights along the chain: ~3/4 of the spacing (discs between)
+            height = np.mean([np.sqrt(12 * u @ reg.cov @ u) for reg in (ri, rj)]) / step
+            fill = SETTINGS["height_weight"] * (max(0.0, height - 0.85) + max(0.0, 0.5 - height))
+            cand = best[i] + rj.score + 1.0 - size - 2 * signal - fill - SETTINGS["gap_penalty"] * missing
+            if prev[i] is not None:       # smooth curve: spacing and direction like the previous step
+                dp = ri.centroid - regions[prev[i]].centroid
+                cosang = float(np.dot(d, dp) / (np.linalg.norm(d) * np.linalg.norm(dp)))
+                cand -= abs(np.log(step * (1 + gap[i]) / np.linalg.norm(dp))) * 2 + (1 - cosang) * 4
+            if cand > best[j]:
+                best[j], prev[j], gap[j] = cand, i, missing
+    end = max(best, key=best.get)
+    chain = [end]
+    while prev[chain[-1]] is not None:
+        chain.append(prev[chain[-1]])
+    chain = chain[::-1]
+    return chain, [0] + [gap[j] for j in chain[1:]], float(best[end])
+
+
+def _slab(frame: WorkingFrame, names: list[str], k: int, half: int = 1) -> list[np.ndarray]:
+    k0, k1 = max(k - half, 0), min(k + half + 1, frame.arrays[names[0]].shape[0])
+    return [normalise(frame.arrays[n][k0:k1].mean(axis=0)) for n in names]
+
+
+def find_column(frame: WorkingFrame, names: list[str]) -> dict:
+    """The best chain of body regions over the candidate mid-sagittal slabs, from all images together and,
+    with several images, from each image alone (`column_per_image`): one contrast whose endplate lines are
+    faint (or that disagrees with the others) can blur the averaged barrier map so that the chain breaks. A single
+    image's chain wins only when it scores `column_single_margin` above the chain of all images together; `names`
+    of the result lists the images that gave the chain (`slices` holds every image's slab when
+    `follow_all_images`: the bodies are then followed and completed as with one column of all images)."""
+    sets = [list(names)]
+    if SETTINGS["column_per_image"] and len(names) > 1:
+        sets += [[n] for n in names if not fat_suppressed(n)]
+    best = {"score": -np.inf, "chain": [], "names": list(names)}
+    for n, subset in enumerate(sets):
+        col = _find_column_images(frame, subset)
+        col["rank"] = col["score"] - (SETTINGS["column_single_margin"] if n else 0.0)   # alone: clearly better
+        if col["chain"] and col["rank"] > best.get("rank", -np.inf):
+            best = dict(col, names=subset)
+    if best["chain"] and best["names"] != list(names) and SETTINGS["follow_all_images"]:
+        best["slices"] = _slab(frame, list(names), best["k"])    # endplate completion reads every image
+    return best
+
+
+def _find_column_images(frame: WorkingFrame, names: list[str]) -> dict:
+    """`find_column` on one set of images."""
+    nk = frame.arrays[names[0]].shape[0]
+    px = float(frame.grid.GetSpacing()[0])
+    best = {"score": -np.inf, "chain": []}
+    slabs = []
+    for f in SETTINGS["slab_fractions"]:
+        k = int(round(f * (nk - 1)))
+        slices = _slab(frame, names, k)
+        b = barrier(slices, px)
+        labels, regions = [], []
+        variants = [(mm, None) for mm in SETTINGS["marker_mm"]] + [(SETTINGS["marker_mm"][0], slices[0])]
+        for si, (mm, signal) in enumerate(variants):
+            labels.append(watershed_regions(b, px, mm, signal))
+            for r in region_table(labels[-1], slices[0], px):
+                r.scale = si
+                regions.append(r)
+        chain, gaps, score = best_chain(regions)
+        chain, gaps, score = _prefer_anterior(regions, chain, gaps, score)
+        score += 0.0 if not chain else 0.5 * len(chain)
+        if chain:
+            slabs.append({"score": score, "chain": [regions[i] for i in chain], "gaps": gaps, "k": k,
+                          "labels": labels, "slices": slices})
+    if slabs:
+        best = _anterior_slab(slabs)
+    if best["chain"]:
+        fill_gaps(best, px)
+    if len(best["chain"]) >= 3:
+        extend_down(best, px)
+    return best
+
+
+def _anterior_slab(slabs: list[dict]) -> dict:
+    """The best-scoring slab's column, unless another slab holds a chain of larger regions (mean area) with ≥ 0.8 of
+    its score and ≥ 3 bodies, ≥ `anterior_mm` anterior to it at the same heights: in a parasagittal slab the
+    articular pillars can form a regular chain that outscores the bodies (`_prefer_anterior` across slabs)."""
+    best = max(slabs, key=lambda c: c["score"])
+    rows = np.array([r.centroid[0] for r in best["chain"]])
+    cols = np.array([r.centroid[1] for r in best["chain"]])
+    if len(rows) < 3:
+        return best
+    area = np.mean([r.area for r in best["chain"]])
+    ahead = [c for c in slabs if len(c["chain"]) >= 3 and c["score"] >= 0.8 * best["score"]
+             and np.mean([r.area for r in c["chain"]]) >= area
+             and np.median([r.centroid[1] - np.interp(r.centroid[0], rows, cols) for r in c["chain"]])
+             < -SETTINGS["anterior_mm"]]
+    return max(ahead, key=lambda c: c["score"]) if ahead else best
+
+
+def _prefer_anterior(regions: list[Region], chain: list[int], gaps: list[int], score: float):
+    """Vertebral bodies lie anterior to the canal and the posterior elements, which can form a regular chain
+    too: a comparable chain ≥ 25 mm anterior to the best one at the same heights is the body column."""
+    if len(chain) < 3:
+        return chain, gaps, score
+    rows = np.array([regions[i].centroid[0] for i in chain])
+    cols = np.array([regions[i].centroid[1] for i in chain])
+    ahead = [n for n, r in enumerate(regions)
+             if rows[0] - 20 <= r.centroid[0] <= rows[-1] + 20
+             and r.centroid[1] < np.interp(r.centroid[0], rows, cols) - SETTINGS["anterior_mm"]]
+    if len(ahead) < 3:
+        return chain, gaps, score
+    sub = [regions[n] for n in ahead]
+    alt, alt_gaps, alt_score = best_chain(sub)
+    if len(alt) >= 3 and alt_score >= 0.5 * score:
+        return [ahead[i] for i in alt], alt_gaps, alt_score
+    return chain, gaps, score
+
+
+def _relaxed_pool(column: dict, px: float) -> list[Region]:
+    pool = []
+    for si, labels in enumerate(column["labels"]):
+        for r in region_table(labels, column["slices"][0], px, relaxed=True):
+            r.scale = si
+            pool.append(r)
+    return pool
+
+
+def fill_gaps(column: dict, px: float) -> None:
+    """Put a region back where the chain skipped a body: the relaxed-shape region nearest the midpoint of the
+    two neighbours (≤ 8 mm), of body-like size and signal."""
+    chain, gaps = column["chain"], column["gaps"]
+    if not any(gaps):
+        return
+    pool = _relaxed_pool(column, px)
+    area = float(np.median([r.area for r in chain]))
+    marrow = float(np.median([r.mean for r in chain]))
+    for i in range(len(chain) - 1, 0, -1):
+        if not gaps[i]:
+            continue
+        mid = (chain[i].centroid + chain[i - 1].centroid) / 2
+        fits = [r for r in pool if np.hypot(*(r.centroid - mid)) <= 8.0 and 0.5 * area <= r.area <= 1.6 * area
+                and 0.6 <= r.mean / (marrow or 1.0) <= 1.6]
+        if fits:
+            chain.insert(i, min(fits, key=lambda r: np.hypot(*(r.centroid - mid))))
+            gaps[i] = 0
+            gaps.insert(i, 0)
+
+
+def extend_down(column: dict, px: float, max_added: int = 3) -> None:
+    """Follow the column below its lowest body with relaxed shape rules (the last lumbar bodies and the sacrum
+    are often wedge-shaped or merged with the sacral segments) until the lumbosacral turn is found."""
+    chain, gaps = column["chain"], column["gaps"]
+    if find_sacrum(chain)[0] is not None:
+        return
+    pool = _relaxed_pool(column, px)
+    step = float(np.median(np.linalg.norm(np.diff([r.centroid for r in chain], axis=0), axis=1)))
+    marrow = float(np.median([r.mean for r in chain]))
+    area = float(np.median([r.area for r in chain]))
+    n0 = len(chain)
+    for _ in range(max_added):
+        last = chain[-1]
+        best, best_cost = None, np.inf
+        for r in pool:
+            d = r.centroid - last.centroid
+            dist = float(np.hypot(*d))
+            if not (0.75 * step <= dist <= 1.5 * step) or d[0] < 0.3 * dist:
+                continue
+            turn = np.degrees(np.arctan2(d[1], d[0])) - last_turn(chain)
+            if not -20.0 <= turn <= 65.0:      # the column bends posteriorly into the sacrum, never sharply forward
+                continue
+            if min(np.hypot(*(r.centroid - c.centroid)) for c in chain) < 0.5 * step:
+                continue
+            if not 0.6 <= r.mean / (marrow or 1.0) <= 1.6 or r.area < 0.5 * area:
+                continue
+            cost = abs(np.log(dist / step)) * 2 + (1 - r.solidity) * 2 + abs(np.log(r.mean / marrow))
+            if cost < best_cost:
+                best, best_cost = r, cost
+        if best is None:
+            break
+        chain.append(best)
+        gaps.append(0)
+        if find_sacrum(chain)[0] is not None and last_turn(chain) >= NAMING["sacral_turn_deg"] + 8:
+            break                          # a clear lumbosacral turn: the sacrum is reached
+    if find_sacrum(chain)[0] is None:
+        del chain[n0:], gaps[n0:]          # no sacrum below: keep the chain as it was
+        sacral_block(column, pool, px, step, marrow, area)
+    column["added_below"] = len(chain) - n0
+
+
+def sacral_block(column: dict, pool: list[Region], px: float, step: float, marrow: float, area: float) -> None:
+    """A shallow lumbosacral turn: directly below the lowest body (one spacing down, pointing posteriorly by
+    `sacral_block_deg` or more, and turning posteriorly from the step above) lies a region of marrow signal
+    much larger than a body (≥ `sacral_block_area` × the median body area): the sacrum, whose segments are
+    fused. Its top part, one body height tall along the column, is S1 (`column["sacrum"]`)."""
+    chain, gaps = column["chain"], column["gaps"]
+    last = chain[-1]
+    best = None
+    for r in pool:
+        d = r.centroid - last.centroid
+        dist = float(np.hypot(*d))
+        angle = float(np.degrees(np.arctan2(d[1], d[0])))
+        if not (0.75 * step <= dist <= 1.6 * step) or angle < SETTINGS["sacral_block_deg"] or angle > 45.0:
+            continue
+        if angle - last_turn(chain) < 3.0 or r.area < SETTINGS["sacral_block_area"] * area:
+            continue
+        if not 0.6 <= r.mean / (marrow or 1.0) <= 1.6:
+            continue
+        if best is None or dist < float(np.hypot(*(best.centroid - last.centroid))):
+            best = r
+    if best is None:
+        return
+    labels = column["labels"][best.scale]
+    rows, cols = np.nonzero(labels == best.label)
+    u = (last.centroid - chain[-2].centroid) / (np.linalg.norm(last.centroid - chain[-2].centroid) or 1.0)
+    t = (rows * px - last.centroid[0]) * u[0] + (cols * px - last.centroid[1]) * u[1]
+    height = float(np.median([np.sqrt(12 * u @ r.cov @ u) for r in chain]))
+    top = t <= t.min() + height
+    new = int(labels.max()) + 1
+    labels[rows[top], cols[top]] = new
+    coords = np.stack([rows[top], cols[top]], axis=1) * px
+    vals = column["slices"][0][rows[top], cols[top]]
+    s1 = Region(new, coords.mean(axis=0), float(top.sum() * px * px), best.major, best.minor, best.solidity,
+                best.orientation, float(vals.mean()), float(vals.std() / (abs(vals.mean()) or 1.0)),
+                np.cov(coords.T), best.score, best.scale)
+    chain.append(s1)
+    gaps.append(0)
+    column["sacrum"] = (len(chain) - 1, f"sacrum recognised: a fused marrow block {best.area / area:.1f}× a body's "
+                        f"area lies below the column ({np.degrees(np.arctan2(*(s1.centroid - last.centroid))):.0f}° "
+                        "posterior); its top part is S1")
