@@ -310,6 +310,7 @@ def extend_down(column: dict, px: float, max_added: int = 3) -> None:
     if find_sacrum(chain)[0] is None:
         del chain[n0:], gaps[n0:]          # no sacrum below: keep the chain as it was
         sacral_block(column, pool, px, step, marrow, area)
+        fused_block(column, px, step, marrow, area)
     column["added_below"] = len(chain) - n0
 
 
@@ -318,7 +319,7 @@ def sacral_block(column: dict, pool: list[Region], px: float, step: float, marro
     `sacral_block_deg` or more, and turning posteriorly from the step above) lies a region of marrow signal
     much larger than a body (≥ `sacral_block_area` × the median body area): the sacrum, whose segments are
     fused. Its top part, one body height tall along the column, is S1 (`column["sacrum"]`)."""
-    chain, gaps = column["chain"], column["gaps"]
+    chain = column["chain"]
     last = chain[-1]
     best = None
     for r in pool:
@@ -335,21 +336,82 @@ def sacral_block(column: dict, pool: list[Region], px: float, step: float, marro
             best = r
     if best is None:
         return
-    labels = column["labels"][best.scale]
-    rows, cols = np.nonzero(labels == best.label)
-    u = (last.centroid - chain[-2].centroid) / (np.linalg.norm(last.centroid - chain[-2].centroid) or 1.0)
-    t = (rows * px - last.centroid[0]) * u[0] + (cols * px - last.centroid[1]) * u[1]
+    rows, cols = np.nonzero(column["labels"][best.scale] == best.label)
+    s1 = _append_top(column, best.scale, rows, cols, px, best)
+    column["sacrum"] = (len(chain) - 1, f"sacrum recognised: a fused marrow block {best.area / area:.1f}× a body's "
+                        f"area lies below the column ({np.degrees(np.arctan2(*(s1.centroid - last.centroid))):.0f}° "
+                        "posterior); its top part is S1")
+
+
+def _along(chain: list[Region], rows: np.ndarray, cols: np.ndarray, px: float) -> tuple[np.ndarray, np.ndarray, float]:
+    """Pixels' position (mm) along the column's lowest step from its lowest body's centroid, across it, and the
+    median body height along that step (mm)."""
+    last, prev = chain[-1], chain[-2]
+    u = (last.centroid - prev.centroid) / (np.linalg.norm(last.centroid - prev.centroid) or 1.0)
+    dr, dc = rows * px - last.centroid[0], cols * px - last.centroid[1]
     height = float(np.median([np.sqrt(12 * u @ r.cov @ u) for r in chain]))
+    return dr * u[0] + dc * u[1], dc * u[0] - dr * u[1], height
+
+
+def _append_top(column: dict, scale: int, rows: np.ndarray, cols: np.ndarray, px: float, like: Region) -> Region:
+    """Append the top part (one body height along the column) of a fused block's pixels (of watershed variant
+    `scale`) to the chain as S1; shape figures are copied from `like`."""
+    chain, labels = column["chain"], column["labels"][scale]
+    t, _, height = _along(chain, rows, cols, px)
     top = t <= t.min() + height
     new = int(labels.max()) + 1
     labels[rows[top], cols[top]] = new
     coords = np.stack([rows[top], cols[top]], axis=1) * px
     vals = column["slices"][0][rows[top], cols[top]]
-    s1 = Region(new, coords.mean(axis=0), float(top.sum() * px * px), best.major, best.minor, best.solidity,
-                best.orientation, float(vals.mean()), float(vals.std() / (abs(vals.mean()) or 1.0)),
-                np.cov(coords.T), best.score, best.scale)
+    s1 = Region(new, coords.mean(axis=0), float(top.sum() * px * px), like.major, like.minor, like.solidity,
+                like.orientation, float(vals.mean()), float(vals.std() / (abs(vals.mean()) or 1.0)),
+                np.cov(coords.T), like.score, scale)
     chain.append(s1)
-    gaps.append(0)
-    column["sacrum"] = (len(chain) - 1, f"sacrum recognised: a fused marrow block {best.area / area:.1f}× a body's "
-                        f"area lies below the column ({np.degrees(np.arctan2(*(s1.centroid - last.centroid))):.0f}° "
-                        "posterior); its top part is S1")
+    column["gaps"].append(0)
+    return s1
+
+
+def fused_block(column: dict, px: float, step: float, marrow: float, area: float) -> None:
+    """The sacrum without a lumbosacral turn: the column goes on as one fused marrow block — a watershed region (no
+    dark line across it) of marrow signal, ≥ `sacral_block_area` × the median body area and ≥ 1.5 body heights long
+    along the column — that either holds the lowest body as its top part (the lowest body is S1, and the field of
+    view cuts the sacrum) or starts one disc below it (≤ `fused_disc_mm` past its inferior end, within 0.4 spacing of
+    the column's line; its top part is appended as S1). Lumbar bodies are separated by discs; S1 and S2 are fused.
+    Without the turn a merged, collapsed disc could look alike, so the naming stays uncertain
+    (`column["sacrum_uncertain"]`).
+    """
+    chain = column["chain"]
+    if len(chain) < 3 or column.get("sacrum") is not None:
+        return
+    last = chain[-1]
+    own = column["labels"][last.scale] == last.label
+    own_top = float(_along(chain, *np.nonzero(own), px)[0].min())
+    best = None
+    for scale, labels in enumerate(column["labels"]):
+        counts = np.bincount(labels.ravel())
+        for lab in np.nonzero(counts * px * px >= SETTINGS["sacral_block_area"] * area)[0]:
+            rows, cols = np.nonzero(labels == lab)
+            if lab == 0 or not 0.6 <= float(np.median(column["slices"][0][rows, cols])) / (marrow or 1.0) <= 1.6:
+                continue
+            t, p, height = _along(chain, rows, cols, px)
+            inside = float(np.mean(labels[own] == lab))
+            if t.max() - t.min() < 1.5 * height:
+                continue                   # not longer than a body and a half: a disc could end it
+            if inside >= 0.8 and t.min() >= own_top - 0.25 * height:
+                kind = "holds"             # the lowest body is the block's top part
+            elif inside <= 0.1 and 0.5 * height - 2.0 <= t.min() <= 0.5 * height + SETTINGS["fused_disc_mm"] \
+                    and abs(np.median(p[t <= t.min() + height])) <= 0.4 * step:
+                kind = "below"             # one disc below the lowest body
+            else:
+                continue
+            if best is None or t.min() < best[0]:
+                best = (float(t.min()), kind, scale, rows, cols, counts[lab] * px * px)
+    if best is None:
+        return
+    _, kind, scale, rows, cols, block = best
+    if kind == "below":
+        _append_top(column, scale, rows, cols, px, last)
+    what = "holds the lowest body as its top part" if kind == "holds" else "starts one disc below the lowest body"
+    column["sacrum"] = (len(chain) - 1, f"sacrum recognised: a fused marrow block {block / area:.1f}× a body's area "
+                        f"{what}; its top part is S1 (no lumbosacral turn: naming uncertain)")
+    column["sacrum_uncertain"] = True

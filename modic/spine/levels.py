@@ -39,7 +39,8 @@ def name_column(column: dict, px: float, names: list[str], body_gaps_mm: list[fl
         if ends is None and SETTINGS["column_end_s1"] and len(chain) >= 3:
             ends = column_ends_in_view(column, px, names)
     levels, certain, reason = name_levels(chain, column.get("gaps"), column.get("sacrum") or ends)
-    return levels, certain and ends is None, reason   # where the column ends is not the sacrum itself
+    # where the column ends is not the sacrum itself; a fused block without a turn may be a merged disc
+    return levels, certain and ends is None and not column.get("sacrum_uncertain"), reason
 
 
 def fused_sacrum(chain: list[Region], body_gaps_mm: list[float | None]) -> tuple[int, str] | None:

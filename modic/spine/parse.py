@@ -42,7 +42,7 @@ from modic.spine.model import DISCS, Spine, spine_from_masks, structures_from_la
 from modic.spine.settings import SETTINGS
 from modic.spine.shape import round_bodies
 
-METHOD_VERSION = 7   # 2: bodies lengthened to their endplate lines (modic.spine.endplates); sacral block;
+METHOD_VERSION = 8   # 2: bodies lengthened to their endplate lines (modic.spine.endplates); sacral block;
                      # 3: a body's lateral end is a step in its core signal between neighbouring slices;
                      #    the marrow spread has a floor of 5 % of its level (robust to lateral shading)
                      # 4: with several images the column is also sought on each image alone (not fat-suppressed
@@ -53,6 +53,8 @@ METHOD_VERSION = 7   # 2: bodies lengthened to their endplate lines (modic.spine
                      # 6: the two lowest bodies touching below a posterior step are S1 and S2 (a field of view
                      #    that ends in the sacrum; `modic.spine.levels.fused_sacrum`)
                      # 7: a chain of larger regions ≥ `anterior_mm` anterior in another slab is the body column
+                     # 8: a fused marrow block that holds the lowest body or starts one disc below it is the
+                     #    sacrum without a lumbosacral turn (`modic.spine.column.fused_block`; naming uncertain)
 
 
 def _roi(chain: list[Region], shape: tuple[int, int], px: float) -> tuple[slice, slice]:
