@@ -56,6 +56,23 @@ def test_a_block_that_holds_the_lowest_body_makes_it_s1():
     assert col["sacrum"][0] == 3 and len(col["chain"]) == 4 and "holds the lowest body" in col["sacrum"][1]
 
 
+def test_a_block_that_holds_the_two_lowest_bodies_makes_the_upper_one_s1():
+    """The field of view cuts the sacrum below S2: S1 and S2 were taken as two bodies, and one watershed variant
+    shows them as one fused block (no disc between them)."""
+    col = _column((150, 230), lowest_in_block=True)
+    col["labels"][1][BODY_ROWS[-2][0]:BODY_ROWS[-1][1], COLS[0]:COLS[1]] = 9
+    col = _run(col)
+    assert col["sacrum"][0] == 2 and len(col["chain"]) == 4 and "two lowest bodies" in col["sacrum"][1]
+
+
+def test_a_block_that_holds_three_bodies_is_not_the_sacrum():
+    """Three bodies in one region: a merged column, not two sacral segments."""
+    col = _column(None)
+    col["labels"][1][BODY_ROWS[1][0]:230, COLS[0]:COLS[1]] = 9
+    col["slices"][0][BODY_ROWS[1][0]:230, COLS[0]:COLS[1]] = 1.0
+    assert _run(col).get("sacrum") is None
+
+
 @pytest.mark.parametrize("kw", [
     {"block_rows": (160, 192), "block_cols": (20, 100)},   # large, but not 1.5 body heights long: a disc may end it
     {"block_rows": (185, 285)},                            # 35 mm below the lowest body: more than a disc

@@ -374,18 +374,18 @@ def _append_top(column: dict, scale: int, rows: np.ndarray, cols: np.ndarray, px
 def fused_block(column: dict, px: float, step: float, marrow: float, area: float) -> None:
     """The sacrum without a lumbosacral turn: the column goes on as one fused marrow block — a watershed region (no
     dark line across it) of marrow signal, ≥ `sacral_block_area` × the median body area and ≥ 1.5 body heights long
-    along the column — that either holds the lowest body as its top part (the lowest body is S1, and the field of
-    view cuts the sacrum) or starts one disc below it (≤ `fused_disc_mm` past its inferior end, within 0.4 spacing of
-    the column's line; its top part is appended as S1). Lumbar bodies are separated by discs; S1 and S2 are fused.
-    Without the turn a merged, collapsed disc could look alike, so the naming stays uncertain
-    (`column["sacrum_uncertain"]`).
+    along the column — that either holds the lowest body, or the two lowest, as its top part (the top one of them is
+    S1; the field of view cuts the sacrum, and a body below S1 is a sacral segment), or starts one disc below the
+    lowest body (≤ `fused_disc_mm` past its inferior end, within 0.4 spacing of the column's line; its top part is
+    appended as S1). Lumbar bodies are separated by discs; S1 and S2 are fused. Without the turn a merged, collapsed
+    disc could look alike, so the naming stays uncertain (`column["sacrum_uncertain"]`).
     """
     chain = column["chain"]
     if len(chain) < 3 or column.get("sacrum") is not None:
         return
     last = chain[-1]
-    own = column["labels"][last.scale] == last.label
-    own_top = float(_along(chain, *np.nonzero(own), px)[0].min())
+    owns = [column["labels"][r.scale] == r.label for r in chain[-2:]]      # second-lowest, lowest body
+    tops = [float(_along(chain, *np.nonzero(o), px)[0].min()) for o in owns]
     best = None
     for scale, labels in enumerate(column["labels"]):
         counts = np.bincount(labels.ravel())
@@ -394,24 +394,26 @@ def fused_block(column: dict, px: float, step: float, marrow: float, area: float
             if lab == 0 or not 0.6 <= float(np.median(column["slices"][0][rows, cols])) / (marrow or 1.0) <= 1.6:
                 continue
             t, p, height = _along(chain, rows, cols, px)
-            inside = float(np.mean(labels[own] == lab))
             if t.max() - t.min() < 1.5 * height:
                 continue                   # not longer than a body and a half: a disc could end it
-            if inside >= 0.8 and t.min() >= own_top - 0.25 * height:
-                kind = "holds"             # the lowest body is the block's top part
-            elif inside <= 0.1 and 0.5 * height - 2.0 <= t.min() <= 0.5 * height + SETTINGS["fused_disc_mm"] \
+            inside = [float(np.mean(labels[o] == lab)) for o in owns]
+            s1 = None
+            if inside[1] >= 0.8 and inside[0] >= 0.8 and t.min() >= tops[0] - 0.25 * height:
+                s1 = len(chain) - 2        # the two lowest bodies are the block's top part: S1 and a sacral segment
+            elif inside[1] >= 0.8 and t.min() >= tops[1] - 0.25 * height:
+                s1 = len(chain) - 1        # the lowest body is the block's top part
+            elif inside[1] <= 0.1 and 0.5 * height - 2.0 <= t.min() <= 0.5 * height + SETTINGS["fused_disc_mm"] \
                     and abs(np.median(p[t <= t.min() + height])) <= 0.4 * step:
-                kind = "below"             # one disc below the lowest body
-            else:
-                continue
-            if best is None or t.min() < best[0]:
-                best = (float(t.min()), kind, scale, rows, cols, counts[lab] * px * px)
+                s1 = len(chain)            # one disc below the lowest body: its top part is appended
+            if s1 is not None and (best is None or t.min() < best[0]):
+                best = (float(t.min()), s1, scale, rows, cols, counts[lab] * px * px)
     if best is None:
         return
-    _, kind, scale, rows, cols, block = best
-    if kind == "below":
+    _, s1, scale, rows, cols, block = best
+    what = {len(chain) - 2: "holds the two lowest bodies as its top part (the lower one a sacral segment)",
+            len(chain) - 1: "holds the lowest body as its top part"}.get(s1, "starts one disc below the lowest body")
+    if s1 == len(chain):
         _append_top(column, scale, rows, cols, px, last)
-    what = "holds the lowest body as its top part" if kind == "holds" else "starts one disc below the lowest body"
-    column["sacrum"] = (len(chain) - 1, f"sacrum recognised: a fused marrow block {block / area:.1f}× a body's area "
-                        f"{what}; its top part is S1 (no lumbosacral turn: naming uncertain)")
+    column["sacrum"] = (s1, f"sacrum recognised: a fused marrow block {block / area:.1f}× a body's area {what}; "
+                        "its top part is S1 (no lumbosacral turn: naming uncertain)")
     column["sacrum_uncertain"] = True
