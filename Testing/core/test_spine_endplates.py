@@ -63,3 +63,28 @@ def test_healthy_spine_unchanged():
     cents = [np.argwhere(m[4]).mean(axis=0) for m in masks]
     out, info = complete_bodies(masks, cents, [img[3:6].mean(axis=0)], 4, 1.0)
     assert all((a == b).all() for a, b in zip(out, masks, strict=True)), info
+
+
+def test_s1_lengthened_whatever_its_height_in_view():
+    """S1 (the parser's sacrum index) whose followed marrow runs on into the fused sacrum, 41 mm here against
+    20 mm lumbar marrow, with its superior 8 mm abnormal: it is lengthened towards its endplate line by as much as
+    its gap exceeds the spine's other gaps (7 mm: to where a healthy body's followed marrow starts, 2 mm inside the
+    line). Its height in view says nothing about it (before, its height capped the extension to 0)."""
+    img, masks, bodies = _stack(lesion_mm=0)
+    s1_top = bodies[2][0]
+    img[1:8, s1_top:s1_top + 50, 15:45] = 0.8                  # S1 and the sacrum below it: one marrow block
+    img[1:8, s1_top, 15:45] = 0.05                             # S1's superior cortical endplate
+    img[1:8, s1_top + 1:s1_top + 9, 15:45] = 1.4               # abnormal marrow under it, not followed
+    masks[2][:] = False
+    masks[2][1:8, s1_top + 9:s1_top + 50, 17:43] = True
+    cents = [np.argwhere(m[4]).mean(axis=0) for m in masks]
+    for sacrum, top_row in ((2, s1_top + 2), (None, s1_top + 9)):
+        out, info = complete_bodies(masks, cents, [img[3:6].mean(axis=0)], 4, 1.0, sacrum=sacrum)
+        top = np.nonzero(out[2][4].any(axis=1))[0].min()
+        assert abs(top - top_row) <= 1, (sacrum, top, top_row, info)
+        assert (out[1] == masks[1]).all()                      # L5 above keeps its outline
+    img, masks, bodies = _stack(lesion_mm=0)                   # a healthy S1 whatever its height: unchanged
+    masks[2][1:8, bodies[2][1] - 2:bodies[2][1] + 20, 17:43] = True
+    cents = [np.argwhere(m[4]).mean(axis=0) for m in masks]
+    out, info = complete_bodies(masks, cents, [img[3:6].mean(axis=0)], 4, 1.0, sacrum=2)
+    assert all((a == b).all() for a, b in zip(out, masks, strict=True)), info

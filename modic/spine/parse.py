@@ -54,7 +54,8 @@ METHOD_VERSION = 8   # 2: bodies lengthened to their endplate lines (modic.spine
                      #    that ends in the sacrum; `modic.spine.levels.fused_sacrum`)
                      # 7: a chain of larger regions ≥ `anterior_mm` anterior in another slab is the body column
                      # 8: a fused marrow block that holds the lowest body or starts one disc below it is the
-                     #    sacrum without a lumbosacral turn (`modic.spine.column.fused_block`; naming uncertain)
+                     #    sacrum without a lumbosacral turn (`modic.spine.column.fused_block`; naming uncertain);
+                     #    S1 is lengthened to its endplate line whatever its height in view
 
 
 def _roi(chain: list[Region], shape: tuple[int, int], px: float) -> tuple[slice, slice]:
