@@ -193,10 +193,12 @@ def complete_bodies(masks: list[np.ndarray], centroids: list[np.ndarray], slices
         for side, j in ((0, i), (1, i + 1)):        # never taller than the tallest neighbour + margin
             neigh = [heights[q] for q in (j - 1, j + 1) if 0 <= q < n and np.isfinite(heights[q])]
             excess = 0.0
-            if j == sacrum:      # S1's height in view says little (the field of view can cut it, or its marrow
-                neigh = [float(np.nanmedian(np.delete(heights, j)))] + neigh     # region runs on into the fused
-                others = [h["gap"] for q, h in enumerate(gaps) if h and q != i]    # sacrum): the median body, or
-                excess = g["gap"] - max(others) if others else 0.0      # the gap's excess over the tallest other
+            if j == sacrum:
+                # S1's height in view says little (the field of view can cut it, or its marrow region runs on into
+                # the fused sacrum): compare with the median body, or allow the gap's excess over the tallest other
+                neigh = [float(np.nanmedian(np.delete(heights, j)))] + neigh
+                others = [h["gap"] for q, h in enumerate(gaps) if h and q != i]
+                excess = g["gap"] - max(others) if others else 0.0
             if neigh and np.isfinite(heights[j]):
                 cap = max(0.0, max(neigh) + SETTINGS["height_margin_mm"] - heights[j], excess)
                 ext[side] = min(ext[side], cap)
