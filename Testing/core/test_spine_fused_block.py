@@ -51,6 +51,15 @@ def test_a_block_one_disc_below_is_the_sacrum_and_its_top_is_s1():
     assert "starts one disc below" in col["sacrum"][1] and col["gaps"] == [0] * 5
 
 
+def test_the_appended_s1_lives_in_the_watershed_variant_of_its_block():
+    """S1's pixels are relabelled in the variant that holds the block (here only the second one), and the appended
+    region names that variant: the bodies are followed from `labels[region.scale] == region.label`."""
+    col = _column((160, 260))
+    col["labels"][0][160:260, COLS[0]:COLS[1]] = 0               # the block only in the second variant
+    s1 = _run(col)["chain"][-1]
+    assert s1.scale == 1 and (col["labels"][1] == s1.label).sum() == pytest.approx(s1.area, rel=0.01)
+
+
 def test_a_block_that_holds_the_lowest_body_makes_it_s1():
     col = _run(_column((150, 230), lowest_in_block=True))
     assert col["sacrum"][0] == 3 and len(col["chain"]) == 4 and "holds the lowest body" in col["sacrum"][1]
