@@ -87,7 +87,7 @@ def test_a_block_that_holds_three_bodies_is_not_the_sacrum():
     {"block_rows": (185, 285)},                            # 35 mm below the lowest body: more than a disc
     {"block_rows": (160, 260), "block_cols": (0, 25)},     # 37 mm anterior of the column's line
     {"block_rows": (160, 260), "block_signal": 0.4},       # not marrow signal
-    {"block_rows": (160, 180)},                            # smaller than 1.8 bodies
+    {"block_rows": (160, 200), "block_cols": (50, 70)},    # long and in line, but smaller than 1.8 bodies
     {"block_rows": None},
 ])
 def test_no_sacrum_without_a_fused_block_in_line(kw):

@@ -343,22 +343,31 @@ def sacral_block(column: dict, pool: list[Region], px: float, step: float, marro
                         "posterior); its top part is S1")
 
 
-def _along(chain: list[Region], rows: np.ndarray, cols: np.ndarray, px: float) -> tuple[np.ndarray, np.ndarray, float]:
-    """Pixels' position (mm) along the column's lowest step from its lowest body's centroid, across it, and the
-    median body height along that step (mm)."""
-    last, prev = chain[-1], chain[-2]
-    u = (last.centroid - prev.centroid) / (np.linalg.norm(last.centroid - prev.centroid) or 1.0)
-    dr, dc = rows * px - last.centroid[0], cols * px - last.centroid[1]
-    height = float(np.median([np.sqrt(12 * u @ r.cov @ u) for r in chain]))
-    return dr * u[0] + dc * u[1], dc * u[0] - dr * u[1], height
+def _lowest_step(chain: list[Region]) -> np.ndarray:
+    """Unit vector of the column's lowest step (row, col)."""
+    d = chain[-1].centroid - chain[-2].centroid
+    return d / (np.linalg.norm(d) or 1.0)
+
+
+def _body_height(chain: list[Region]) -> float:
+    """Median body height (mm) along the column's lowest step."""
+    u = _lowest_step(chain)
+    return float(np.median([np.sqrt(12 * u @ r.cov @ u) for r in chain]))
+
+
+def _along(chain: list[Region], rows: np.ndarray, cols: np.ndarray, px: float) -> tuple[np.ndarray, np.ndarray]:
+    """Pixels' position (mm) along the column's lowest step from its lowest body's centroid, and across it."""
+    u = _lowest_step(chain)
+    dr, dc = rows * px - chain[-1].centroid[0], cols * px - chain[-1].centroid[1]
+    return dr * u[0] + dc * u[1], dc * u[0] - dr * u[1]
 
 
 def _append_top(column: dict, scale: int, rows: np.ndarray, cols: np.ndarray, px: float, like: Region) -> Region:
     """Append the top part (one body height along the column) of a fused block's pixels (of watershed variant
     `scale`) to the chain as S1; shape figures are copied from `like`."""
     chain, labels = column["chain"], column["labels"][scale]
-    t, _, height = _along(chain, rows, cols, px)
-    top = t <= t.min() + height
+    t, _ = _along(chain, rows, cols, px)
+    top = t <= t.min() + _body_height(chain)
     new = int(labels.max()) + 1
     labels[rows[top], cols[top]] = new
     coords = np.stack([rows[top], cols[top]], axis=1) * px
@@ -386,6 +395,7 @@ def fused_block(column: dict, px: float, step: float, marrow: float, area: float
     last = chain[-1]
     owns = [column["labels"][r.scale] == r.label for r in chain[-2:]]      # second-lowest, lowest body
     tops = [float(_along(chain, *np.nonzero(o), px)[0].min()) for o in owns]
+    height = _body_height(chain)
     best = None
     for scale, labels in enumerate(column["labels"]):
         counts = np.bincount(labels.ravel())
@@ -393,7 +403,7 @@ def fused_block(column: dict, px: float, step: float, marrow: float, area: float
             rows, cols = np.nonzero(labels == lab)
             if lab == 0 or not 0.6 <= float(np.median(column["slices"][0][rows, cols])) / (marrow or 1.0) <= 1.6:
                 continue
-            t, p, height = _along(chain, rows, cols, px)
+            t, p = _along(chain, rows, cols, px)
             if t.max() - t.min() < 1.5 * height:
                 continue                   # not longer than a body and a half: a disc could end it
             inside = [float(np.mean(labels[o] == lab)) for o in owns]
