@@ -5,16 +5,19 @@ What is real and what is made up, per case:
 * real: one scan (anatomy, marrow texture, noise, intensity non-uniformity) and its manual vertebral-body
   labels, from a background manifest (columns `image`, `labels`, `label_levels`, `contrast`; the layout of
   ``../shared/realmri/manifest.csv``). Scans without vertebral-body labels are skipped.
-* derived: every scan is ONE contrast. A T2 scan plays T2; a fat-bright gradient-echo (chemical-shift fat)
-  image plays T1 (fat bright, water dark). The two missing sequences are derived from the same real scan by
-  a per-tissue gain: the real intensity is multiplied by a smooth gain map, so its texture and noise are kept
-  while the tissue levels move (`DERIVED_LEVELS`: vertebral marrow from the body labels, other tissue from the
-  smoothed intensity relative to marrow). A derived sequence therefore has the real scan's noise and texture
-  but only approximate tissue contrast (e.g. fat and fluid cannot be told apart in a T2 scan, so both get
-  the same derived T1 level). Inside the vertebral bodies the gain varies only at the scale of a vertebra
-  (`BODY_GAIN_SIGMA_MM`), so the derived sequences keep the real marrow texture (a gain following the 1.5 mm
-  smoothed intensity, as outside the bodies, would flatten it to a third of the real variability). Signal
-  typing depends on lesion against marrow, which is exact by construction.
+* derived: every scan is ONE contrast. A T2 scan plays T2; a T1 or fat-bright image (fat bright, water dark)
+  plays T1; a fat-suppressed image (STIR, FS, SPAIR, a water image) plays FS. The manifest's `contrast` text
+  names the role (`sequence_role`), and the image is checked against it (`check_role`): a scan called T1 or
+  fat-bright whose intervertebral discs are brighter than the marrow is a water-bright image and plays FS
+  (no T1 or fat image shows discs brighter than adult marrow). The two missing sequences are derived from the
+  same real scan by a per-tissue gain: the real intensity is multiplied by a smooth gain map, so its texture and
+  noise are kept while the tissue levels move (`DERIVED_LEVELS`: vertebral marrow from the body labels, other
+  tissue from the smoothed intensity relative to marrow). A derived sequence therefore has the real scan's noise
+  and texture but only approximate tissue contrast (e.g. fat and fluid cannot be told apart in a T2 scan, so both
+  get the same derived T1 level; in a water image fat and cortex are both dark). Inside the vertebral bodies the
+  gain varies only at the scale of a vertebra (`BODY_GAIN_SIGMA_MM`), so the derived sequences keep the real
+  marrow texture (a gain following the 1.5 mm smoothed intensity, as outside the bodies, would flatten it to a
+  third of the real variability). Signal typing depends on lesion against marrow, which is exact by construction.
 * inserted: an irregular band of Modic change against one or both endplates of a disc (2–16 cm³, ragged
   border, thickness varying over the endplate, partial endplate coverage), inside the labelled bodies. The
   lesion multiplies the marrow signal of each sequence by the type's factor relative to the case's own marrow
@@ -52,7 +55,16 @@ DERIVED_LEVELS = {
            "FS": ((0.0, 0.5, 1.0, 1.6, 3.0), (0.0, 0.35, 0.5, 1.2, 2.4), 0.45)},  # marrow suppressed
     "T1": {"T2": ((0.0, 0.3, 0.6, 1.0, 1.5), (0.0, 0.5, 0.8, 0.9, 1.1), 1.0),
            "FS": ((0.0, 0.3, 0.6, 1.0, 1.5), (0.0, 0.6, 0.7, 0.5, 0.25), 0.45)},  # fat suppressed
+    # from a fat-suppressed (water-bright) image: cortex/air ~0, fat ~0.3, muscle ~0.7–1.1, disc ~1.4–2.4, CSF > 2
+    # of the marrow; fat turns bright on T1 and T2, disc and CSF dark on T1 and bright on T2
+    "FS": {"T1": ((0.0, 0.12, 0.3, 0.7, 1.1, 1.7, 2.4), (0.0, 0.3, 1.4, 0.6, 0.55, 0.7, 0.35), 1.0),
+           "T2": ((0.0, 0.12, 0.3, 0.7, 1.1, 1.7, 2.4), (0.0, 0.3, 1.3, 0.6, 0.55, 1.3, 2.6), 1.0)},
 }
+# fat-suppression words in a manifest's contrast text (checked before "T2": a "T2 STIR" plays FS)
+_FS_WORDS = r"\b(stir|fs|fat[- ]?sat(urated|uration)?|fat[- ]suppress(ed|ion)?|spair|spir|tirm|water)\b"
+# source/derived pairs whose marrow texture runs the other way (fat-weighted T1 against a water image)
+INVERTED_MARROW = {("FS", "T1"), ("T1", "FS")}
+WATER_BRIGHT_DISC = 1.2   # disc / marrow above which a scan called T1 or fat-bright is water-bright (plays FS)
 MARROW_LEVEL = 500.0  # every sequence is scaled so that normal marrow has this median (a scanner gain)
 BODY_GAIN_SIGMA_MM = 8.0  # scale of the derived sequences' gain inside the bodies (texture below it is kept)
 
@@ -64,17 +76,66 @@ class Background:
     name: str
     image: sitk.Image
     bodies: dict[str, np.ndarray]
-    role: str          # the sequence the real contrast plays: "T2" or "T1"
+    role: str          # the sequence the real contrast plays: "T2", "T1" or "FS"
     contrast: str      # the manifest's description
+    role_note: str = ""  # why the role differs from the manifest's words (empty when it does not)
 
 
-def _role(contrast: str) -> str | None:
+def sequence_role(contrast: str) -> str | None:
+    """The sequence a scan plays, from a manifest's contrast text: "FS" (STIR, FS, fat-sat, fat-suppressed,
+    SPAIR, SPIR, TIRM, water image; not a fat-suppressed T1), else "T2", else "T1" (T1, gradient echo, fat image);
+    None when unknown."""
+    import re
+
     c = contrast.lower()
+    if re.search(_FS_WORDS, c):
+        return None if "t1" in c else "FS"   # a fat-suppressed T1 (post-contrast) is none of the three
     if "t2" in c:
         return "T2"
-    if "gradient" in c or "gre" in c or "fat" in c or "t1" in c:
+    if "gradient" in c or re.search(r"\bgre\b", c) or "fat" in c or "t1" in c:
         return "T1"
     return None
+
+
+_role = sequence_role   # the name before 2026-12-02
+
+
+def disc_to_marrow(image: np.ndarray, bodies: dict[str, np.ndarray], spacing_zyx, radius_mm: float = 3.0) -> float:
+    """Median intensity of the intervertebral discs over that of the vertebral marrow (NaN when no two labelled
+    bodies are adjacent). A disc is sampled in a ball of `radius_mm` midway between the centroids of two adjacent
+    labelled bodies; the marrow is the bodies eroded by 2 voxels."""
+    names = sorted(bodies, key=LEVELS.index)
+    body = np.any(np.stack([bodies[n] for n in names]), axis=0)
+    marrow = float(np.median(image[ndimage.binary_erosion(body, iterations=2)]))
+    sp = np.asarray(spacing_zyx, float)
+    r = np.ceil(radius_mm / sp).astype(int)
+    zz, yy, xx = np.meshgrid(*[np.arange(-k, k + 1) for k in r], indexing="ij")
+    ball = (zz * sp[0]) ** 2 + (yy * sp[1]) ** 2 + (xx * sp[2]) ** 2 <= radius_mm ** 2
+    discs = []
+    for a, b in zip(names[:-1], names[1:], strict=True):
+        if LEVELS.index(b) - LEVELS.index(a) != 1:
+            continue
+        mid = np.rint((np.argwhere(bodies[a]).mean(0) + np.argwhere(bodies[b]).mean(0)) / 2).astype(int)
+        idx = np.argwhere(ball) - r + mid
+        idx = idx[np.all((idx >= 0) & (idx < image.shape), axis=1)]
+        idx = idx[~body[tuple(idx.T)]]
+        if len(idx):
+            discs.append(float(np.median(image[tuple(idx.T)])))
+    if not discs or marrow <= 0:
+        return float("nan")
+    return float(np.median(discs)) / marrow
+
+
+def check_role(role: str, image: np.ndarray, bodies: dict[str, np.ndarray], spacing_zyx) -> tuple[str, str]:
+    """(role, note): a scan called T1 or fat-bright whose discs are brighter than its marrow (by
+    `WATER_BRIGHT_DISC`) is water-bright, as fat-suppressed images are, and plays FS; the note says why."""
+    if role != "T1":
+        return role, ""
+    ratio = disc_to_marrow(image, bodies, spacing_zyx)
+    if np.isfinite(ratio) and ratio >= WATER_BRIGHT_DISC:
+        return "FS", (f"called T1/fat-bright, but its discs are {ratio:.2f}× the marrow (water-bright, as a "
+                      "fat-suppressed or water image): used as FS")
+    return role, ""
 
 
 def read_backgrounds(manifest: str | Path) -> list[dict]:
@@ -102,7 +163,7 @@ def read_backgrounds(manifest: str | Path) -> list[dict]:
                     except ValueError:
                         raise ModicInputError(f"--background {path.name}: label_levels entry {part.strip()!r} "
                                               "is not VALUE=LEVEL with an integer label value (e.g. 3=L1)") from None
-        role = _role(str(r["contrast"]))
+        role = sequence_role(str(r["contrast"]))
         if len(levels) < 3 or role is None:
             continue  # discs only (or unknown contrast): no bodies to put a lesion in
         rows.append({"name": Path(str(r["image"])).name.split(".")[0], "image": path.parent / str(r["image"]),
@@ -110,7 +171,7 @@ def read_backgrounds(manifest: str | Path) -> list[dict]:
                      "contrast": str(r["contrast"])})
     if not rows:
         raise ModicInputError(f"--background {path.name}: no scan with vertebral-body labels (label_levels "
-                              "naming T10…S1) and a T2 or fat-bright/T1 contrast")
+                              "naming T10…S1) and a T2, T1/fat-bright or fat-suppressed (STIR, FS, water) contrast")
     return rows
 
 
@@ -137,7 +198,8 @@ def load_background(row: dict, margin_mm: float = 60.0) -> Background:
     img = sitk.RegionOfInterest(img, [int(v) for v in (hi - lo)[::-1]], [int(v) for v in lo[::-1]])
     arr = arr[lo[0]:hi[0], lo[1]:hi[1], lo[2]:hi[2]]
     bodies = {level: arr == value for value, level in row["levels"].items() if np.any(arr == value)}
-    return Background(row["name"], img, bodies, row["role"], row["contrast"])
+    role, note = check_role(row["role"], sitk.GetArrayViewFromImage(img), bodies, sp)
+    return Background(row["name"], img, bodies, role, row["contrast"], note)
 
 
 def _smooth_noise(shape, sigma_vox, rng) -> np.ndarray:
@@ -168,6 +230,12 @@ def derive_sequences(bg: Background, body_gain_sigma_mm: float | None = BODY_GAI
         level = body_w * marrow_level + (1 - body_w) * np.interp(rel, knots, levels)
         gain = np.clip(level / np.maximum(rel_gain, 0.05), 0.05, 4.0)
         out[seq] = real / marrow * gain * MARROW_LEVEL / marrow_level
+        if (bg.role, seq) in INVERTED_MARROW:
+            # marrow is water and fat: where a water image is darker than its surroundings the marrow is fattier,
+            # and a T1 image brighter (and the reverse); the deviation d from the smooth level becomes 2 − d
+            dev = real / (marrow * np.maximum(rel_gain, 0.05))
+            flip = np.clip(2.0 - dev, 0.2, 1.8) / np.maximum(dev, 1e-3)
+            out[seq] = out[seq] * (body_w * flip + (1 - body_w))
     return out
 
 
@@ -337,7 +405,8 @@ def make_hybrid_case(bg: Background, spec: HybridSpec):
     seed_lps = deepest_point_lps(gt, grid)
     reference_lps = normal_marrow_point(gt, bodies, (upper, lower), grid)
     true_type = TYPE_NAMES[spec.modic_type]
-    meta = {"background": bg.name, "real_sequence": bg.role, "contrast": bg.contrast, "disc": spec.disc,
+    meta = {"background": bg.name, "real_sequence": bg.role, "real_sequence_note": bg.role_note,
+            "contrast": bg.contrast, "disc": spec.disc,
             "endplate": spec.endplate, "volume_mm3_1mm": float(mask.sum() * np.prod(ref.GetSpacing())),
             "factors": {s: LESION_FACTORS[spec.modic_type][s] ** spec.factor_power[s] for s in images},
             "slice_mm": spec.slice_mm}
