@@ -18,6 +18,16 @@ def test_endplate_pair_finds_two_lines_a_disc_apart():
     assert endplate_pair(np.zeros(20), 6.0, 0.25) is None
 
 
+def test_a_thick_dark_line_does_not_pair_with_itself():
+    """A dark Modic band fused with its cortex is one thick line (here 5 mm wide at half height); the disc lies
+    between it and the weaker cortical line 11 mm below. Pairing positions rather than peaks took both ends of
+    the thick line and then found no disc between them (None: the body was not lengthened; seen on a real
+    background with type I bands on both endplates of L4-L5, gap 22 mm)."""
+    profile = np.array([0.07, 0.04, 0.07, 0.16, 0.51, 1.3, 1.59, 1.08, 0.37, 0.06, 0.03, 0.03, 0.02, 0.03, 0.1,
+                        0.07, 0.03, 0.14, 0.46, 0.68, 0.51, 0.3, 0.16, 0.06, 0.01, 0.03, 0.08])
+    assert endplate_pair(profile, 4.0, 0.25) == (7, 18)
+
+
 def _stack(lesion_mm: int = 8):
     """Image (lateral, inferior, posterior) and marrow masks of three bodies; rows of each body and disc."""
     shape = (9, 140, 60)

@@ -125,23 +125,22 @@ def body_gaps(masks: list[np.ndarray], centroids: list[np.ndarray], k0: int, px:
 
 
 def endplate_pair(profile: np.ndarray, min_disc: float, floor: float) -> tuple[int, int] | None:
-    """Indices of the two endplate lines in a gap's dark-line profile: the pair of positions ≥ `min_disc`
-    apart whose summed strength is largest (each ≥ `floor`), or None."""
-    sm = ndi.maximum_filter1d(profile, 3) if len(profile) else profile
+    """Indices of the two endplate lines in a gap's dark-line profile: the pair of peaks (local maxima, each
+    ≥ `floor`) ≥ `min_disc` apart whose summed strength is largest, or None. Two peaks, not two positions: one
+    thick line (a dark Modic band fused with its cortex, several mm) must not pair with itself."""
+    n = len(profile)
+    peaks = [k for k in range(n) if profile[k] >= floor and (k == 0 or profile[k] >= profile[k - 1])
+             and (k == n - 1 or profile[k] >= profile[k + 1])]
     best, best_score = None, -np.inf
     gap = int(np.ceil(min_disc))
-    for i in range(len(sm)):
-        if sm[i] < floor:
-            continue
-        for j in range(i + gap, len(sm)):
-            if sm[j] >= floor and sm[i] + sm[j] > best_score:
-                best, best_score = (i, j), float(sm[i] + sm[j])
+    for i in peaks:
+        for j in peaks:
+            if j >= i + gap and profile[i] + profile[j] > best_score:
+                best, best_score = (i, j), float(profile[i] + profile[j])
     if best is None:
         return None
-    i, j = best          # the peak itself (not the filtered plateau) ...
-    i = max(range(max(i - 1, 0), min(i + 2, len(profile))), key=lambda q: profile[q])
-    j = max(range(max(j - 1, 0), min(j + 2, len(profile))), key=lambda q: profile[q])
-    # ... then its far side, towards the disc, while the line is at least `edge` of its peak (the whole cortex,
+    i, j = best
+    # each line's far side, towards the disc, while the line is at least `edge` of its peak (the whole cortex,
     # or the whole dark band where abnormal marrow is as dark as the cortex)
     edge = SETTINGS["line_edge"]
     a, b = i, j

@@ -42,7 +42,7 @@ from modic.spine.model import DISCS, Spine, spine_from_masks, structures_from_la
 from modic.spine.settings import SETTINGS
 from modic.spine.shape import round_bodies
 
-METHOD_VERSION = 8   # 2: bodies lengthened to their endplate lines (modic.spine.endplates); sacral block;
+METHOD_VERSION = 9   # 2: bodies lengthened to their endplate lines (modic.spine.endplates); sacral block;
                      # 3: a body's lateral end is a step in its core signal between neighbouring slices;
                      #    the marrow spread has a floor of 5 % of its level (robust to lateral shading)
                      # 4: with several images the column is also sought on each image alone (not fat-suppressed
@@ -56,6 +56,9 @@ METHOD_VERSION = 8   # 2: bodies lengthened to their endplate lines (modic.spine
                      # 8: a fused marrow block that holds the lowest body or starts one disc below it is the
                      #    sacrum without a lumbosacral turn (`modic.spine.column.fused_block`; naming uncertain);
                      #    S1 is lengthened to its endplate line whatever its height in view
+                     # 9: the two endplate lines of a gap are two peaks of its dark-line profile (one thick dark
+                     #    band, a Modic band fused with its cortex, no longer pairs with itself and blocks the
+                     #    lengthening)
 
 
 def _roi(chain: list[Region], shape: tuple[int, int], px: float) -> tuple[slice, slice]:
