@@ -403,7 +403,7 @@ def _contrast_ok(modic_type: str, ratios: Mapping[str, float], min_contrast: flo
     type III by at least `min_contrast_iii` (when given).
 
     (Allowing half of it on one sequence when the average reaches it found two more thin hybrid bands but
-    gave 1.1 false lesions per real fat-bright GRE scan: kept strict.)"""
+    gave 1.1 false lesions per real gradient-echo (VB3) scan: kept strict.)"""
     need = dict(_PATTERN[modic_type]["need"])
     if modic_type == "I" and "T2" in ratios and "FS" in ratios:
         need.pop("T2" if ratios["FS"] >= ratios["T2"] else "FS")

@@ -24,7 +24,7 @@ def add_parser(sub) -> None:
     p = sub.add_parser("spine", help="find and name vertebral bodies, discs and endplates (L1–S1)",
                        description=__doc__, epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--image", action="append", required=True, metavar="[NAME=]PATH",
-                   help="a sagittal MR image (T1, T2, STIR/FS or fat-bright GRE; NRRD, NIfTI, MetaImage or a DICOM "
+                   help="a sagittal MR image (T1, T2, STIR/FS or gradient echo; NRRD, NIfTI, MetaImage or a DICOM "
                         "folder); repeat for more sequences of the same study. Optional NAME (T1, T2, FS, GRE …) "
                         "labels it; the labels are written on the first image's grid. Name fat-suppressed images "
                         "(STIR=stir.nii.gz, FS=…): they are then analysed after the others")

@@ -3,7 +3,7 @@
 Method (no trained weights; every number below is in mm or a dimensionless ratio):
 
 1. All images are resampled onto a canonical sagittal working grid (`modic.spine.frame`).
-2. Cortical bone and endplates are dark on every MR contrast (T1, T2, STIR, fat-bright GRE), so each sagittal
+2. Cortical bone and endplates are dark on every MR contrast (T1, T2, STIR, gradient echo), so each sagittal
    slice gets a *barrier* map: a black top-hat (thin dark lines) plus the smoothed gradient, averaged over the
    images.
    Marker-based watersheds of the barrier map (three marker scales, and markers split by signal tertile) split
