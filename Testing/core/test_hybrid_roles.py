@@ -101,11 +101,15 @@ def test_sequences_derived_from_a_water_image_show_each_tissue_as_t1_and_t2_do(t
 
 def test_marrow_texture_of_a_water_image_runs_the_other_way_on_the_derived_t1(tmp_path):
     """Marrow is water and fat: a spot darker than its surroundings on a water (FS) image is fattier marrow, and
-    brighter on T1. The derived T1 turns the deviation d into 2 − d; T2 keeps it (fat and water are both bright
-    there). Before, every derived sequence kept d, and fatty spots of a real water image became type III marrow."""
+    brighter on T1. With half fat and water 0.3 as bright as fat on T1, a water deviation d of the tissue gives a T1
+    deviation 1 − 0.54 (d − 1); the finer part of d (noise, under 1.5 mm) keeps its size and sign. T2 keeps d (fat
+    and water are both bright there). Before, every derived sequence kept d, and fatty spots of a real water image
+    became type III marrow."""
     img, lab = _spine_scan(disc=170.0, fat=30.0, csf=230.0)
     arr = sitk.GetArrayFromImage(img)
-    arr[17:23, 95:101, 47:53] *= 0.7                 # a 6 mm fattier spot in L3's marrow
+    zz, yy, xx = np.meshgrid(*[np.arange(n) for n in arr.shape], indexing="ij")
+    blob = np.exp(-((zz - 20) ** 2 + (yy - 98) ** 2 + (xx - 50) ** 2) / (2 * 4.0 ** 2))   # σ 4 mm, in L3
+    arr = (arr * (1 - 0.3 * blob)).astype(np.float32)                                    # 0.7 at its centre
     out = sitk.GetImageFromArray(arr)
     out.CopyInformation(img)
     sitk.WriteImage(out, str(tmp_path / "scan.nii.gz"))
@@ -117,10 +121,10 @@ def test_marrow_texture_of_a_water_image_runs_the_other_way_on_the_derived_t1(tm
     # the same spot on the cropped grid: where the real image is darkest inside L3
     real = sitk.GetArrayViewFromImage(bg.image)
     body = ndimage.binary_erosion(bg.bodies["L3"], iterations=3)
-    cropped_spot = body & (real < 0.8 * np.median(real[body]))
-    assert cropped_spot.sum() >= 40
+    cropped_spot = body & (real < 0.78 * np.median(real[body]))
+    assert cropped_spot.sum() >= 20
     ring = body & ~ndimage.binary_dilation(cropped_spot, iterations=3)
     ratio = {s: float(np.median(a[cropped_spot]) / np.median(a[ring])) for s, a in seqs.items()}
-    assert ratio["FS"] == pytest.approx(0.7, abs=0.05)
-    assert ratio["T1"] > 1.2
-    assert ratio["T2"] < 0.85
+    assert ratio["FS"] == pytest.approx(0.74, abs=0.04)
+    assert 1.0 < ratio["T1"] < 1.2              # brighter (measured 1.03 against a ring in the blob's tail)
+    assert ratio["T2"] < 0.8

@@ -62,8 +62,13 @@ DERIVED_LEVELS = {
 }
 # fat-suppression words in a manifest's contrast text (checked before "T2": a "T2 STIR" plays FS)
 _FS_WORDS = r"\b(stir|fs|fat[- ]?sat(urated|uration)?|fat[- ]suppress(ed|ion)?|spair|spir|tirm|water)\b"
-# source/derived pairs whose marrow texture runs the other way (fat-weighted T1 against a water image)
-INVERTED_MARROW = {("FS", "T1"), ("T1", "FS")}
+# marrow is water and fat: with fat fraction f0 and water `WATER_T1` as bright as fat on T1, a water-image deviation
+# d (water × d) gives a T1 deviation 1 + T1_PER_WATER × (d − 1): a spot brighter on a water image is darker on T1
+MARROW_FAT_FRACTION, WATER_T1 = 0.5, 0.3
+T1_PER_WATER = -(1 - WATER_T1) * (1 - MARROW_FAT_FRACTION) / (1 - (1 - WATER_T1) * (1 - MARROW_FAT_FRACTION))
+# source/derived pairs whose marrow texture runs the other way, and the slope of the derived deviation on the source's
+INVERTED_MARROW = {("FS", "T1"): T1_PER_WATER, ("T1", "FS"): 1 / T1_PER_WATER}
+MARROW_TISSUE_MM = 1.5    # marrow deviations smoother than this are tissue (inverted), finer ones noise (kept)
 WATER_BRIGHT_DISC = 1.2   # disc / marrow above which a scan called T1 or fat-bright is water-bright (plays FS)
 MARROW_LEVEL = 500.0  # every sequence is scaled so that normal marrow has this median (a scanner gain)
 BODY_GAIN_SIGMA_MM = 8.0  # scale of the derived sequences' gain inside the bodies (texture below it is kept)
@@ -231,10 +236,12 @@ def derive_sequences(bg: Background, body_gain_sigma_mm: float | None = BODY_GAI
         gain = np.clip(level / np.maximum(rel_gain, 0.05), 0.05, 4.0)
         out[seq] = real / marrow * gain * MARROW_LEVEL / marrow_level
         if (bg.role, seq) in INVERTED_MARROW:
-            # marrow is water and fat: where a water image is darker than its surroundings the marrow is fattier,
-            # and a T1 image brighter (and the reverse); the deviation d from the smooth level becomes 2 − d
+            # where a water image is darker than its surroundings the marrow is fattier, and a T1 image brighter
+            # (and the reverse): the tissue part of the marrow's deviation from its smooth level (d, smoothed over
+            # `MARROW_TISSUE_MM`) becomes 1 + slope × (d − 1); the rest (noise) keeps its size and sign
             dev = real / (marrow * np.maximum(rel_gain, 0.05))
-            flip = np.clip(2.0 - dev, 0.2, 1.8) / np.maximum(dev, 1e-3)
+            tissue = ndimage.gaussian_filter(dev, MARROW_TISSUE_MM / np.asarray(bg.image.GetSpacing())[::-1])
+            flip = np.clip(1 + INVERTED_MARROW[bg.role, seq] * (tissue - 1), 0.2, 1.8) / np.maximum(tissue, 1e-3)
             out[seq] = out[seq] * (body_w * flip + (1 - body_w))
     return out
 
