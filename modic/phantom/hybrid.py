@@ -56,9 +56,11 @@ DERIVED_LEVELS = {
     "T1": {"T2": ((0.0, 0.3, 0.6, 1.0, 1.5), (0.0, 0.5, 0.8, 0.9, 1.1), 1.0),
            "FS": ((0.0, 0.3, 0.6, 1.0, 1.5), (0.0, 0.6, 0.7, 0.5, 0.25), 0.45)},  # fat suppressed
     # from a fat-suppressed (water-bright) image: cortex/air ~0, fat ~0.3, muscle ~0.7–1.1, disc ~1.4–2.4, CSF > 2
-    # of the marrow; fat turns bright on T1 and T2, disc and CSF dark on T1 and bright on T2
-    "FS": {"T1": ((0.0, 0.12, 0.3, 0.7, 1.1, 1.7, 2.4), (0.0, 0.3, 1.4, 0.6, 0.55, 0.7, 0.35), 1.0),
-           "T2": ((0.0, 0.12, 0.3, 0.7, 1.1, 1.7, 2.4), (0.0, 0.3, 1.3, 0.6, 0.55, 1.3, 2.6), 1.0)},
+    # of the marrow; fat turns bright on T1 and T2, disc and CSF dark on T1 and bright on T2. Marrow-like signal
+    # outside the labelled bodies (vertebrae not labelled, e.g. S1; posterior elements) stays near marrow, as from T2
+    # (muscle, of the same real signal, cannot be told apart from it)
+    "FS": {"T1": ((0.0, 0.12, 0.3, 0.7, 1.0, 1.3, 1.7, 2.4), (0.0, 0.3, 1.4, 0.7, 0.95, 0.8, 0.6, 0.35), 1.0),
+           "T2": ((0.0, 0.12, 0.3, 0.7, 1.0, 1.3, 1.7, 2.4), (0.0, 0.3, 1.3, 0.7, 0.95, 1.1, 1.3, 2.6), 1.0)},
 }
 # fat-suppression words in a manifest's contrast text (checked before "T2": a "T2 STIR" plays FS)
 _FS_WORDS = r"\b(stir|fs|fat[- ]?sat(urated|uration)?|fat[- ]suppress(ed|ion)?|spair|spir|tirm|water)\b"
