@@ -32,6 +32,7 @@ point in another body, all LPS mm. Pure function of (background, seed, case inde
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -92,8 +93,6 @@ def sequence_role(contrast: str) -> str | None:
     """The sequence a scan plays, from a manifest's contrast text: "FS" (STIR, FS, fat-sat, fat-suppressed,
     SPAIR, SPIR, TIRM, water image; not a fat-suppressed T1), else "T2", else "T1" (T1, gradient echo, fat image);
     None when unknown."""
-    import re
-
     c = contrast.lower()
     if re.search(_FS_WORDS, c):
         return None if "t1" in c else "FS"   # a fat-suppressed T1 (post-contrast) is none of the three
@@ -102,9 +101,6 @@ def sequence_role(contrast: str) -> str | None:
     if "gradient" in c or re.search(r"\bgre\b", c) or "fat" in c or "t1" in c:
         return "T1"
     return None
-
-
-_role = sequence_role   # the name before 2026-12-02
 
 
 def disc_to_marrow(image: np.ndarray, bodies: dict[str, np.ndarray], spacing_zyx, radius_mm: float = 3.0) -> float:
