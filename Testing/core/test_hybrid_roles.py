@@ -128,3 +128,22 @@ def test_marrow_texture_of_a_water_image_runs_the_other_way_on_the_derived_t1(tm
     assert ratio["FS"] == pytest.approx(0.74, abs=0.04)
     assert 1.0 < ratio["T1"] < 1.2              # brighter (measured 1.03 against a ring in the blob's tail)
     assert ratio["T2"] < 0.8
+
+
+def test_a_hybrid_cohort_records_the_role_and_why(tmp_path):
+    """`modic phantom --background`: the case manifest says which sequence the real scan played and why it differs
+    from the manifest's words; the three sequences are written, the lesion inside a labelled body."""
+    import pandas as pd
+
+    from modic.phantom.extra import generate_hybrid_cohort
+
+    src = tmp_path / "src"
+    src.mkdir()
+    _manifest(src, disc=170.0, contrast="fat-bright gradient echo", fat=30.0, csf=230.0)
+    manifest = generate_hybrid_cohort(tmp_path / "out", src / "manifest.csv", per_scan=1, progress=False)
+    df = pd.read_csv(manifest)
+    assert len(df) == 1
+    assert df.loc[0, "real_sequence"] == "FS"
+    assert "used as FS" in df.loc[0, "real_sequence_note"]
+    for col in ("t1", "t2", "fs"):
+        assert (manifest.parent / df.loc[0, col]).is_file()

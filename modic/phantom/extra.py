@@ -20,7 +20,8 @@ from modic.errors import ModicInputError
 from modic.geometry import format_point
 from modic.phantom.cohort import FORMATS, MANIFEST_COLUMNS, _versions
 
-EXTRA_VERSION = "1.0.0"
+EXTRA_VERSION = "1.1.0"   # 1.1: hybrid roles from the contrast text checked against the image (water → FS);
+                          #      T1/T2 derived from an FS scan
 
 
 def _write(case, folder: Path, ext: str) -> dict[str, str]:
@@ -107,7 +108,7 @@ def generate_hybrid_cohort(out, background: str | os.PathLike, per_scan: int = 3
                                   "lesions inserted by multiplying the real marrow signal"}
     return write_cohort(out, specs, render, record, fmt, progress,
                         lambda c: {"background": c.meta["background"], "real_sequence": c.meta["real_sequence"],
-                                   "slice_mm": c.meta["slice_mm"]})
+                                   "real_sequence_note": c.meta["real_sequence_note"], "slice_mm": c.meta["slice_mm"]})
 
 
 def generate_construction_b(out, n_cases: int = 30, seed: int = 0, fmt: str = "nrrd", progress: bool = True) -> Path:
