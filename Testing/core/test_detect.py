@@ -134,13 +134,12 @@ def _realmri():
     return None
 
 
-@pytest.mark.parametrize(("scan", "at_most"), [("VB2_02", 0), ("VB3_01", 3)])
+@pytest.mark.parametrize(("scan", "at_most"), [("VB2_02", 0), ("VB3_01", 0)])
 def test_real_scan_without_lesions_gives_few_false_positives(scan, at_most):
     """A real T2 (VB2) or water-bright gradient-echo (VB3, plays FS) scan without Modic changes, resliced to 4 mm,
     with its missing sequences derived as in the hybrid cases (real marrow texture kept) and its labelled bodies as
-    anatomy. Measured: VB2_02 none; VB3_01 3 (water-rich marrow at three endplates, 28–32 % brighter than the
-    vertebra's on the water image, is a type I pattern on the sequences derived from it; before 2026-12-02 the scan
-    played T1 and its darker, fattier patches made 3 type III calls)."""
+    anatomy. Measured: none on either (all 22 labelled scans: none). Before 2026-12-02 VB3_01 played T1 and its
+    darker, fattier patches made 3 type III calls; with T1 derived from it keeping the water image's texture, 5."""
     manifest = _realmri()
     if manifest is None:
         pytest.skip("../shared/realmri not found (real scans are needed for this check)")
