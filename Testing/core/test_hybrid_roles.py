@@ -18,6 +18,7 @@ SAGITTAL_LPS = (0, 0, -1, 1, 0, 0, 0, -1, 0)   # i → posterior, j → inferior
     ("T2 TSE (1.5 T)", "T2"), ("T1 TSE", "T1"), ("fat-bright gradient echo", "T1"), ("GRE", "T1"),
     ("STIR", "FS"), ("T2 STIR", "FS"), ("T2-FS", "FS"), ("T2 fat-sat", "FS"), ("fat suppressed T2", "FS"),
     ("T2 SPAIR", "FS"), ("Dixon water image", "FS"), ("T1 FATSAT post-contrast", None), ("PD", None),
+    ("Dixon in-phase (water + fat)", "T1"), ("opposed-phase GRE", "T1"),
     ("3 degree tilt", None)])
 def test_the_contrast_text_names_the_role(text, role):
     assert sequence_role(text) == role
@@ -69,6 +70,12 @@ def test_a_fat_bright_scan_with_bright_discs_plays_fs(tmp_path):
     assert row["role"] == "T1"                         # what the words say
     bg = load_background(row)
     assert bg.role == "FS" and "1.7" in bg.role_note and "used as FS" in bg.role_note
+
+
+def test_a_scan_called_stir_with_dark_discs_plays_t1(tmp_path):
+    """The other direction: called STIR, but the discs are darker than the marrow (a fat-bright image)."""
+    bg = load_background(_manifest(tmp_path, disc=60.0, contrast="STIR"))
+    assert bg.role == "T1" and "0.6" in bg.role_note and "used as T1" in bg.role_note
 
 
 def test_a_t1_scan_with_dark_discs_stays_t1(tmp_path):

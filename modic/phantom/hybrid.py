@@ -73,6 +73,7 @@ T1_PER_WATER = -(1 - WATER_T1) * (1 - MARROW_FAT_FRACTION) / (1 - (1 - WATER_T1)
 INVERTED_MARROW = {("FS", "T1"): T1_PER_WATER, ("T1", "FS"): 1 / T1_PER_WATER}
 MARROW_TISSUE_MM = 1.5    # marrow deviations smoother than this are tissue (inverted), finer ones noise (kept)
 WATER_BRIGHT_DISC = 1.2   # disc / marrow above which a scan called T1 or fat-bright is water-bright (plays FS)
+FAT_BRIGHT_DISC = 0.8     # disc / marrow below which a scan called fat-suppressed is fat-bright (plays T1)
 MARROW_LEVEL = 500.0  # every sequence is scaled so that normal marrow has this median (a scanner gain)
 BODY_GAIN_SIGMA_MM = 8.0  # scale of the derived sequences' gain inside the bodies (texture below it is kept)
 
@@ -91,9 +92,11 @@ class Background:
 
 def sequence_role(contrast: str) -> str | None:
     """The sequence a scan plays, from a manifest's contrast text: "FS" (STIR, FS, fat-sat, fat-suppressed,
-    SPAIR, SPIR, TIRM, water image; not a fat-suppressed T1), else "T2", else "T1" (T1, gradient echo, fat image);
-    None when unknown."""
+    SPAIR, SPIR, TIRM, water image; not a fat-suppressed T1), else "T2", else "T1" (T1, gradient echo, fat image,
+    Dixon in-/opposed-phase); None when unknown."""
     c = contrast.lower()
+    if re.search(r"\b(in|opp?osed|out[- ]of)[- ]phase\b", c):
+        return "T1"   # Dixon in-phase / opposed-phase images are T1-weighted gradient echo, whatever else they say
     if re.search(_FS_WORDS, c):
         return None if "t1" in c else "FS"   # a fat-suppressed T1 (post-contrast) is none of the three
     if "t2" in c:
@@ -131,13 +134,20 @@ def disc_to_marrow(image: np.ndarray, bodies: dict[str, np.ndarray], spacing_zyx
 
 def check_role(role: str, image: np.ndarray, bodies: dict[str, np.ndarray], spacing_zyx) -> tuple[str, str]:
     """(role, note): a scan called T1 or fat-bright whose discs are brighter than its marrow (by
-    `WATER_BRIGHT_DISC`) is water-bright, as fat-suppressed images are, and plays FS; the note says why."""
-    if role != "T1":
+    `WATER_BRIGHT_DISC`) is water-bright, as fat-suppressed images are, and plays FS; a scan called fat-suppressed
+    whose discs are darker than its marrow (below `FAT_BRIGHT_DISC`) is fat-bright and plays T1; the note says why.
+    T2 is not checked (its discs range from dark, degenerated, to bright)."""
+    if role not in ("T1", "FS"):
         return role, ""
     ratio = disc_to_marrow(image, bodies, spacing_zyx)
-    if np.isfinite(ratio) and ratio >= WATER_BRIGHT_DISC:
+    if not np.isfinite(ratio):
+        return role, ""
+    if role == "T1" and ratio >= WATER_BRIGHT_DISC:
         return "FS", (f"called T1/fat-bright, but its discs are {ratio:.2f}× the marrow (water-bright, as a "
                       "fat-suppressed or water image): used as FS")
+    if role == "FS" and ratio < FAT_BRIGHT_DISC:
+        return "T1", (f"called fat-suppressed, but its discs are {ratio:.2f}× the marrow (marrow brighter than the "
+                      "discs, as on a T1 or fat image): used as T1")
     return role, ""
 
 
