@@ -205,21 +205,43 @@ def test_lesion_texture_differs_by_type(cases):
 
 # sha256 of the int16 T1/T2/FS arrays of synthesize(case_spec(0, 0, 1)) computed with generator 1 (main before
 # the signal models: GENERATOR_VERSION 1.1.0); the default signal model must reproduce them bit for bit
-GENERATOR_1_SHA256 = {
-    "T1": "a90331d66667e6484d12df23490559fa3bc05ee83c70f76df94c763a092d3007",
-    "T2": "c3e299653cce6ab5191403bff9730df980dd7b58899812904fcd25c5a468cc6e",
-    "FS": "b954ca87afeee600dadd358c1578fb8ef9ef3013edf00bb8c2eb1aef21bce106",
-}
+GENERATOR_1 = Path(__file__).parent / "data" / "generator1_fingerprint.json"
+
+
+def _matches_generator_1(arrays: dict[str, np.ndarray], fp: dict) -> list[str]:
+    """Sequences whose int16 image differs from generator 1's: a SHA-256 digest seen on one of the CI machines, else
+    slice and row sums within floating-point rounding (one int16 step at a few hundred voxels)."""
+    bad = []
+    for seq, a in arrays.items():
+        if hashlib.sha256(np.ascontiguousarray(a).tobytes()).hexdigest() in fp["sha256_seen"][seq]:
+            continue
+        a64 = a.astype(np.int64)
+        ok = (a.shape[:2] == (len(fp["slice_sums"][seq]), len(fp["row_sums"][seq]))
+              and np.allclose(a64.sum(axis=(1, 2)), fp["slice_sums"][seq], rtol=2e-5, atol=50)
+              and np.allclose(a64.sum(axis=(0, 2)), fp["row_sums"][seq], rtol=1e-4, atol=20)
+              and abs(float(a.std()) / fp["std"][seq] - 1) < 1e-4)
+        if not ok:
+            bad.append(seq)
+    return bad
 
 
 def test_signal_model_1_is_generator_1():
+    """Signal model 1 renders generator 1's images. Exact SHA-256 digests alone failed across CPUs (an AMD EPYC
+    without AVX-512 rounds T2 and FS differently in the last bit), so a digest seen on a CI machine passes, and any
+    other image must match generator 1's slice and row sums within rounding."""
+    import json
+
     from modic.phantom.synth import synthesize
 
+    fp = json.loads(GENERATOR_1.read_text())
     case = synthesize(case_spec(0, 0, 1))
-    for seq, digest in GENERATOR_1_SHA256.items():
-        a = np.ascontiguousarray(sitk.GetArrayFromImage(sitk.Cast(case.images[seq], sitk.sitkInt16)))
-        assert hashlib.sha256(a.tobytes()).hexdigest() == digest, seq
+    arrays = {seq: sitk.GetArrayFromImage(sitk.Cast(case.images[seq], sitk.sitkInt16)) for seq in ("T1", "T2", "FS")}
+    assert _matches_generator_1(arrays, fp) == []
     assert case.meta["signal_model"] == 1 and "signal" not in case.meta and "marrow_fat" not in case.clinical
+    # the comparison can fail: a 1 % change of one row of T2 (a real change of the generator is far larger)
+    changed = {"T2": arrays["T2"].copy()}
+    changed["T2"][:, 200, :] = (changed["T2"][:, 200, :] * 1.01).astype(np.int16)
+    assert _matches_generator_1(changed, fp) == ["T2"]
 
 
 def test_signal_model_2_changes_signals_only():
