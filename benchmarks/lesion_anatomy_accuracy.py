@@ -52,7 +52,7 @@ def _cases(cohort: str, n: int | None, realmri: Path, per_scan: int = 3, skip: i
         for subset in ("VB2", "VB3"):
             names = [r["name"] for r in rows if r["name"].startswith(subset)]
             split.update({nm: "tune" if i < len(names) // 2 else "held-out" for i, nm in enumerate(names)})
-        specs = [s for s in hybrid_specs(rows, per_scan=per_scan)[:n] if s.case_id not in done]
+        specs = [s for s in hybrid_specs(rows, per_scan=per_scan)[skip:n] if s.case_id not in done]
         # tuning and held-out scans interleaved, so that a partial run has both
         tune = [nm for nm in split if split[nm] == "tune"]
         held = [nm for nm in split if split[nm] != "tune"]
