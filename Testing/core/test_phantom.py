@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import time
 from pathlib import Path
 
@@ -203,8 +204,9 @@ def test_lesion_texture_differs_by_type(cases):
     assert corr(cases[(2, 0)]) > corr(cases[(3, 0)])
 
 
-# sha256 of the int16 T1/T2/FS arrays of synthesize(case_spec(0, 0, 1)) computed with generator 1 (main before
-# the signal models: GENERATOR_VERSION 1.1.0); the default signal model must reproduce them bit for bit
+# generator 1's int16 T1/T2/FS images of synthesize(case_spec(0, 0, 1)) (main before the signal models:
+# GENERATOR_VERSION 1.1.0): SHA-256 digests seen on CI machines, slice and row sums, SD; the default signal model
+# must reproduce them (bit for bit where the CPU rounds as one of those machines did)
 GENERATOR_1 = Path(__file__).parent / "data" / "generator1_fingerprint.json"
 
 
@@ -229,8 +231,6 @@ def test_signal_model_1_is_generator_1():
     """Signal model 1 renders generator 1's images. Exact SHA-256 digests alone failed across CPUs (an AMD EPYC
     without AVX-512 rounds T2 and FS differently in the last bit), so a digest seen on a CI machine passes, and any
     other image must match generator 1's slice and row sums within rounding."""
-    import json
-
     from modic.phantom.synth import synthesize
 
     fp = json.loads(GENERATOR_1.read_text())
