@@ -4,6 +4,8 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 DEMO_OUT ?= demo_output
+# pytest-xdist workers for `make test` (CI has 2 cores); each test file stays on one worker (module fixtures)
+TEST_JOBS ?= 2
 
 .PHONY: demo test test-slicer slicer-facts venv lint benchmark clean dicom3tools
 
@@ -20,7 +22,7 @@ demo: $(STAMP)
 
 test: $(STAMP) dicom3tools
 	$(VENV)/bin/ruff check .
-	$(PY) -m pytest -q -p no:cacheprovider
+	$(PY) -m pytest -q -p no:cacheprovider -n $(TEST_JOBS) --dist loadfile
 
 # the DICOM validator dciodvfy (Debian package dicom3tools) checks the SEG/SR files in the tests
 dicom3tools:

@@ -161,7 +161,7 @@ def test_full_size_pipeline_recovers_planted_features(tmp_path):
     feats, man, info = make_cohort(n_null_per_seq=1840, n_informative_per_seq=4, seed=11)
     assert feats.shape == (154, 5596 - 1)  # case_id + 5,594 features (3 of them type II apart)
     t0 = time.perf_counter()
-    res = run_stats(feats, man, tmp_path / "out", n_boot=200, seed=0, cv_repeats=2)
+    res = run_stats(feats, man, tmp_path / "out", n_boot=200, seed=0, cv_repeats=1)
     took = time.perf_counter() - t0
     print(f"\nrun_stats on 154 × {feats.shape[1] - 1}: {took:.1f} s; timings {res.summary['timings_s']}")
     sel = res.selector

@@ -81,9 +81,13 @@ def read_features(src: str | os.PathLike | pd.DataFrame) -> tuple[pd.DataFrame, 
     df, name = _read_indexed(src, "feature table")
     if df.shape[1] == 0:
         raise ModicInputError(f"feature table {name} has no feature columns — run `modic extract` first")
-    num = df.apply(pd.to_numeric, errors="coerce")
-    text = num.isna() & df.notna() & (df.astype(str).apply(lambda c: c.str.strip()) != "")
-    if text.any().any():
+    num = df.copy()
+    texts = [c for c in df.columns if not pd.api.types.is_numeric_dtype(df[c])]   # only these can hold text
+    if texts:
+        num[texts] = df[texts].apply(pd.to_numeric, errors="coerce")
+        sub = df[texts]
+        text = num[texts].isna() & sub.notna() & (sub.astype(str).apply(lambda c: c.str.strip()) != "")
+    if texts and text.any().any():
         col = text.any().idxmax()
         case = text[col].idxmax()
         raise ModicInputError(f"feature table {name}: column {col!r} has the non-numeric value "
