@@ -77,6 +77,19 @@ def watershed_regions(b: np.ndarray, px: float, marker_mm: float, signal: np.nda
     return segmentation.watershed(b, markers)
 
 
+def _axes(coords: np.ndarray) -> tuple[float, float, float]:
+    """Major and minor axis lengths (pixels) and orientation (rad) of a 2D region from its pixel coordinates:
+    scikit-image's `axis_major_length`, `axis_minor_length` and `orientation` (eigenvalues of the coordinates'
+    population covariance = of its inertia tensor), without the per-region image moments that made them the
+    slowest part of the column search."""
+    d = coords.astype(float) - coords.mean(axis=0)
+    vr, vc, crc = float(np.mean(d[:, 0] ** 2)), float(np.mean(d[:, 1] ** 2)), float(np.mean(d[:, 0] * d[:, 1]))
+    lo, hi = np.clip(np.linalg.eigvalsh(np.array([[vr, crc], [crc, vc]])), 0, None)
+    a, b, c = vc, -crc, vr                       # scikit-image's inertia tensor [[a, b], [b, c]]
+    orientation = (np.pi / 4 if b < 0 else -np.pi / 4) if a - c == 0 else 0.5 * np.arctan2(-2 * b, c - a)
+    return 4 * float(np.sqrt(hi)), 4 * float(np.sqrt(lo)), float(orientation)
+
+
 def region_table(labels: np.ndarray, s: np.ndarray, px: float, relaxed: bool = False) -> list[Region]:
     """Shape and signal of every region that could be a vertebral body (`relaxed`: or a sacral segment)."""
     lo, hi = (250.0, 4000.0) if relaxed else SETTINGS["body_area_mm2"]
@@ -86,7 +99,8 @@ def region_table(labels: np.ndarray, s: np.ndarray, px: float, relaxed: bool = F
     sub = np.where(np.isin(labels, keep), labels, 0)
     out = []
     for r in measure.regionprops(sub, intensity_image=s):
-        major, minor = r.axis_major_length * px, r.axis_minor_length * px
+        major, minor, orientation = _axes(r.coords)
+        major, minor = major * px, minor * px
         if relaxed:
             if minor < 10.0 or major > 90.0 or r.solidity < 0.6:
                 continue
@@ -96,7 +110,7 @@ def region_table(labels: np.ndarray, s: np.ndarray, px: float, relaxed: bool = F
         vals = s[tuple(r.coords.T)]
         mean = float(vals.mean())
         out.append(Region(r.label, np.asarray(r.centroid) * px, float(r.area * px * px), major, minor,
-                          float(r.solidity), float(r.orientation), mean, float(vals.std() / (abs(mean) or 1.0)),
+                          float(r.solidity), orientation, mean, float(vals.std() / (abs(mean) or 1.0)),
                           np.cov(r.coords.T * px)))
     for r in out:
         r.score = (r.solidity - 0.75) * 4 + min(r.area / 900.0, 1.0) - r.cv

@@ -106,6 +106,11 @@ def follow_bodies(frame: WorkingFrame, names: list[str], column: dict) -> dict[i
         mad = max(mad, SETTINGS["follow_min_sd_fraction"] * abs(med))
         lo_v, hi_v = med - SETTINGS["follow_k"] * mad, med + SETTINGS["follow_k"] * mad
         template = ndi.binary_dilation(seed, grow)
+        # every slice's work stays inside the template's box (+2 px of background: opening, labelling and hole
+        # filling give there what they give on the whole region of interest, at a fraction of the cost)
+        tr, tc = np.nonzero(template.any(axis=1))[0], np.nonzero(template.any(axis=0))[0]
+        tb = (slice(max(tr[0] - 2, 0), tr[-1] + 3), slice(max(tc[0] - 2, 0), tc[-1] + 3))
+        seed_b, core_b, template_b = seed[tb], core[tb], template[tb]
         m = np.zeros(shape, bool)
         for step in (-1, 1):
             prev = med
@@ -118,14 +123,14 @@ def follow_bodies(frame: WorkingFrame, names: list[str], column: dict) -> dict[i
                           or abs(now - prev) > SETTINGS["follow_step_sd"] * mad):
                     break                          # the slice has left the marrow: lateral edge of the body
                 prev = now
-                inside = ndi.binary_opening((template if n else seed) & (roi[k] >= lo_v) & (roi[k] <= hi_v),
-                                            open1)
+                sl = roi[k][tb]
+                inside = ndi.binary_opening((template_b if n else seed_b) & (sl >= lo_v) & (sl <= hi_v), open1)
                 lab, _ = ndi.label(inside)
-                ids = np.unique(lab[core & inside])
+                ids = np.unique(lab[core_b & inside])
                 cur = ndi.binary_fill_holes(np.isin(lab, ids[ids > 0]))
                 if n and cur.sum() < SETTINGS["follow_min_cover"] * seed.sum():
                     break
-                m[k, rows, cols] = cur if cur.any() else seed
+                m[k, rows, cols][tb] = cur if cur.any() else seed_b
         if SETTINGS["body_pad_mm"] > 0:     # the cortex around the marrow belongs to the body
             pad = disk(max(int(round(SETTINGS["body_pad_mm"] / px)), 1))[None]
             m[:, rows, cols] = ndi.binary_dilation(m[:, rows, cols], pad) & template[None]
@@ -152,18 +157,30 @@ def discs_from_bodies(masks: list[np.ndarray], chain: list[Region], px: float) -
     for n, (a, b) in enumerate(zip(masks[:-1], masks[1:], strict=True)):
         u = chain[n + 1].centroid - chain[n].centroid
         u = u / (np.linalg.norm(u) or 1.0)
-        down, up = _line(reach, u), _line(reach, -u)
+        down, up = _line(reach, u)[None], _line(reach, -u)[None]      # in-plane footprints (one slice deep)
         d = np.zeros(a.shape, bool)
-        for k in np.nonzero(a.any(axis=(1, 2)) & b.any(axis=(1, 2)))[0]:
-            both = a[k] | b[k]
-            r = np.nonzero(both.any(axis=1))[0]
-            c = np.nonzero(both.any(axis=0))[0]
-            sub = (slice(r[0], r[-1] + 1), slice(c[0], c[-1] + 1))
-            reach_a = ndi.binary_dilation(a[k][sub], down)    # the upper body swept down the axis
-            reach_b = ndi.binary_dilation(b[k][sub], up)
-            gap = ndi.binary_dilation(both[sub], disk(SETTINGS["disc_gap_px"])) if SETTINGS["disc_gap_px"] \
-                else both[sub]
-            d[k][sub] = reach_a & reach_b & ~gap
+        ks = np.nonzero(a.any(axis=(1, 2)) & b.any(axis=(1, 2)))[0]
+        if len(ks) == 0:
+            out.append(d)
+            continue
+        # one call over the slab (per-slice calls cost ~10 ms each in footprint set-up); the result is then cut,
+        # slice by slice, to the box of the two bodies in that slice, as a per-slice computation would be
+        both = a[ks[0]:ks[-1] + 1] | b[ks[0]:ks[-1] + 1]
+        r = np.nonzero(both.any(axis=(0, 2)))[0]
+        c = np.nonzero(both.any(axis=(0, 1)))[0]
+        box = (slice(ks[0], ks[-1] + 1), slice(r[0], r[-1] + 1), slice(c[0], c[-1] + 1))
+        reach_a = ndi.binary_dilation(a[box], down)      # the upper body swept down the axis
+        reach_b = ndi.binary_dilation(b[box], up)
+        both = a[box] | b[box]
+        gap = ndi.binary_dilation(both, disk(SETTINGS["disc_gap_px"])[None]) if SETTINGS["disc_gap_px"] else both
+        slab = reach_a & reach_b & ~gap
+        for j, k in enumerate(range(ks[0], ks[-1] + 1)):
+            if k not in ks:
+                continue
+            rr = np.nonzero(both[j].any(axis=1))[0]
+            cc = np.nonzero(both[j].any(axis=0))[0]
+            sub = (slice(rr[0], rr[-1] + 1), slice(cc[0], cc[-1] + 1))
+            d[k, r[0]:r[-1] + 1, c[0]:c[-1] + 1][sub] = slab[j][sub]
         out.append(d)
     return out
 
