@@ -8,14 +8,17 @@ a disc that is too tall. Geometry decides instead of signal:
   anterior-posterior width, the *gap* is the distance along the local spine axis from the lower end of the upper
   body's marrow to the upper end of the lower body's marrow. A healthy gap holds the disc and its two cortical
   endplates only, so the gaps of one spine are alike (they grow slowly towards L5-S1);
-* a gap taller than the expected disc height (the larger of the median gap of the spine and the neighbouring
-  gaps, plus `tolerance_mm`) holds vertebral marrow too. The disc is then placed inside it as a window of the
-  expected height whose two ends lie on the strongest dark lines (the cortical endplates are dark on every MR
-  contrast: black top-hat averaged over the images), nudged towards the body whose marrow is shorter than its
-  neighbours' (body heights of one spine differ little);
+* the two cortical endplates of a gap are the two strongest peaks of its dark-line profile (the cortex is dark on
+  every MR contrast: black top-hat averaged over the images) at least a disc apart (`min_disc_mm`, or
+  `disc_fraction` of the spine's median disc window), each taken to its far side towards the disc
+  (`endplate_pair`);
 * each body is lengthened to its endplate line in every sagittal slice it covers, across its own
   anterior-posterior extent at that end (a vertebral body is close to a cylinder between its endplates), so the
   abnormal band becomes part of the body and the disc keeps only what lies between the two endplate lines.
+  Guards: under `min_extension_mm` nothing changes; a body never grows taller than its taller neighbour +
+  `height_margin_mm` (S1: see `complete_bodies`); at most `max_extension_mm`. Known weakness: a dark cleft inside a
+  disc whose far endplate line is faint can pair with the near line and push the far body into its disc
+  (benchmarks/detection_results_parsed.md, 2026-12-02).
 
 2D coordinates are (row = inferior, col = posterior) mm on the working grid (`modic.spine.frame`); 3D masks
 are working-grid arrays [lateral, inferior, posterior].
