@@ -169,14 +169,13 @@ def discs_from_bodies(masks: list[np.ndarray], chain: list[Region], px: float) -
         r = np.nonzero(both.any(axis=(0, 2)))[0]
         c = np.nonzero(both.any(axis=(0, 1)))[0]
         box = (slice(ks[0], ks[-1] + 1), slice(r[0], r[-1] + 1), slice(c[0], c[-1] + 1))
+        both = both[:, box[1], box[2]]
         reach_a = ndi.binary_dilation(a[box], down)      # the upper body swept down the axis
         reach_b = ndi.binary_dilation(b[box], up)
-        both = a[box] | b[box]
         gap = ndi.binary_dilation(both, disk(SETTINGS["disc_gap_px"])[None]) if SETTINGS["disc_gap_px"] else both
         slab = reach_a & reach_b & ~gap
-        for j, k in enumerate(range(ks[0], ks[-1] + 1)):
-            if k not in ks:
-                continue
+        for k in ks:
+            j = k - ks[0]
             rr = np.nonzero(both[j].any(axis=1))[0]
             cc = np.nonzero(both[j].any(axis=0))[0]
             sub = (slice(rr[0], rr[-1] + 1), slice(cc[0], cc[-1] + 1))

@@ -84,15 +84,15 @@ def read_features(src: str | os.PathLike | pd.DataFrame) -> tuple[pd.DataFrame, 
     num = df.copy()
     texts = [c for c in df.columns if not pd.api.types.is_numeric_dtype(df[c])]   # only these can hold text
     if texts:
-        num[texts] = df[texts].apply(pd.to_numeric, errors="coerce")
         sub = df[texts]
+        num[texts] = sub.apply(pd.to_numeric, errors="coerce")
         text = num[texts].isna() & sub.notna() & (sub.astype(str).apply(lambda c: c.str.strip()) != "")
-    if texts and text.any().any():
-        col = text.any().idxmax()
-        case = text[col].idxmax()
-        raise ModicInputError(f"feature table {name}: column {col!r} has the non-numeric value "
-                              f"{str(df.at[case, col])[:40]!r} (case {case}) — a feature table holds numbers only "
-                              "(clinical columns belong in the manifest)")
+        if text.any().any():
+            col = text.any().idxmax()
+            case = text[col].idxmax()
+            raise ModicInputError(f"feature table {name}: column {col!r} has the non-numeric value "
+                                  f"{str(df.at[case, col])[:40]!r} (case {case}) — a feature table holds numbers "
+                                  "only (clinical columns belong in the manifest)")
     return num.astype(float), name
 
 
