@@ -7,7 +7,7 @@ leave out. The parser's masks are given, so the numbers tested are exact geometr
 
 import numpy as np
 
-from modic.spine.endplates import complete_bodies, endplate_pair
+from modic.spine.endplates import complete_bodies, endplate_pair, separate_touching
 
 
 def test_endplate_pair_finds_two_lines_a_disc_apart():
@@ -28,13 +28,13 @@ def test_a_thick_dark_line_does_not_pair_with_itself():
     assert endplate_pair(profile, 4.0, 0.25) == (7, 18)
 
 
-def _stack(lesion_mm: int = 8):
-    """Image (lateral, inferior, posterior) and marrow masks of three bodies; rows of each body and disc."""
+def _stack(lesion_mm: int = 8, n: int = 3):
+    """Image (lateral, inferior, posterior) and marrow masks of `n` (3 or 4) bodies; rows of each body."""
     shape = (9, 140, 60)
     img = np.full(shape, 0.2, np.float32)     # soft tissue
     bodies, masks = [], []
     top = 10
-    for i in range(3):
+    for i in range(n):
         rows = (top, top + 24)                 # body incl. its two 1 mm cortical endplates
         img[1:8, rows[0]:rows[1], 15:45] = 0.8
         img[1:8, rows[0], 15:45] = 0.05
@@ -43,7 +43,7 @@ def _stack(lesion_mm: int = 8):
         m[1:8, rows[0] + 2:rows[1] - 2, 17:43] = True      # the marrow the parser follows
         bodies.append(rows)
         masks.append(m)
-        if i < 2:
+        if i < n - 1:
             img[1:8, rows[1]:rows[1] + 10, 15:45] = 0.6     # disc
         top = rows[1] + 10
     lo = bodies[1][1] - 1 - lesion_mm
@@ -98,3 +98,29 @@ def test_s1_lengthened_whatever_its_height_in_view():
     cents = [np.argwhere(m[4]).mean(axis=0) for m in masks]
     out, info = complete_bodies(masks, cents, [img[3:6].mean(axis=0)], 4, 1.0, sacrum=2)
     assert all((a == b).all() for a, b in zip(out, masks, strict=True)), info
+
+
+def test_touching_bodies_cut_at_their_endplate_lines():
+    """A disc with the marrow's signal (a thin dark thoracolumbar disc on T2) taken into the lower body's marrow
+    region: the two bodies touch (gap 1 mm against 12 mm elsewhere). The lower body is cut back to its superior
+    cortical line; the upper one, which ends before the disc, and the other bodies keep their masks."""
+    img, masks, bodies = _stack(lesion_mm=0, n=4)
+    disc = slice(bodies[1][1], bodies[2][0])
+    img[1:8, disc, 15:45] = 0.8                              # the disc reads as marrow
+    masks[2][1:8, bodies[1][1] - 2:bodies[2][0] + 2, 17:43] = True
+    cents = [np.argwhere(m[4]).mean(axis=0) for m in masks]
+    out, done = separate_touching(masks, cents, [img[3:6].mean(axis=0)], 4, 1.0)
+    top = np.nonzero(out[2][4].any(axis=1))[0].min()
+    assert abs(top - bodies[2][0]) <= 1, (top, bodies[2][0], done)
+    assert [(d["pair"], d["cut"]) for d in done] == [(1, ["lower"])]       # the upper body is of normal height
+    assert all((out[i] == masks[i]).all() for i in (0, 1, 3))
+    assert out[2][:, bodies[2][0] + 3, 17:43].all(axis=1)[1:8].all()      # the body itself is kept whole
+    # no cortical lines across the junction: nothing to cut at, nothing is cut
+    img[1:8, bodies[1][1] - 1, 15:45] = img[1:8, bodies[2][0], 15:45] = 0.8
+    out, done = separate_touching(masks, cents, [img[3:6].mean(axis=0)], 4, 1.0)
+    assert done == [] and all((a == b).all() for a, b in zip(out, masks, strict=True))
+    # a healthy spine: unchanged
+    img, masks, _ = _stack(lesion_mm=0, n=4)
+    cents = [np.argwhere(m[4]).mean(axis=0) for m in masks]
+    out, done = separate_touching(masks, cents, [img[3:6].mean(axis=0)], 4, 1.0)
+    assert done == [] and all((a == b).all() for a, b in zip(out, masks, strict=True))

@@ -20,6 +20,10 @@ a disc that is too tall. Geometry decides instead of signal:
   disc whose far endplate line is faint can pair with the near line and push the far body into its disc
   (benchmarks/detection_results_parsed.md, 2026-12-02).
 
+Before that, two bodies whose marrow regions took in the disc between them (a thin thoracolumbar disc with the
+marrow's signal on T2: the gap shrinks to nothing) are cut apart at the endplate lines around their junction
+(`separate_touching`).
+
 2D coordinates are (row = inferior, col = posterior) mm on the working grid (`modic.spine.frame`); 3D masks
 are working-grid arrays [lateral, inferior, posterior].
 """
@@ -31,7 +35,8 @@ from scipy import ndimage as ndi
 from skimage import filters
 from skimage.morphology import disk
 
-SETTINGS = {"dark_line_mm": 3.0, "band_fraction": 0.25, "end_zone_mm": 5.0, "min_disc_mm": 4.0,
+SETTINGS = {"touch_fraction": 0.5, "touch_window": 1.0, "touch_min_height": 0.6, "touch_tall": 1.15,
+            "dark_line_mm": 3.0, "band_fraction": 0.25, "end_zone_mm": 5.0, "min_disc_mm": 4.0,
             "disc_fraction": 0.6, "line_edge": 0.5, "line_floor": 0.25, "height_margin_mm": 4.0,
             "min_extension_mm": 3.0, "max_extension_mm": 15.0}
 
@@ -238,3 +243,79 @@ def _lengthen(mask: np.ndarray, u: np.ndarray, centre: np.ndarray, lo: float, hi
         band &= (w >= wn.min()) & (w <= wn.max())
         out[k] = ndi.binary_fill_holes(m | band)
     return out
+
+
+def separate_touching(masks: list[np.ndarray], centroids: list[np.ndarray], slices: list[np.ndarray], k0: int,
+                      px: float, last: int | None = None) -> tuple[list[np.ndarray], list[dict]]:
+    """Cut apart two consecutive bodies (3D working-grid masks, top to bottom) whose marrow regions took in the
+    disc between them.
+
+    A disc whose signal lies within the marrow range (a thin, dark thoracolumbar disc on T2) joins one body's
+    region, and the gap between the two bodies' marrow shrinks to nothing. Where a gap is under
+    `touch_fraction` of the spine's median gap (gaps of at least `min_disc_mm`), the two endplate lines are
+    sought in the dark-line profile of a window `touch_window` × that median either side of the junction
+    (`endplate_pair`; the pair must hold the junction). Only a body that took in the disc loses what lies beyond
+    its own line, in every sagittal slice: one taller than `touch_tall` × the smaller of the median body height and
+    its neighbour on the other side (a collapsed disc between two bodies of normal height is left as it is); S1,
+    whose height in view says nothing, is cut whenever a pair of lines is found.
+    Nothing is cut when no pair of lines is found or a body would fall under `touch_min_height` of the median body
+    height. Pairs below index `last` (the sacral segments below S1) are left alone. Returns the masks and what was
+    cut."""
+    n = len(masks)
+    done: list[dict] = []
+    if n < 3:
+        return masks, done
+    frac = SETTINGS["band_fraction"]
+    mids = [m[k0] for m in masks]
+    gaps = [gap_profile(mids[i], mids[i + 1], np.zeros(mids[i].shape, np.float32), px, centroids[i],
+                        centroids[i + 1], frac) for i in range(n - 1)]
+    healthy = [g["gap"] for g in gaps if g and g["gap"] >= SETTINGS["min_disc_mm"]]
+    if len(healthy) < 2:
+        return masks, done
+    ref = float(np.median(healthy))
+    heights = []
+    for i in range(n):
+        ax = centroids[min(i + 1, n - 1)] - centroids[max(i - 1, 0)]
+        heights.append(_height(mids[i], px, centroids[i], ax / (np.linalg.norm(ax) or 1.0), frac))
+    median_h = float(np.nanmedian(heights))
+    min_height = SETTINGS["touch_min_height"] * median_h
+
+    def tall(j: int, other: int) -> bool:
+        """Body j is taller than expected: than the median body and its neighbour `other` (not in the pair)."""
+        ref_h = min(median_h, heights[other]) if 0 <= other < n and np.isfinite(heights[other]) else median_h
+        return bool(np.isfinite(heights[j]) and heights[j] > SETTINGS["touch_tall"] * ref_h)
+
+    dl = None
+    out = [m.copy() for m in masks]
+    for i, g in enumerate(gaps):
+        if g is None or g["gap"] >= SETTINGS["touch_fraction"] * ref or (last is not None and i >= last):
+            continue
+        # S1's height in view says nothing (its marrow runs on into the fused sacrum): S1 is cut at its line
+        cut_upper, cut_lower = tall(i, i - 1), i + 1 == last or tall(i + 1, i + 2)
+        if not (cut_upper or cut_lower):
+            continue                          # two bodies of normal height: a thin (collapsed) disc
+        if dl is None:
+            dl = dark_lines(slices, px, SETTINGS["dark_line_mm"])
+        u, half, mid = g["u"], SETTINGS["touch_window"] * ref, g["mid"]
+        centre = (g["t0"] + g["t1"]) / 2
+        t, w = _coords(dl.shape, px, centroids[i], u)
+        start = centre - half
+        sel = (np.abs(w - mid) <= g["half"]) & (t >= start) & (t <= centre + half)
+        k = np.floor(t[sel] - start).astype(int)
+        prof = np.bincount(k, dl[sel]) / np.maximum(np.bincount(k), 1)
+        pair = endplate_pair(prof, max(SETTINGS["min_disc_mm"] / 2, 0.3 * ref), SETTINGS["line_floor"])
+        if pair is None or not start + pair[0] - 2 <= centre <= start + pair[1] + 2:
+            continue                          # no lines, or a pair that does not hold the junction
+        cut_a, cut_b = start + pair[0] + 1.0, start + pair[1]       # the upper body ends, the lower one starts
+        new_a = out[i] & (t <= cut_a)[None] if cut_upper else out[i]
+        new_b = out[i + 1] & (t >= cut_b)[None] if cut_lower else out[i + 1]
+        ha = _height(new_a[k0], px, centroids[i], u, frac)
+        hb = _height(new_b[k0], px, centroids[i + 1], u, frac)
+        if not (np.isfinite(ha) and np.isfinite(hb)) or min(ha, hb) < min_height:
+            continue
+        out[i], out[i + 1] = new_a, new_b
+        done.append({"pair": i, "gap_mm": round(float(g["gap"]), 1), "disc_mm": round(float(cut_b - cut_a), 1),
+                     "cut": [b for b, c in (("upper", cut_upper), ("lower", cut_lower)) if c],
+                     "heights_mm": [round(float(heights[i]), 1), round(float(heights[i + 1]), 1)],
+                     "median_height_mm": round(median_h, 1)})
+    return out, done

@@ -34,7 +34,8 @@ from skimage import filters
 from skimage.morphology import disk
 
 from modic.spine.column import Region, find_column
-from modic.spine.endplates import body_gaps, complete_bodies
+from modic.spine.endplates import SETTINGS as ENDPLATE_SETTINGS
+from modic.spine.endplates import body_gaps, complete_bodies, separate_touching
 from modic.spine.frame import WorkingFrame, to_reference, working_frame
 from modic.spine.levels import SETTINGS as NAMING
 from modic.spine.levels import fat_suppressed, name_column
@@ -42,7 +43,7 @@ from modic.spine.model import DISCS, Spine, spine_from_masks, structures_from_la
 from modic.spine.settings import SETTINGS
 from modic.spine.shape import round_bodies
 
-METHOD_VERSION = 9   # 2: bodies lengthened to their endplate lines (modic.spine.endplates); sacral block;
+METHOD_VERSION = 10  # 2: bodies lengthened to their endplate lines (modic.spine.endplates); sacral block;
                      # 3: a body's lateral end is a step in its core signal between neighbouring slices;
                      #    the marrow spread has a floor of 5 % of its level (robust to lateral shading)
                      # 4: with several images the column is also sought on each image alone (not fat-suppressed
@@ -59,6 +60,9 @@ METHOD_VERSION = 9   # 2: bodies lengthened to their endplate lines (modic.spine
                      # 9: the two endplate lines of a gap are two peaks of its dark-line profile (one thick dark
                      #    band, a Modic band fused with its cortex, no longer pairs with itself and blocks the
                      #    lengthening)
+                     # 10: two bodies whose marrow regions took in the disc between them (gap under half the
+                     #    spine's median) are cut at the endplate lines around the junction
+                     #    (`modic.spine.endplates.separate_touching`)
 
 
 def _roi(chain: list[Region], shape: tuple[int, int], px: float) -> tuple[slice, slice]:
@@ -207,7 +211,8 @@ def parse_spine(images: Mapping[str, sitk.Image], random_state: int = 0) -> Spin
     column = find_column(frame, names)
     info = {"method": "modic.spine.parse", "method_version": METHOD_VERSION, "random_state": random_state,
             "images": given, "analysis_order": names,
-            "settings": {k: list(v) if isinstance(v, tuple) else v for k, v in {**SETTINGS, **NAMING}.items()}}
+            "settings": {**{k: list(v) if isinstance(v, tuple) else v for k, v in {**SETTINGS, **NAMING}.items()},
+                         "endplates": dict(ENDPLATE_SETTINGS)}}
     chain = column["chain"]
     follow = names if SETTINGS["follow_all_images"] else column["names"]
     px = float(frame.grid.GetSpacing()[0])
@@ -223,10 +228,12 @@ def parse_spine(images: Mapping[str, sitk.Image], random_state: int = 0) -> Spin
         return Spine(empty, [], False, info)
     rounded = round_bodies([masks[i] for i in keep], [chain[i].centroid for i in keep], column["k"], px,
                            SETTINGS["round_power"], SETTINGS["round_margin_mm"])
+    sacrum = keep.index(levels.index("S1")) if "S1" in levels else None
+    rounded, touching = separate_touching(rounded, [chain[i].centroid for i in keep], column["slices"],
+                                          column["k"], px, last=sacrum)
     body_masks, completion = complete_bodies(rounded, [chain[i].centroid for i in keep],
-                                             column["slices"], column["k"], px,
-                                             sacrum=keep.index(levels.index("S1")) if "S1" in levels else None)
-    info["endplates"] = completion
+                                             column["slices"], column["k"], px, sacrum=sacrum)
+    info["endplates"] = {**completion, "separated": touching}
     disc_masks = discs_from_bodies(body_masks, [chain[i] for i in keep], px)
     # one label array on the working grid → the reference grid in one resampling, cropped to the spine
     work = np.zeros(body_masks[0].shape, np.uint8)
