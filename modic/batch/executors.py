@@ -123,7 +123,13 @@ def _pool_round(queue: deque[CaseTask], n_workers: int, on_outcome: Callable[[di
         while queue or running:
             while queue and len(running) < n_workers:
                 task = queue.popleft()
-                running[ex.submit(process_case, task)] = task
+                try:
+                    running[ex.submit(process_case, task)] = task
+                except BrokenProcessPool:      # a worker died since the last wait: the pool takes no more work
+                    queue.appendleft(task)     # not started: it goes to the next pool
+                    if not running:
+                        return "broken", []
+                    break                      # collect what finished; the crashed cases are the suspects
             done, _ = wait(running, return_when=FIRST_COMPLETED)
             broken = False
             for fut in done:
