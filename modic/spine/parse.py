@@ -43,7 +43,7 @@ from modic.spine.model import DISCS, Spine, spine_from_masks, structures_from_la
 from modic.spine.settings import SETTINGS
 from modic.spine.shape import round_bodies
 
-METHOD_VERSION = 10  # 2: bodies lengthened to their endplate lines (modic.spine.endplates); sacral block;
+METHOD_VERSION = 11  # 2: bodies lengthened to their endplate lines (modic.spine.endplates); sacral block;
                      # 3: a body's lateral end is a step in its core signal between neighbouring slices;
                      #    the marrow spread has a floor of 5 % of its level (robust to lateral shading)
                      # 4: with several images the column is also sought on each image alone (not fat-suppressed
@@ -63,6 +63,8 @@ METHOD_VERSION = 10  # 2: bodies lengthened to their endplate lines (modic.spine
                      # 10: two bodies whose marrow regions took in the disc between them (gap under half the
                      #    spine's median) are cut at the endplate lines around the junction
                      #    (`modic.spine.endplates.separate_touching`)
+                     # 11: a disc is as wide as the wider of its two bodies, up to `disc_lateral_slices` beyond
+                     #    the narrower one
 
 
 def _roi(chain: list[Region], shape: tuple[int, int], px: float) -> tuple[slice, slice]:
@@ -153,9 +155,12 @@ def _line(length_px: int, direction: np.ndarray) -> np.ndarray:
     return fp
 
 
-def discs_from_bodies(masks: list[np.ndarray], chain: list[Region], px: float) -> list[np.ndarray]:
+def discs_from_bodies(masks: list[np.ndarray], chain: list[Region], px: float, sacrum: int | None = None
+                      ) -> list[np.ndarray]:
     """Disc between each pair of consecutive bodies: per sagittal slice, the voxels outside both bodies that
-    the upper body reaches going down the spine axis and the lower body reaches going up (≤ disc_reach_mm)."""
+    the upper body reaches going down the spine axis and the lower body reaches going up (≤ disc_reach_mm).
+    Laterally it reaches as far as the wider body, at most `disc_lateral_slices` beyond the narrower one; the
+    L5-S1 disc (`sacrum` = index of S1) no further than L5 (the sacrum's alae are wider than its disc)."""
     out = []
     reach = SETTINGS["disc_reach_mm"] / px
     for n, (a, b) in enumerate(zip(masks[:-1], masks[1:], strict=True)):
@@ -163,10 +168,24 @@ def discs_from_bodies(masks: list[np.ndarray], chain: list[Region], px: float) -
         u = u / (np.linalg.norm(u) or 1.0)
         down, up = _line(reach, u)[None], _line(reach, -u)[None]      # in-plane footprints (one slice deep)
         d = np.zeros(a.shape, bool)
-        ks = np.nonzero(a.any(axis=(1, 2)) & b.any(axis=(1, 2)))[0]
+        ka, kb = np.nonzero(a.any(axis=(1, 2)))[0], np.nonzero(b.any(axis=(1, 2)))[0]
+        ks = np.intersect1d(ka, kb)
         if len(ks) == 0:
             out.append(d)
             continue
+        # the disc is as wide as the wider of its two bodies: where one body's following ended a slice or more
+        # before the other's, that body's outermost followed slice stands in for it (endplates are round, and the
+        # narrower body's lateral end is most often where its marrow signal faded, not where its endplate ends)
+        wide = ka if n + 1 == sacrum else np.union1d(ka, kb)
+        lo, hi = max(wide[0], ks[0] - SETTINGS["disc_lateral_slices"]), \
+            min(wide[-1], ks[-1] + SETTINGS["disc_lateral_slices"])
+        if lo < ks[0] or hi > ks[-1]:
+            a, b = a.copy(), b.copy()
+            for m, km in ((a, ka), (b, kb)):
+                for k in range(lo, hi + 1):
+                    if not m[k].any():
+                        m[k] = m[km[0]] if k < km[0] else m[km[-1]]
+            ks = np.arange(lo, hi + 1)
         # one call over the slab (per-slice calls cost ~10 ms each in footprint set-up); the result is then cut,
         # slice by slice, to the box of the two bodies in that slice, as a per-slice computation would be
         both = a[ks[0]:ks[-1] + 1] | b[ks[0]:ks[-1] + 1]
@@ -234,7 +253,7 @@ def parse_spine(images: Mapping[str, sitk.Image], random_state: int = 0) -> Spin
     body_masks, completion = complete_bodies(rounded, [chain[i].centroid for i in keep],
                                              column["slices"], column["k"], px, sacrum=sacrum)
     info["endplates"] = {**completion, "separated": touching}
-    disc_masks = discs_from_bodies(body_masks, [chain[i] for i in keep], px)
+    disc_masks = discs_from_bodies(body_masks, [chain[i] for i in keep], px, sacrum=sacrum)
     # one label array on the working grid → the reference grid in one resampling, cropped to the spine
     work = np.zeros(body_masks[0].shape, np.uint8)
     for n, d in enumerate(disc_masks, start=1):

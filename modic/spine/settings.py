@@ -6,7 +6,7 @@ SETTINGS = {
     "signal_split_quantiles": (0.4, 0.8),
     "body_area_mm2": (300.0, 2600.0), "body_minor_mm": (14.0, 50.0), "body_major_mm": (18.0, 65.0),
     "body_solidity": 0.82, "spacing_mm": (22.0, 52.0), "height_weight": 8.0, "gap_penalty": 2.0,
-    "slab_fractions": (0.35, 0.42, 0.5, 0.58, 0.65), "disc_reach_mm": 16.0, "disc_gap_px": 1,
+    "slab_fractions": (0.35, 0.42, 0.5, 0.58, 0.65), "disc_reach_mm": 16.0, "disc_gap_px": 1, "disc_lateral_slices": 2,
     "sacral_block_deg": 8.0, "sacral_block_area": 1.8, "fused_disc_mm": 16.0, "anterior_mm": 25.0,
     "follow_dilate_mm": 2.0, "follow_k": 2.5, "follow_min_cover": 0.3, "follow_stop_sd": 3.0, "follow_step_sd": 1.0,
     "follow_min_sd_fraction": 0.05,
