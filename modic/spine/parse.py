@@ -43,7 +43,7 @@ from modic.spine.model import DISCS, Spine, spine_from_masks, structures_from_la
 from modic.spine.settings import SETTINGS
 from modic.spine.shape import round_bodies
 
-METHOD_VERSION = 11  # 2: bodies lengthened to their endplate lines (modic.spine.endplates); sacral block;
+METHOD_VERSION = 12  # 2: bodies lengthened to their endplate lines (modic.spine.endplates); sacral block;
                      # 3: a body's lateral end is a step in its core signal between neighbouring slices;
                      #    the marrow spread has a floor of 5 % of its level (robust to lateral shading)
                      # 4: with several images the column is also sought on each image alone (not fat-suppressed
@@ -65,6 +65,8 @@ METHOD_VERSION = 11  # 2: bodies lengthened to their endplate lines (modic.spine
                      #    (`modic.spine.endplates.separate_touching`)
                      # 11: a disc is as wide as the wider of its two bodies, up to `disc_lateral_slices` beyond
                      #    the narrower one
+                     # 12: a lumbar body reaches no further to either side than `runaway_width` × the spine's
+                     #    median reach on that side (`cap_runaway_widths`)
 
 
 def _roi(chain: list[Region], shape: tuple[int, int], px: float) -> tuple[slice, slice]:
@@ -153,6 +155,39 @@ def _line(length_px: int, direction: np.ndarray) -> np.ndarray:
     rr, cc = line(n, n, n + int(round(direction[0] * n)), n + int(round(direction[1] * n)))
     fp[rr, cc] = True
     return fp
+
+
+def cap_runaway_widths(masks: list[np.ndarray], k0: int, sacrum: int | None, lateral_mm: float
+                       ) -> list[np.ndarray]:
+    """Bodies (3D working-grid masks, top to bottom) cut laterally where their following ran away: on each side
+    of the mid-sagittal slice `k0`, no lumbar body reaches further than `runaway_width` × the median reach of the
+    spine's bodies on that side, nor less far than that median + `runaway_margin_mm` (thick slices, or a
+    mid-sagittal slice off the bodies' centre, make the median short); S1 and below are not held (the sacrum is
+    wider). A body whose marrow region took in a disc has a widened signal range and can follow psoas and partial
+    volume to the edge of the image. `lateral_mm`: the working grid's slice spacing."""
+    limit = len(masks) if sacrum is None else sacrum
+    if limit < 3:
+        return masks
+    reach = []
+    for m in masks[:limit]:
+        ks = np.nonzero(m.any(axis=(1, 2)))[0]
+        reach.append((k0 - ks[0], ks[-1] - k0) if len(ks) else (np.nan, np.nan))
+    reach = np.array(reach, float)
+    out = list(masks)
+    for side in (0, 1):
+        if not np.isfinite(reach[:, side]).any():
+            continue
+        med = float(np.nanmedian(reach[:, side]))
+        cap = int(np.ceil(max(SETTINGS["runaway_width"] * med, med + SETTINGS["runaway_margin_mm"] / lateral_mm)))
+        for i in range(limit):
+            if reach[i, side] > cap:
+                m = out[i].copy()
+                if side == 0:
+                    m[:max(k0 - cap, 0)] = False
+                else:
+                    m[k0 + cap + 1:] = False
+                out[i] = m
+    return out
 
 
 def discs_from_bodies(masks: list[np.ndarray], chain: list[Region], px: float, sacrum: int | None = None
@@ -245,9 +280,10 @@ def parse_spine(images: Mapping[str, sitk.Image], random_state: int = 0) -> Spin
         empty = sitk.Image(reference.GetSize(), sitk.sitkUInt8)
         empty.CopyInformation(reference)
         return Spine(empty, [], False, info)
-    rounded = round_bodies([masks[i] for i in keep], [chain[i].centroid for i in keep], column["k"], px,
-                           SETTINGS["round_power"], SETTINGS["round_margin_mm"])
     sacrum = keep.index(levels.index("S1")) if "S1" in levels else None
+    widths = cap_runaway_widths([masks[i] for i in keep], column["k"], sacrum, float(frame.grid.GetSpacing()[2]))
+    rounded = round_bodies(widths, [chain[i].centroid for i in keep], column["k"], px,
+                           SETTINGS["round_power"], SETTINGS["round_margin_mm"])
     rounded, touching = separate_touching(rounded, [chain[i].centroid for i in keep], column["slices"],
                                           column["k"], px, last=sacrum)
     body_masks, completion = complete_bodies(rounded, [chain[i].centroid for i in keep],

@@ -1,0 +1,39 @@
+"""`modic.spine.parse.cap_runaway_widths`: a body whose lateral following ran away is cut to 1.5 × the spine's
+median reach on that side; S1 (the sacrum is wider) and bodies within the limit keep their masks.
+
+Working-grid masks [lateral, inferior, posterior], mid-sagittal slice 20: five bodies reaching 10 slices to either
+side, one (index 2, a body whose marrow region took in a disc) running 19 slices to one side, and S1 (index 4)
+running 19 slices to both sides.
+"""
+
+import numpy as np
+
+from modic.spine.parse import cap_runaway_widths
+from modic.spine.settings import SETTINGS
+
+
+def _masks():
+    masks = []
+    for i in range(5):
+        m = np.zeros((40, 100, 30), bool)
+        lo, hi = (20 - 10, 20 + 10) if i not in (2, 4) else ((20 - 10, 20 + 19) if i == 2 else (1, 39))
+        m[lo:hi + 1, 10 + 18 * i:24 + 18 * i, 5:25] = True
+        masks.append(m)
+    return masks
+
+
+def test_runaway_body_cut_to_the_spines_reach():
+    assert SETTINGS["runaway_width"] == 1.5 and SETTINGS["runaway_margin_mm"] == 10.0
+    masks = _masks()
+    out = cap_runaway_widths(masks, 20, sacrum=4, lateral_mm=2.0)
+    ks = np.nonzero(out[2].any(axis=(1, 2)))[0]
+    assert (ks[0], ks[-1]) == (10, 20 + 15)                   # right side capped at ceil(1.5 × 10) = 15 slices
+    assert all((out[i] == masks[i]).all() for i in (0, 1, 3, 4))   # within the limit, or S1
+    assert out[2].sum() < masks[2].sum() and not (out[2] & ~masks[2]).any()
+
+
+def test_without_sacrum_every_body_is_held_to_the_median():
+    masks = _masks()
+    out = cap_runaway_widths(masks, 20, sacrum=None, lateral_mm=2.0)
+    ks = np.nonzero(out[4].any(axis=(1, 2)))[0]
+    assert (ks[0], ks[-1]) == (20 - 15, 20 + 15)
