@@ -89,6 +89,16 @@ def _height(mask2d: np.ndarray, px: float, centre: np.ndarray, u: np.ndarray, fr
     return float(np.nanmedian(h)) if np.isfinite(h).any() else np.nan
 
 
+def _heights(mids: list[np.ndarray], centroids: list[np.ndarray], px: float, frac: float) -> np.ndarray:
+    """Median height (mm) of each 2D body mask along the local spine axis (between its neighbours' centroids)."""
+    n = len(mids)
+    out = []
+    for i in range(n):
+        ax = centroids[min(i + 1, n - 1)] - centroids[max(i - 1, 0)]
+        out.append(_height(mids[i], px, centroids[i], ax / (np.linalg.norm(ax) or 1.0), frac))
+    return np.array(out)
+
+
 def gap_profile(a: np.ndarray, b: np.ndarray, dl: np.ndarray, px: float, ca: np.ndarray, cb: np.ndarray,
                 frac: float) -> dict | None:
     """The gap between two consecutive 2D body masks along the axis joining their centroids.
@@ -114,10 +124,16 @@ def gap_profile(a: np.ndarray, b: np.ndarray, dl: np.ndarray, px: float, ca: np.
     t0, t1 = float(np.median(end_a[ok])), float(np.median(start_b[ok]))
     if t1 <= t0:
         return {"u": u, "t0": t0, "t1": t1, "gap": 0.0, "profile": np.zeros(0), "mid": mid, "half": half}
-    sel = (np.abs(w - mid) <= half) & (t >= t0 - 2) & (t <= t1 + 2)
-    k = np.floor(t[sel] - (t0 - 2)).astype(int)
-    prof = np.bincount(k, dl[sel]) / np.maximum(np.bincount(k), 1)
+    prof = _axis_profile(dl, t, w, mid, half, t0 - 2, t1 + 2)
     return {"u": u, "t0": t0, "t1": t1, "gap": t1 - t0, "profile": prof, "mid": mid, "half": half}
+
+
+def _axis_profile(dl: np.ndarray, t: np.ndarray, w: np.ndarray, mid: float, half: float, lo: float, hi: float
+                  ) -> np.ndarray:
+    """Mean of `dl` in 1 mm steps of t from `lo` to `hi` (mm along the axis), over |w − mid| ≤ half."""
+    sel = (np.abs(w - mid) <= half) & (t >= lo) & (t <= hi)
+    k = np.floor(t[sel] - lo).astype(int)
+    return np.bincount(k, dl[sel]) / np.maximum(np.bincount(k), 1)
 
 
 def body_gaps(masks: list[np.ndarray], centroids: list[np.ndarray], k0: int, px: float) -> list[float | None]:
@@ -166,7 +182,8 @@ def endplate_pair(profile: np.ndarray, min_disc: float, floor: float) -> tuple[i
 
 
 def complete_bodies(masks: list[np.ndarray], centroids: list[np.ndarray], slices: list[np.ndarray], k0: int,
-                    px: float, sacrum: int | None = None) -> tuple[list[np.ndarray], dict]:
+                    px: float, sacrum: int | None = None, dl: np.ndarray | None = None
+                    ) -> tuple[list[np.ndarray], dict]:
     """Lengthen each body (3D working-grid masks, top to bottom) to its endplate lines (see the module
     docstring). `centroids` are the mid-sagittal centroids (mm), `slices` the mid-sagittal slab images, `k0`
     its lateral index, `sacrum` the index of S1 (its height in view says nothing: no height cap). Returns the
@@ -175,16 +192,12 @@ def complete_bodies(masks: list[np.ndarray], centroids: list[np.ndarray], slices
     info = {"gaps_mm": [], "discs_mm": [], "extended_mm": [[0.0, 0.0] for _ in range(n)]}
     if n < 2:
         return masks, info
-    dl = dark_lines(slices, px, SETTINGS["dark_line_mm"])
+    dl = dark_lines(slices, px, SETTINGS["dark_line_mm"]) if dl is None else dl
     frac = SETTINGS["band_fraction"]
     mids = [m[k0] for m in masks]
     gaps = [gap_profile(mids[i], mids[i + 1], dl, px, centroids[i], centroids[i + 1], frac) for i in range(n - 1)]
     info["gaps_mm"] = [round(float(g["gap"]), 1) if g else None for g in gaps]
-    heights = []
-    for i in range(n):
-        ax = centroids[min(i + 1, n - 1)] - centroids[max(i - 1, 0)]
-        heights.append(_height(mids[i], px, centroids[i], ax / (np.linalg.norm(ax) or 1.0), frac))
-    heights = np.array(heights)
+    heights = _heights(mids, centroids, px, frac)
     first = [endplate_pair(g["profile"], SETTINGS["min_disc_mm"], SETTINGS["line_floor"]) if g else None
              for g in gaps]
     windows = [b - a for a, b in (f for f in first if f)]
@@ -246,7 +259,8 @@ def _lengthen(mask: np.ndarray, u: np.ndarray, centre: np.ndarray, lo: float, hi
 
 
 def separate_touching(masks: list[np.ndarray], centroids: list[np.ndarray], slices: list[np.ndarray], k0: int,
-                      px: float, last: int | None = None) -> tuple[list[np.ndarray], list[dict]]:
+                      px: float, last: int | None = None, dl: np.ndarray | None = None
+                      ) -> tuple[list[np.ndarray], list[dict]]:
     """Cut apart two consecutive bodies (3D working-grid masks, top to bottom) whose marrow regions took in the
     disc between them.
 
@@ -259,8 +273,8 @@ def separate_touching(masks: list[np.ndarray], centroids: list[np.ndarray], slic
     its neighbour on the other side (a collapsed disc between two bodies of normal height is left as it is); S1,
     whose height in view says nothing, is cut whenever a pair of lines is found.
     Nothing is cut when no pair of lines is found or a body would fall under `touch_min_height` of the median body
-    height. Pairs below index `last` (the sacral segments below S1) are left alone. Returns the masks and what was
-    cut."""
+    height. Pairs below index `last` (the sacral segments below S1) are left alone. `dl`: the slab's dark-line map
+    (`dark_lines`), computed here when needed and not given. Returns the masks and what was cut."""
     n = len(masks)
     done: list[dict] = []
     if n < 3:
@@ -273,10 +287,7 @@ def separate_touching(masks: list[np.ndarray], centroids: list[np.ndarray], slic
     if len(healthy) < 2:
         return masks, done
     ref = float(np.median(healthy))
-    heights = []
-    for i in range(n):
-        ax = centroids[min(i + 1, n - 1)] - centroids[max(i - 1, 0)]
-        heights.append(_height(mids[i], px, centroids[i], ax / (np.linalg.norm(ax) or 1.0), frac))
+    heights = _heights(mids, centroids, px, frac)
     median_h = float(np.nanmedian(heights))
     min_height = SETTINGS["touch_min_height"] * median_h
 
@@ -285,7 +296,6 @@ def separate_touching(masks: list[np.ndarray], centroids: list[np.ndarray], slic
         ref_h = min(median_h, heights[other]) if 0 <= other < n and np.isfinite(heights[other]) else median_h
         return bool(np.isfinite(heights[j]) and heights[j] > SETTINGS["touch_tall"] * ref_h)
 
-    dl = None
     out = [m.copy() for m in masks]
     for i, g in enumerate(gaps):
         if g is None or g["gap"] >= SETTINGS["touch_fraction"] * ref or (last is not None and i >= last):
@@ -300,9 +310,7 @@ def separate_touching(masks: list[np.ndarray], centroids: list[np.ndarray], slic
         centre = (g["t0"] + g["t1"]) / 2
         t, w = _coords(dl.shape, px, centroids[i], u)
         start = centre - half
-        sel = (np.abs(w - mid) <= g["half"]) & (t >= start) & (t <= centre + half)
-        k = np.floor(t[sel] - start).astype(int)
-        prof = np.bincount(k, dl[sel]) / np.maximum(np.bincount(k), 1)
+        prof = _axis_profile(dl, t, w, mid, g["half"], start, centre + half)
         pair = endplate_pair(prof, max(SETTINGS["min_disc_mm"] / 2, 0.3 * ref), SETTINGS["line_floor"])
         if pair is None or not start + pair[0] - 2 <= centre <= start + pair[1] + 2:
             continue                          # no lines, or a pair that does not hold the junction

@@ -35,7 +35,7 @@ from skimage.morphology import disk
 
 from modic.spine.column import Region, find_column
 from modic.spine.endplates import SETTINGS as ENDPLATE_SETTINGS
-from modic.spine.endplates import body_gaps, complete_bodies, separate_touching
+from modic.spine.endplates import body_gaps, complete_bodies, dark_lines, separate_touching
 from modic.spine.frame import WorkingFrame, to_reference, working_frame
 from modic.spine.levels import SETTINGS as NAMING
 from modic.spine.levels import fat_suppressed, name_column
@@ -284,10 +284,11 @@ def parse_spine(images: Mapping[str, sitk.Image], random_state: int = 0) -> Spin
     widths = cap_runaway_widths([masks[i] for i in keep], column["k"], sacrum, float(frame.grid.GetSpacing()[2]))
     rounded = round_bodies(widths, [chain[i].centroid for i in keep], column["k"], px,
                            SETTINGS["round_power"], SETTINGS["round_margin_mm"])
+    lines = dark_lines(column["slices"], px, ENDPLATE_SETTINGS["dark_line_mm"])   # once, for both steps
     rounded, touching = separate_touching(rounded, [chain[i].centroid for i in keep], column["slices"],
-                                          column["k"], px, last=sacrum)
+                                          column["k"], px, last=sacrum, dl=lines)
     body_masks, completion = complete_bodies(rounded, [chain[i].centroid for i in keep],
-                                             column["slices"], column["k"], px, sacrum=sacrum)
+                                             column["slices"], column["k"], px, sacrum=sacrum, dl=lines)
     info["endplates"] = {**completion, "separated": touching}
     disc_masks = discs_from_bodies(body_masks, [chain[i] for i in keep], px, sacrum=sacrum)
     # one label array on the working grid → the reference grid in one resampling, cropped to the spine
