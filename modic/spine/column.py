@@ -217,6 +217,8 @@ def _find_column_images(frame: WorkingFrame, names: list[str]) -> dict:
         fill_gaps(best, px)
     if len(best["chain"]) >= 3:
         extend_down(best, px)
+    if len(best["chain"]) >= 3 and SETTINGS["extend_up"]:
+        extend_up(best, px)
     return best
 
 
@@ -284,6 +286,56 @@ def fill_gaps(column: dict, px: float) -> None:
             chain.insert(i, min(fits, key=lambda r: np.hypot(*(r.centroid - mid))))
             gaps[i] = 0
             gaps.insert(i, 0)
+
+
+def extend_up(column: dict, px: float) -> None:
+    """One body above the chain's top one where no region was body-like there: at the edge of the field of view
+    the watershed cuts a body into fragments or merges it with the tissue beyond the edge. The top body's outline,
+    moved up the column by its median spacing, is kept where the signal stays in the top body's marrow range
+    (median ± `follow_k` robust SDs, as `follow_bodies` reads it), clear of the top body by `up_clear_mm`; it is a
+    body when that part is at least `up_min_cover` of the top body's area and its centroid lies within a third of
+    a spacing of the expected place. The region is added to the watershed variant of the top body
+    (`column["added_above"]`)."""
+    chain, gaps = column["chain"], column["gaps"]
+    top = chain[0]
+    cents = np.array([r.centroid for r in chain])
+    step_mm = float(np.median(np.linalg.norm(np.diff(cents, axis=0), axis=1)))
+    u = cents[0] - cents[1]
+    u = u / (np.linalg.norm(u) or 1.0) * step_mm            # one spacing up the column (mm, row/col)
+    labels, img = column["labels"][top.scale], column["slices"][0]
+    own = labels == top.label
+    core = ndi.binary_erosion(own, disk(max(int(round(3.0 / px)), 1)))
+    vals = img[core if core.any() else own]
+    med = float(np.median(vals))
+    mad = max(float(np.median(np.abs(vals - med))) * 1.4826, SETTINGS["follow_min_sd_fraction"] * abs(med))
+    lo, hi = med - SETTINGS["follow_k"] * mad, med + SETTINGS["follow_k"] * mad
+    moved = ndi.shift(own.astype(np.uint8), u / px, order=0, mode="constant", cval=0).astype(bool)
+    moved = ndi.binary_dilation(moved, disk(max(int(round(SETTINGS["follow_dilate_mm"] / px)), 1)))
+    clear = ndi.binary_dilation(own, disk(max(int(round(SETTINGS["up_clear_mm"] / px)), 1)))
+    inside = ndi.binary_opening(moved & ~clear & (img >= lo) & (img <= hi), disk(max(int(round(1.0 / px)), 1)))
+    lab, n = ndi.label(inside)
+    if n == 0:
+        return
+    sizes = np.bincount(lab.ravel())
+    sizes[0] = 0
+    cand = ndi.binary_fill_holes(lab == int(np.argmax(sizes)))
+    if cand.sum() < SETTINGS["up_min_cover"] * own.sum():
+        return
+    rows, cols = np.nonzero(cand)
+    coords = np.stack([rows, cols], axis=1) * px
+    centroid = coords.mean(axis=0)
+    if np.hypot(*(centroid - (cents[0] + u))) > step_mm / 3:
+        return
+    new = int(labels.max()) + 1
+    labels[cand] = new
+    v = img[cand]
+    chain.insert(0, Region(new, centroid, float(cand.sum() * px * px), top.major, top.minor, top.solidity,
+                           top.orientation, float(v.mean()), float(v.std() / (abs(v.mean()) or 1.0)),
+                           np.cov(coords.T), 0.0, top.scale))
+    gaps.insert(0, 0)
+    column["added_above"] = 1
+    if column.get("sacrum") is not None:             # the sacrum's place in the chain moves one down
+        column["sacrum"] = (column["sacrum"][0] + 1, column["sacrum"][1])
 
 
 def extend_down(column: dict, px: float, max_added: int = 3) -> None:

@@ -43,7 +43,7 @@ from modic.spine.model import DISCS, Spine, spine_from_masks, structures_from_la
 from modic.spine.settings import SETTINGS
 from modic.spine.shape import round_bodies
 
-METHOD_VERSION = 12  # 2: bodies lengthened to their endplate lines (modic.spine.endplates); sacral block;
+METHOD_VERSION = 13  # 2: bodies lengthened to their endplate lines (modic.spine.endplates); sacral block;
                      # 3: a body's lateral end is a step in its core signal between neighbouring slices;
                      #    the marrow spread has a floor of 5 % of its level (robust to lateral shading)
                      # 4: with several images the column is also sought on each image alone (not fat-suppressed
@@ -67,6 +67,8 @@ METHOD_VERSION = 12  # 2: bodies lengthened to their endplate lines (modic.spine
                      #    the narrower one
                      # 12: a lumbar body reaches no further to either side than `runaway_width` × the spine's
                      #    median reach on that side (`cap_runaway_widths`)
+                     # 13: one body above the chain's top one where the field of view's edge cut it into fragments
+                     #    (`modic.spine.column.extend_up`)
 
 
 def _roi(chain: list[Region], shape: tuple[int, int], px: float) -> tuple[slice, slice]:
