@@ -7,7 +7,7 @@ leave out. The parser's masks are given, so the numbers tested are exact geometr
 
 import numpy as np
 
-from modic.spine.endplates import complete_bodies, endplate_pair, separate_touching
+from modic.spine.endplates import complete_bodies, edge_map, endplate_pair, separate_touching
 
 
 def test_endplate_pair_finds_two_lines_a_disc_apart():
@@ -28,7 +28,7 @@ def test_a_thick_dark_line_does_not_pair_with_itself():
     assert endplate_pair(profile, 4.0, 0.25) == (7, 18)
 
 
-def _stack(lesion_mm: int = 8, n: int = 3):
+def _stack(lesion_mm: int = 8, n: int = 3, cortex: float = 0.05, disc: float = 0.6, lesion: float = 1.4):
     """Image (lateral, inferior, posterior) and marrow masks of `n` (3 or 4) bodies; rows of each body."""
     shape = (9, 140, 60)
     img = np.full(shape, 0.2, np.float32)     # soft tissue
@@ -37,17 +37,17 @@ def _stack(lesion_mm: int = 8, n: int = 3):
     for i in range(n):
         rows = (top, top + 24)                 # body incl. its two 1 mm cortical endplates
         img[1:8, rows[0]:rows[1], 15:45] = 0.8
-        img[1:8, rows[0], 15:45] = 0.05
-        img[1:8, rows[1] - 1, 15:45] = 0.05
+        img[1:8, rows[0], 15:45] = cortex
+        img[1:8, rows[1] - 1, 15:45] = cortex
         m = np.zeros(shape, bool)
         m[1:8, rows[0] + 2:rows[1] - 2, 17:43] = True      # the marrow the parser follows
         bodies.append(rows)
         masks.append(m)
         if i < n - 1:
-            img[1:8, rows[1]:rows[1] + 10, 15:45] = 0.6     # disc
+            img[1:8, rows[1]:rows[1] + 10, 15:45] = disc    # disc
         top = rows[1] + 10
     lo = bodies[1][1] - 1 - lesion_mm
-    img[1:8, lo:bodies[1][1] - 1, 15:45] = 1.4            # abnormal marrow (e.g. type I on T2), not followed
+    img[1:8, lo:bodies[1][1] - 1, 15:45] = lesion         # abnormal marrow (e.g. type I on T2), not followed
     masks[1][:, lo:, :] = False
     return img, masks, bodies
 
@@ -66,6 +66,22 @@ def test_lesioned_body_lengthened_to_its_endplate_disc_kept():
     assert (out[0] == masks[0]).all()
     # the band is added across the body's whole anterior-posterior extent, in every slice the body covers
     assert out[1][:, end - 4, 17:43].all(axis=1)[1:8].all()
+
+
+def test_without_dark_endplate_lines_the_disc_edges_bound_the_lengthening():
+    """A water image: thin cortex (no dark line), bright disc, a band of abnormal marrow (0.9 against 0.8) at the
+    inferior endplate. The dark-line profile holds no pair; the edge profile (`edge_map`) does: the body is
+    lengthened to the disc's edge and the disc stays outside."""
+    img, masks, bodies = _stack(cortex=0.8, disc=1.6, lesion=0.9)
+    cents = [np.argwhere(m[4]).mean(axis=0) for m in masks]
+    slab = [img[3:6].mean(axis=0)]
+    _, plain = complete_bodies(masks, cents, slab, 4, 1.0)
+    assert plain["extended_mm"][1][1] == 0.0 and plain["lines"][1] is None
+    out, info = complete_bodies(masks, cents, slab, 4, 1.0, edges=edge_map(slab, 1.0))
+    end = bodies[1][1] - 1
+    lowest = np.nonzero(out[1][4].any(axis=1))[0].max()
+    assert info["lines"][1] == "edges" and abs(lowest - end) <= 2, (lowest, end, info)
+    assert not out[1][4, end + 2:end + 10, 20:40].any() and not out[2][4, end + 2:end + 10, 20:40].any()
 
 
 def test_healthy_spine_unchanged():
@@ -124,3 +140,20 @@ def test_touching_bodies_cut_at_their_endplate_lines():
     cents = [np.argwhere(m[4]).mean(axis=0) for m in masks]
     out, done = separate_touching(masks, cents, [img[3:6].mean(axis=0)], 4, 1.0)
     assert done == [] and all((a == b).all() for a, b in zip(out, masks, strict=True))
+
+
+def test_touching_bodies_on_a_water_image_cut_at_the_disc_edges():
+    """No dark cortical lines (a water image), the disc bright (1.6 against marrow 0.8) but taken into the lower
+    body's marrow region: no pair of dark lines, so nothing is cut without `edges`; with them the lower body is cut
+    back to the disc's lower edge, and the record says which lines gave the cut."""
+    img, masks, bodies = _stack(lesion_mm=0, n=4, cortex=0.8, disc=1.6)
+    masks[2][1:8, bodies[1][1] - 2:bodies[2][0] + 2, 17:43] = True
+    cents = [np.argwhere(m[4]).mean(axis=0) for m in masks]
+    slab = [img[3:6].mean(axis=0)]
+    out, done = separate_touching(masks, cents, slab, 4, 1.0)
+    assert done == []
+    out, done = separate_touching(masks, cents, slab, 4, 1.0, edges=edge_map(slab, 1.0))
+    assert [(d["pair"], d["cut"], d["lines"]) for d in done] == [(1, ["lower"], "dark lines and edges")]
+    top = np.nonzero(out[2][4].any(axis=1))[0].min()
+    assert abs(top - bodies[2][0]) <= 2, (top, bodies[2][0], done)
+    assert all((out[i] == masks[i]).all() for i in (0, 1, 3))

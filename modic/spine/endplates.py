@@ -38,7 +38,8 @@ from skimage.morphology import disk
 SETTINGS = {"touch_fraction": 0.5, "touch_window": 1.0, "touch_min_height": 0.6, "touch_tall": 1.15,
             "dark_line_mm": 3.0, "band_fraction": 0.25, "end_zone_mm": 5.0, "min_disc_mm": 4.0,
             "disc_fraction": 0.6, "line_edge": 0.5, "line_floor": 0.25, "height_margin_mm": 4.0,
-            "min_extension_mm": 3.0, "max_extension_mm": 15.0}
+            "min_extension_mm": 3.0, "max_extension_mm": 15.0,
+            "edge_fallback": True, "edge_sigma_mm": 1.0}
 
 
 def dark_lines(slices: list[np.ndarray], px: float, radius_mm: float) -> np.ndarray:
@@ -50,6 +51,18 @@ def dark_lines(slices: list[np.ndarray], px: float, radius_mm: float) -> np.ndar
         sm = filters.gaussian(s, 0.7 / px)
         d = ndi.grey_closing(sm, footprint=disk(r)) - sm
         out += d / (np.quantile(d, 0.98) or 1.0)
+    return out / len(slices)
+
+
+def edge_map(slices: list[np.ndarray], px: float) -> np.ndarray:
+    """Gradient magnitude (Gaussian, `edge_sigma_mm`) of each image of the slab, scaled by its 98th percentile and
+    averaged. Where the disc is bright and the cortex too thin to show as a dark line (water images, T2 of young
+    discs), an endplate is an edge between marrow and disc: the fallback when a gap's dark-line profile holds no
+    pair of lines."""
+    out = np.zeros(slices[0].shape, np.float32)
+    for s in slices:
+        g = ndi.gaussian_gradient_magnitude(s.astype(np.float32), SETTINGS["edge_sigma_mm"] / px)
+        out += g / (np.quantile(g, 0.98) or 1.0)
     return out / len(slices)
 
 
@@ -148,10 +161,12 @@ def body_gaps(masks: list[np.ndarray], centroids: list[np.ndarray], k0: int, px:
     return out
 
 
-def endplate_pair(profile: np.ndarray, min_disc: float, floor: float) -> tuple[int, int] | None:
+def endplate_pair(profile: np.ndarray, min_disc: float, floor: float, grow: bool = True
+                  ) -> tuple[int, int] | None:
     """Indices of the two endplate lines in a gap's dark-line profile: the pair of peaks (local maxima, each
     ≥ `floor`) ≥ `min_disc` apart whose summed strength is largest, or None. Two peaks, not two positions: one
-    thick line (a dark Modic band fused with its cortex, several mm) must not pair with itself."""
+    thick line (a dark Modic band fused with its cortex, several mm) must not pair with itself. `grow`: take each
+    line to its far side (dark lines; an edge profile's peak is the boundary itself)."""
     n = len(profile)
     peaks = [k for k in range(n) if profile[k] >= floor and (k == 0 or profile[k] >= profile[k - 1])
              and (k == n - 1 or profile[k] >= profile[k + 1])]
@@ -168,7 +183,7 @@ def endplate_pair(profile: np.ndarray, min_disc: float, floor: float) -> tuple[i
     # or the whole dark band where abnormal marrow is as dark as the cortex)
     edge = SETTINGS["line_edge"]
     a, b = i, j
-    grow_a = grow_b = True
+    grow_a = grow_b = grow
     while (grow_a or grow_b) and b - a - 1 >= min_disc:     # the disc keeps at least `min_disc`
         grow_a = grow_a and profile[a + 1] >= edge * profile[i]
         if grow_a:
@@ -182,14 +197,15 @@ def endplate_pair(profile: np.ndarray, min_disc: float, floor: float) -> tuple[i
 
 
 def complete_bodies(masks: list[np.ndarray], centroids: list[np.ndarray], slices: list[np.ndarray], k0: int,
-                    px: float, sacrum: int | None = None, dl: np.ndarray | None = None
-                    ) -> tuple[list[np.ndarray], dict]:
+                    px: float, sacrum: int | None = None, dl: np.ndarray | None = None,
+                    edges: np.ndarray | None = None) -> tuple[list[np.ndarray], dict]:
     """Lengthen each body (3D working-grid masks, top to bottom) to its endplate lines (see the module
     docstring). `centroids` are the mid-sagittal centroids (mm), `slices` the mid-sagittal slab images, `k0`
     its lateral index, `sacrum` the index of S1 (its height in view says nothing: no height cap). Returns the
-    new masks and what was done (mm)."""
+    new masks and what was done (mm). `edges` (`edge_map`): where a gap's dark-line profile holds no pair, its
+    edge profile is read instead (`info["lines"]` says which gave each pair)."""
     n = len(masks)
-    info = {"gaps_mm": [], "discs_mm": [], "extended_mm": [[0.0, 0.0] for _ in range(n)]}
+    info = {"gaps_mm": [], "discs_mm": [], "lines": [], "extended_mm": [[0.0, 0.0] for _ in range(n)]}
     if n < 2:
         return masks, info
     dl = dark_lines(slices, px, SETTINGS["dark_line_mm"]) if dl is None else dl
@@ -206,6 +222,12 @@ def complete_bodies(masks: list[np.ndarray], centroids: list[np.ndarray], slices
     out = [m.copy() for m in masks]
     for i, g in enumerate(gaps):
         pair = endplate_pair(g["profile"], min_disc, SETTINGS["line_floor"]) if g else None
+        source = "dark lines" if pair else None
+        if pair is None and g and g["gap"] > 0 and edges is not None:
+            eg = gap_profile(mids[i], mids[i + 1], edges, px, centroids[i], centroids[i + 1], frac)
+            pair = endplate_pair(eg["profile"], min_disc, SETTINGS["line_floor"], grow=False) if eg else None
+            source = "edges" if pair else None
+        info["lines"].append(source)
         info["discs_mm"].append(None if pair is None else round((pair[1] - pair[0]) * px, 1))
         if pair is None:
             continue
@@ -259,7 +281,8 @@ def _lengthen(mask: np.ndarray, u: np.ndarray, centre: np.ndarray, lo: float, hi
 
 
 def separate_touching(masks: list[np.ndarray], centroids: list[np.ndarray], slices: list[np.ndarray], k0: int,
-                      px: float, last: int | None = None, dl: np.ndarray | None = None
+                      px: float, last: int | None = None, dl: np.ndarray | None = None,
+                      edges: np.ndarray | None = None
                       ) -> tuple[list[np.ndarray], list[dict]]:
     """Cut apart two consecutive bodies (3D working-grid masks, top to bottom) whose marrow regions took in the
     disc between them.
@@ -274,7 +297,9 @@ def separate_touching(masks: list[np.ndarray], centroids: list[np.ndarray], slic
     whose height in view says nothing, is cut whenever a pair of lines is found.
     Nothing is cut when no pair of lines is found or a body would fall under `touch_min_height` of the median body
     height. Pairs below index `last` (the sacral segments below S1) are left alone. `dl`: the slab's dark-line map
-    (`dark_lines`), computed here when needed and not given. Returns the masks and what was cut."""
+    (`dark_lines`), computed here when needed and not given. With `edges` (`edge_map`) a second pair is sought in
+    dark lines and edges together (on a water image the disc's boundary is an edge); of the two cuts the one that
+    leaves the cut bodies nearest the median body height is taken. Returns the masks and what was cut."""
     n = len(masks)
     done: list[dict] = []
     if n < 3:
@@ -310,20 +335,31 @@ def separate_touching(masks: list[np.ndarray], centroids: list[np.ndarray], slic
         centre = (g["t0"] + g["t1"]) / 2
         t, w = _coords(dl.shape, px, centroids[i], u)
         start = centre - half
-        prof = _axis_profile(dl, t, w, mid, g["half"], start, centre + half)
-        pair = endplate_pair(prof, max(SETTINGS["min_disc_mm"] / 2, 0.3 * ref), SETTINGS["line_floor"])
-        if pair is None or not start + pair[0] - 2 <= centre <= start + pair[1] + 2:
-            continue                          # no lines, or a pair that does not hold the junction
-        cut_a, cut_b = start + pair[0] + 1.0, start + pair[1]       # the upper body ends, the lower one starts
-        new_a = out[i] & (t <= cut_a)[None] if cut_upper else out[i]
-        new_b = out[i + 1] & (t >= cut_b)[None] if cut_lower else out[i + 1]
-        ha = _height(new_a[k0], px, centroids[i], u, frac)
-        hb = _height(new_b[k0], px, centroids[i + 1], u, frac)
-        if not (np.isfinite(ha) and np.isfinite(hb)) or min(ha, hb) < min_height:
+        best = None
+        for source, lmap in (("dark lines", dl), ("dark lines and edges", None if edges is None else dl + edges)):
+            if lmap is None:
+                continue
+            prof = _axis_profile(lmap, t, w, mid, g["half"], start, centre + half)
+            pair = endplate_pair(prof, max(SETTINGS["min_disc_mm"] / 2, 0.3 * ref), SETTINGS["line_floor"])
+            if pair is None or not start + pair[0] - 2 <= centre <= start + pair[1] + 2:
+                continue                      # no lines, or a pair that does not hold the junction
+            cut_a, cut_b = start + pair[0] + 1.0, start + pair[1]       # the upper body ends, the lower one starts
+            new_a = out[i] & (t <= cut_a)[None] if cut_upper else out[i]
+            new_b = out[i + 1] & (t >= cut_b)[None] if cut_lower else out[i + 1]
+            ha = _height(new_a[k0], px, centroids[i], u, frac)
+            hb = _height(new_b[k0], px, centroids[i + 1], u, frac)
+            if not (np.isfinite(ha) and np.isfinite(hb)) or min(ha, hb) < min_height:
+                continue
+            # of the candidate cuts, the one that leaves the cut bodies nearest the spine's median height
+            cost = abs(ha - median_h) * cut_upper + abs(hb - median_h) * cut_lower
+            if best is None or cost < best[0]:
+                best = (cost, new_a, new_b, cut_a, cut_b, source)
+        if best is None:
             continue
+        _, new_a, new_b, cut_a, cut_b, source = best
         out[i], out[i + 1] = new_a, new_b
         done.append({"pair": i, "gap_mm": round(float(g["gap"]), 1), "disc_mm": round(float(cut_b - cut_a), 1),
                      "cut": [b for b, c in (("upper", cut_upper), ("lower", cut_lower)) if c],
                      "heights_mm": [round(float(heights[i]), 1), round(float(heights[i + 1]), 1)],
-                     "median_height_mm": round(median_h, 1)})
+                     "median_height_mm": round(median_h, 1), "lines": source})
     return out, done

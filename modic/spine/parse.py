@@ -35,7 +35,7 @@ from skimage.morphology import disk
 
 from modic.spine.column import Region, find_column
 from modic.spine.endplates import SETTINGS as ENDPLATE_SETTINGS
-from modic.spine.endplates import body_gaps, complete_bodies, dark_lines, separate_touching
+from modic.spine.endplates import body_gaps, complete_bodies, dark_lines, edge_map, separate_touching
 from modic.spine.frame import WorkingFrame, to_reference, working_frame
 from modic.spine.levels import SETTINGS as NAMING
 from modic.spine.levels import fat_suppressed, name_column
@@ -43,7 +43,7 @@ from modic.spine.model import DISCS, Spine, spine_from_masks, structures_from_la
 from modic.spine.settings import SETTINGS
 from modic.spine.shape import round_bodies
 
-METHOD_VERSION = 13  # 2: bodies lengthened to their endplate lines (modic.spine.endplates); sacral block;
+METHOD_VERSION = 14  # 2: bodies lengthened to their endplate lines (modic.spine.endplates); sacral block;
                      # 3: a body's lateral end is a step in its core signal between neighbouring slices;
                      #    the marrow spread has a floor of 5 % of its level (robust to lateral shading)
                      # 4: with several images the column is also sought on each image alone (not fat-suppressed
@@ -69,6 +69,9 @@ METHOD_VERSION = 13  # 2: bodies lengthened to their endplate lines (modic.spine
                      #    median reach on that side (`cap_runaway_widths`)
                      # 13: one body above the chain's top one where the field of view's edge cut it into fragments
                      #    (`modic.spine.column.extend_up`)
+                     # 14: where a gap holds no pair of dark lines, its endplates are the disc's edges
+                     #    (`modic.spine.endplates.edge_map`); touching bodies are cut at the pair (dark lines, or
+                     #    dark lines and edges) that leaves them nearest the median body height
 
 
 def _roi(chain: list[Region], shape: tuple[int, int], px: float) -> tuple[slice, slice]:
@@ -287,10 +290,12 @@ def parse_spine(images: Mapping[str, sitk.Image], random_state: int = 0) -> Spin
     rounded = round_bodies(widths, [chain[i].centroid for i in keep], column["k"], px,
                            SETTINGS["round_power"], SETTINGS["round_margin_mm"])
     lines = dark_lines(column["slices"], px, ENDPLATE_SETTINGS["dark_line_mm"])   # once, for both steps
+    edges = edge_map(column["slices"], px) if ENDPLATE_SETTINGS["edge_fallback"] else None
     rounded, touching = separate_touching(rounded, [chain[i].centroid for i in keep], column["slices"],
-                                          column["k"], px, last=sacrum, dl=lines)
+                                          column["k"], px, last=sacrum, dl=lines, edges=edges)
     body_masks, completion = complete_bodies(rounded, [chain[i].centroid for i in keep],
-                                             column["slices"], column["k"], px, sacrum=sacrum, dl=lines)
+                                             column["slices"], column["k"], px, sacrum=sacrum, dl=lines,
+                                             edges=edges)
     info["endplates"] = {**completion, "separated": touching}
     disc_masks = discs_from_bodies(body_masks, [chain[i] for i in keep], px, sacrum=sacrum)
     # one label array on the working grid → the reference grid in one resampling, cropped to the spine
