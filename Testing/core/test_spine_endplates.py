@@ -157,3 +157,6 @@ def test_touching_bodies_on_a_water_image_cut_at_the_disc_edges():
     top = np.nonzero(out[2][4].any(axis=1))[0].min()
     assert abs(top - bodies[2][0]) <= 2, (top, bodies[2][0], done)
     assert all((out[i] == masks[i]).all() for i in (0, 1, 3))
+    # the same junction above S1 (`last`): S1's height in view says nothing, so only dark lines may cut it
+    out, done = separate_touching(masks, cents, slab, 4, 1.0, last=2, edges=edge_map(slab, 1.0))
+    assert done == []

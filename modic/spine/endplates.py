@@ -39,7 +39,7 @@ SETTINGS = {"touch_fraction": 0.5, "touch_window": 1.0, "touch_min_height": 0.6,
             "dark_line_mm": 3.0, "band_fraction": 0.25, "end_zone_mm": 5.0, "min_disc_mm": 4.0,
             "disc_fraction": 0.6, "line_edge": 0.5, "line_floor": 0.25, "height_margin_mm": 4.0,
             "min_extension_mm": 3.0, "max_extension_mm": 15.0,
-            "edge_fallback": True, "edge_sigma_mm": 1.0}
+            "edge_fallback": True, "edge_lengthening": False, "edge_sigma_mm": 1.0}
 
 
 def dark_lines(slices: list[np.ndarray], px: float, radius_mm: float) -> np.ndarray:
@@ -299,7 +299,8 @@ def separate_touching(masks: list[np.ndarray], centroids: list[np.ndarray], slic
     height. Pairs below index `last` (the sacral segments below S1) are left alone. `dl`: the slab's dark-line map
     (`dark_lines`), computed here when needed and not given. With `edges` (`edge_map`) a second pair is sought in
     dark lines and edges together (on a water image the disc's boundary is an edge); of the two cuts the one that
-    leaves the cut bodies nearest the median body height is taken. Returns the masks and what was cut."""
+    leaves the cut bodies nearest the median body height is taken (L5-S1: dark lines only, S1's height in view says
+    nothing). Returns the masks and what was cut."""
     n = len(masks)
     done: list[dict] = []
     if n < 3:
@@ -337,8 +338,8 @@ def separate_touching(masks: list[np.ndarray], centroids: list[np.ndarray], slic
         start = centre - half
         best = None
         for source, lmap in (("dark lines", dl), ("dark lines and edges", None if edges is None else dl + edges)):
-            if lmap is None:
-                continue
+            if lmap is None or (i + 1 == last and source != "dark lines"):
+                continue                      # S1's height in view says nothing: the height rule cannot choose
             prof = _axis_profile(lmap, t, w, mid, g["half"], start, centre + half)
             pair = endplate_pair(prof, max(SETTINGS["min_disc_mm"] / 2, 0.3 * ref), SETTINGS["line_floor"])
             if pair is None or not start + pair[0] - 2 <= centre <= start + pair[1] + 2:

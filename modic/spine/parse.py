@@ -69,9 +69,9 @@ METHOD_VERSION = 14  # 2: bodies lengthened to their endplate lines (modic.spine
                      #    median reach on that side (`cap_runaway_widths`)
                      # 13: one body above the chain's top one where the field of view's edge cut it into fragments
                      #    (`modic.spine.column.extend_up`)
-                     # 14: where a gap holds no pair of dark lines, its endplates are the disc's edges
-                     #    (`modic.spine.endplates.edge_map`); touching bodies are cut at the pair (dark lines, or
-                     #    dark lines and edges) that leaves them nearest the median body height
+                     # 14: touching bodies are cut at the pair of lines (dark lines, or dark lines and the disc's
+                     #    edges, `modic.spine.endplates.edge_map`) that leaves them nearest the median body height;
+                     #    S1 at dark lines only (edge lines for the lengthening: an option, off)
 
 
 def _roi(chain: list[Region], shape: tuple[int, int], px: float) -> tuple[slice, slice]:
@@ -295,7 +295,7 @@ def parse_spine(images: Mapping[str, sitk.Image], random_state: int = 0) -> Spin
                                           column["k"], px, last=sacrum, dl=lines, edges=edges)
     body_masks, completion = complete_bodies(rounded, [chain[i].centroid for i in keep],
                                              column["slices"], column["k"], px, sacrum=sacrum, dl=lines,
-                                             edges=edges)
+                                             edges=edges if ENDPLATE_SETTINGS["edge_lengthening"] else None)
     info["endplates"] = {**completion, "separated": touching}
     disc_masks = discs_from_bodies(body_masks, [chain[i] for i in keep], px, sacrum=sacrum)
     # one label array on the working grid → the reference grid in one resampling, cropped to the spine
