@@ -39,7 +39,7 @@ SETTINGS = {"touch_fraction": 0.5, "touch_window": 1.0, "touch_min_height": 0.6,
             "dark_line_mm": 3.0, "band_fraction": 0.25, "end_zone_mm": 5.0, "min_disc_mm": 4.0,
             "disc_fraction": 0.6, "line_edge": 0.5, "line_floor": 0.25, "height_margin_mm": 4.0,
             "min_extension_mm": 3.0, "max_extension_mm": 15.0,
-            "edge_fallback": True, "edge_lengthening": False, "edge_sigma_mm": 1.0}
+            "edge_cuts": True, "edge_lengthening": False, "edge_sigma_mm": 1.0}
 
 
 def dark_lines(slices: list[np.ndarray], px: float, radius_mm: float) -> np.ndarray:
@@ -57,8 +57,9 @@ def dark_lines(slices: list[np.ndarray], px: float, radius_mm: float) -> np.ndar
 def edge_map(slices: list[np.ndarray], px: float) -> np.ndarray:
     """Gradient magnitude (Gaussian, `edge_sigma_mm`) of each image of the slab, scaled by its 98th percentile and
     averaged. Where the disc is bright and the cortex too thin to show as a dark line (water images, T2 of young
-    discs), an endplate is an edge between marrow and disc: the fallback when a gap's dark-line profile holds no
-    pair of lines."""
+    discs), an endplate is an edge between marrow and disc. Read with the dark lines when touching bodies are cut
+    (`separate_touching`, setting `edge_cuts`) and, as an option that is off (`edge_lengthening`), where a gap's
+    dark-line profile holds no pair (`complete_bodies`)."""
     out = np.zeros(slices[0].shape, np.float32)
     for s in slices:
         g = ndi.gaussian_gradient_magnitude(s.astype(np.float32), SETTINGS["edge_sigma_mm"] / px)

@@ -290,7 +290,7 @@ def parse_spine(images: Mapping[str, sitk.Image], random_state: int = 0) -> Spin
     rounded = round_bodies(widths, [chain[i].centroid for i in keep], column["k"], px,
                            SETTINGS["round_power"], SETTINGS["round_margin_mm"])
     lines = dark_lines(column["slices"], px, ENDPLATE_SETTINGS["dark_line_mm"])   # once, for both steps
-    edges = edge_map(column["slices"], px) if ENDPLATE_SETTINGS["edge_fallback"] else None
+    edges = edge_map(column["slices"], px) if ENDPLATE_SETTINGS["edge_cuts"] else None
     rounded, touching = separate_touching(rounded, [chain[i].centroid for i in keep], column["slices"],
                                           column["k"], px, last=sacrum, dl=lines, edges=edges)
     body_masks, completion = complete_bodies(rounded, [chain[i].centroid for i in keep],
