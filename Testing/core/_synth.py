@@ -33,3 +33,21 @@ def ellipsoid_case(shape=(10, 48, 48), radii=(3.0, 9.0, 11.0), contrast=(60.0, -
         images[seq] = volume(arr)
         masks[seq] = volume(m.astype(np.uint8))
     return images, masks
+
+
+def box_column(body_rows, cols, shape):
+    """A mid-sagittal slab (rows = inferior, cols = posterior, 1 mm pixels) of box-shaped bodies, marrow 1.0 on
+    soft tissue 0.2, each body labelled i + 1 in one watershed variant; returns (image, labels, chain of Regions)."""
+    from modic.spine.column import Region
+
+    img = np.full(shape, 0.2, np.float32)
+    labels = np.zeros(shape, np.int32)
+    chain = []
+    for i, rows in enumerate(body_rows):
+        labels[rows[0]:rows[1], cols[0]:cols[1]] = i + 1
+        img[rows[0]:rows[1], cols[0]:cols[1]] = 1.0
+        rr, cc = np.mgrid[rows[0]:rows[1], cols[0]:cols[1]]
+        coords = np.stack([rr.ravel(), cc.ravel()], axis=1).astype(float)
+        chain.append(Region(i + 1, coords.mean(axis=0), float(len(coords)), 40.0, 25.0, 0.95, 0.0, 1.0, 0.05,
+                            np.cov(coords.T)))
+    return img, labels, chain

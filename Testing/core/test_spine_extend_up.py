@@ -4,31 +4,21 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from _synth import box_column
 
-from modic.spine.column import Region, extend_up
+from modic.spine.column import extend_up
 
 BODY_ROWS = ((40, 65), (75, 100), (110, 135), (145, 170))   # 25 mm bodies, 10 mm discs, 35 mm spacing (1 mm px)
 COLS = (40, 80)
-
-
-def _region(label: int, rows: tuple[int, int]) -> Region:
-    rr, cc = np.mgrid[rows[0]:rows[1], COLS[0]:COLS[1]]
-    coords = np.stack([rr.ravel(), cc.ravel()], axis=1).astype(float)
-    return Region(label, coords.mean(axis=0), float(len(coords)), 40.0, 25.0, 0.95, 0.0, 1.0, 0.05, np.cov(coords.T))
 
 
 def _column(top_rows: tuple[int, int] | None, top_signal: float = 1.0) -> dict:
     """One slab (rows = inferior, cols = posterior): marrow 1.0 on soft tissue 0.2; discs 0.6 (T2-bright); a body
     at `top_rows` above the chain (cut by the image's top edge) that the watershed split into fragments."""
     rng = np.random.default_rng(0)
-    img = np.full((200, 120), 0.2, np.float32)
-    labels = np.zeros(img.shape, np.int32)
-    chain = []
-    for i, rows in enumerate(BODY_ROWS):
-        labels[rows[0]:rows[1], COLS[0]:COLS[1]] = i + 1
-        img[rows[0]:rows[1], COLS[0]:COLS[1]] = 1.0
-        img[rows[1]:rows[1] + 10, COLS[0]:COLS[1]] = 0.6
-        chain.append(_region(i + 1, rows))
+    img, labels, chain = box_column(BODY_ROWS, COLS, (200, 120))
+    for rows in BODY_ROWS:
+        img[rows[1]:rows[1] + 10, COLS[0]:COLS[1]] = 0.6      # the disc below each body
     img[30:40, COLS[0]:COLS[1]] = 0.6
     if top_rows is not None:
         img[top_rows[0]:top_rows[1], COLS[0]:COLS[1]] = top_signal

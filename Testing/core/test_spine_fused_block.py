@@ -4,30 +4,19 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from _synth import box_column
 
-from modic.spine.column import Region, fused_block
+from modic.spine.column import fused_block
 
 BODY_ROWS = ((20, 45), (55, 80), (90, 115), (125, 150))   # 25 mm bodies, 10 mm discs (1 mm pixels)
 COLS = (40, 80)
-
-
-def _region(label: int, rows: tuple[int, int], cols: tuple[int, int]) -> Region:
-    rr, cc = np.mgrid[rows[0]:rows[1], cols[0]:cols[1]]
-    coords = np.stack([rr.ravel(), cc.ravel()], axis=1).astype(float)
-    return Region(label, coords.mean(axis=0), float(len(coords)), 40.0, 25.0, 0.95, 0.0, 1.0, 0.05, np.cov(coords.T))
 
 
 def _column(block_rows: tuple[int, int] | None, block_cols: tuple[int, int] = COLS, block_signal: float = 1.0,
             lowest_in_block: bool = False) -> dict:
     """One slab (rows = inferior, cols = posterior, 1 mm): four bodies of marrow 1.0 on 0.2, and a block below.
     With `lowest_in_block` a second watershed variant merges the lowest body with the block (no line between)."""
-    img = np.full((300, 120), 0.2, np.float32)
-    labels = np.zeros(img.shape, np.int32)
-    chain = []
-    for i, rows in enumerate(BODY_ROWS):
-        labels[rows[0]:rows[1], COLS[0]:COLS[1]] = i + 1
-        img[rows[0]:rows[1], COLS[0]:COLS[1]] = 1.0
-        chain.append(_region(i + 1, rows, COLS))
+    img, labels, chain = box_column(BODY_ROWS, COLS, (300, 120))
     merged = labels.copy()
     if block_rows is not None:
         labels[block_rows[0]:block_rows[1], block_cols[0]:block_cols[1]] = 9

@@ -324,6 +324,7 @@ def separate_touching(masks: list[np.ndarray], centroids: list[np.ndarray], slic
         return bool(np.isfinite(heights[j]) and heights[j] > SETTINGS["touch_tall"] * ref_h)
 
     out = [m.copy() for m in masks]
+    maps = None
     for i, g in enumerate(gaps):
         if g is None or g["gap"] >= SETTINGS["touch_fraction"] * ref or (last is not None and i >= last):
             continue
@@ -337,8 +338,10 @@ def separate_touching(masks: list[np.ndarray], centroids: list[np.ndarray], slic
         centre = (g["t0"] + g["t1"]) / 2
         t, w = _coords(dl.shape, px, centroids[i], u)
         start = centre - half
+        if maps is None:                      # once per spine, and only when a pair touches
+            maps = (("dark lines", dl), ("dark lines and edges", None if edges is None else dl + edges))
         best = None
-        for source, lmap in (("dark lines", dl), ("dark lines and edges", None if edges is None else dl + edges)):
+        for source, lmap in maps:
             if lmap is None or (i + 1 == last and source != "dark lines"):
                 continue                      # S1's height in view says nothing: the height rule cannot choose
             prof = _axis_profile(lmap, t, w, mid, g["half"], start, centre + half)
