@@ -7,7 +7,7 @@ leave out. The parser's masks are given, so the numbers tested are exact geometr
 
 import numpy as np
 
-from modic.spine.endplates import complete_bodies, edge_map, endplate_pair, separate_touching
+from modic.spine.endplates import SETTINGS, complete_bodies, edge_map, endplate_pair, separate_touching
 
 
 def test_endplate_pair_finds_two_lines_a_disc_apart():
@@ -160,3 +160,45 @@ def test_touching_bodies_on_a_water_image_cut_at_the_disc_edges():
     # the same junction above S1 (`last`): S1's height in view says nothing, so only dark lines may cut it
     out, done = separate_touching(masks, cents, slab, 4, 1.0, last=2, edges=edge_map(slab, 1.0))
     assert done == []
+
+
+def _cleft_stack():
+    """`_stack` without a lesion; the lowest body's superior cortex is faint (0.4) and a dark cleft (0.1) crosses
+    the disc above it 5 mm below the upper cortex: the strongest pair of lines is the upper cortex and the cleft."""
+    img, masks, bodies = _stack(lesion_mm=0)
+    img[1:8, bodies[2][0], 15:45] = 0.4
+    img[1:8, bodies[1][1] + 5, 15:45] = 0.1
+    return img, masks, bodies
+
+
+def test_a_cleft_inside_the_disc_gives_way_to_the_fainter_cortex(monkeypatch):
+    """Seen on real water-image backgrounds: a body lengthened 4–7.5 mm up into its disc to a cleft, whose disc
+    partial volume then read as type I marrow. The tissue between the cleft and the faint cortex is disc (the
+    same signal as the disc window), so the body's line is the faint cortex and the body is not lengthened."""
+    img, masks, _ = _cleft_stack()
+    cents = [np.argwhere(m[4]).mean(axis=0) for m in masks]
+    slab = [img[3:6].mean(axis=0)]
+    monkeypatch.setitem(SETTINGS, "cleft_lines", False)
+    _, before = complete_bodies(masks, cents, slab, 4, 1.0)
+    assert before["extended_mm"][2][0] >= 3.0                # pushed up into its disc, to the cleft
+    monkeypatch.setitem(SETTINGS, "cleft_lines", True)
+    out, info = complete_bodies(masks, cents, slab, 4, 1.0)
+    assert info["cleft_lines"][1] == [False, True]
+    assert info["extended_mm"][2][0] == 0.0 and (out[2] == masks[2]).all()
+    assert info["discs_mm"][1] == 11.0                        # the disc window spans cortex to cortex
+
+
+def test_a_dark_line_inside_a_modic_band_does_not_stop_the_lengthening():
+    """A dark line inside the abnormal band (a ragged border, a type III band), fainter than the cortex, lies
+    between the body's marrow and its cortex too, but the band is not disc-like: dark (0.3 against a disc of 0.6)
+    on the first image; on the second it matches the disc (type I on T2 against a hydrated disc), and one image
+    that differs is enough. The body is still lengthened to its cortex."""
+    t1, masks, bodies = _stack(lesion_mm=8, lesion=0.3)
+    t2, _, _ = _stack(lesion_mm=8, lesion=1.4, disc=1.4)
+    for img in (t1, t2):
+        img[1:8, bodies[1][1] - 1 - 6, 15:45] = 0.2          # a fainter dark line 2 mm inside the band
+    cents = [np.argwhere(m[4]).mean(axis=0) for m in masks]
+    for images in ([t1], [t1, t2]):
+        out, info = complete_bodies(masks, cents, [im[3:6].mean(axis=0) for im in images], 4, 1.0)
+        assert info["cleft_lines"][1] == [False, False], info
+        assert info["extended_mm"][1][1] >= 7.0

@@ -16,9 +16,9 @@ a disc that is too tall. Geometry decides instead of signal:
   anterior-posterior extent at that end (a vertebral body is close to a cylinder between its endplates), so the
   abnormal band becomes part of the body and the disc keeps only what lies between the two endplate lines.
   Guards: under `min_extension_mm` nothing changes; a body never grows taller than its taller neighbour +
-  `height_margin_mm` (S1: see `complete_bodies`); at most `max_extension_mm`. Known weakness: a dark cleft inside a
-  disc whose far endplate line is faint can pair with the near line and push the far body into its disc
-  (benchmarks/detection_results_parsed.md, 2026-12-02).
+  `height_margin_mm` (S1: see `complete_bodies`); at most `max_extension_mm`. A dark cleft inside a disc whose far
+  endplate line is faint can pair with the near line; a chosen line with disc tissue on both of its sides gives way
+  to the weaker line nearer its body (`cleft_to_cortex`), so the body is not pushed into its disc.
 
 Before that, two bodies whose marrow regions took in the disc between them (a thin thoracolumbar disc with the
 marrow's signal on T2: the gap shrinks to nothing) are cut apart at the endplate lines around their junction
@@ -39,7 +39,8 @@ SETTINGS = {"touch_fraction": 0.5, "touch_window": 1.0, "touch_min_height": 0.6,
             "dark_line_mm": 3.0, "band_fraction": 0.25, "end_zone_mm": 5.0, "min_disc_mm": 4.0,
             "disc_fraction": 0.6, "line_edge": 0.5, "line_floor": 0.25, "height_margin_mm": 4.0,
             "min_extension_mm": 3.0, "max_extension_mm": 15.0,
-            "edge_cuts": True, "edge_lengthening": False, "edge_sigma_mm": 1.0}
+            "edge_cuts": True, "edge_lengthening": False, "edge_sigma_mm": 1.0,
+            "cleft_lines": True, "cleft_floor": 0.15, "cleft_tolerance": 0.15}
 
 
 def dark_lines(slices: list[np.ndarray], px: float, radius_mm: float) -> np.ndarray:
@@ -206,7 +207,8 @@ def complete_bodies(masks: list[np.ndarray], centroids: list[np.ndarray], slices
     new masks and what was done (mm). `edges` (`edge_map`): where a gap's dark-line profile holds no pair, its
     edge profile is read instead (`info["lines"]` says which gave each pair)."""
     n = len(masks)
-    info = {"gaps_mm": [], "discs_mm": [], "lines": [], "extended_mm": [[0.0, 0.0] for _ in range(n)]}
+    info = {"gaps_mm": [], "discs_mm": [], "lines": [], "cleft_lines": [],
+            "extended_mm": [[0.0, 0.0] for _ in range(n)]}
     if n < 2:
         return masks, info
     dl = dark_lines(slices, px, SETTINGS["dark_line_mm"]) if dl is None else dl
@@ -228,7 +230,11 @@ def complete_bodies(masks: list[np.ndarray], centroids: list[np.ndarray], slices
             eg = gap_profile(mids[i], mids[i + 1], edges, px, centroids[i], centroids[i + 1], frac)
             pair = endplate_pair(eg["profile"], min_disc, SETTINGS["line_floor"], grow=False) if eg else None
             source = "edges" if pair else None
+        moved = [False, False]
+        if pair is not None and source == "dark lines" and SETTINGS["cleft_lines"]:
+            pair, moved = cleft_to_cortex(g, pair, slices, mids[i], mids[i + 1], centroids[i], px)
         info["lines"].append(source)
+        info["cleft_lines"].append(moved)
         info["discs_mm"].append(None if pair is None else round((pair[1] - pair[0]) * px, 1))
         if pair is None:
             continue
@@ -255,6 +261,62 @@ def complete_bodies(masks: list[np.ndarray], centroids: list[np.ndarray], slices
         if ext[1] >= px:
             out[i + 1] = _lengthen(out[i + 1], g["u"], centroids[i], g["t1"] - ext[1], g["t1"], px, down=False)
     return out, info
+
+
+def _peak_of(profile: np.ndarray, k: int, step: int) -> int:
+    """The dark-line peak a line grown to index `k` came from (climb against `step` while the profile rises)."""
+    while 0 <= k - step < len(profile) and profile[k - step] >= profile[k]:
+        k -= step
+    return k
+
+
+def cleft_to_cortex(g: dict, pair: tuple[int, int], slices: list[np.ndarray], upper: np.ndarray,
+                    lower: np.ndarray, centre: np.ndarray, px: float) -> tuple[tuple[int, int], list[bool]]:
+    """Replace a chosen endplate line that is a dark cleft inside the disc by the weaker line nearer the body.
+
+    A line of the gap's pair (`endplate_pair`, indices into `g["profile"]`) is moved to a weaker dark peak
+    (≥ `cleft_floor`) between it and its body's marrow when the tissue between the two lines is disc, not
+    marrow: on every image its mean is within `cleft_tolerance` × the body's marrow level of the disc window's
+    mean, and nearer the disc's than the marrow's. A Modic band between a cortex and a dark peak inside the band
+    differs from the disc on at least one image, so the line stays. `upper`, `lower`: the two bodies' 2D masks in
+    the slab; `centre` the upper body's centroid (mm). Returns the pair and which side moved."""
+    prof = g["profile"]
+    n = len(prof)
+    a, b = pair
+    if b - a < 3:
+        return pair, [False, False]
+    t, w = _coords(upper.shape, px, centre, g["u"])
+    images = [_axis_profile(s, t, w, g["mid"], g["half"], g["t0"] - 2, g["t1"] + 2)[:n] for s in slices]
+    if any(len(p) < n for p in images):
+        return pair, [False, False]
+    disc = [float(np.mean(p[a + 1:b])) for p in images]
+    floor, tol = SETTINGS["cleft_floor"], SETTINGS["cleft_tolerance"]
+
+    def is_peak(k: int) -> bool:
+        return prof[k] >= floor and prof[k] >= prof[k - 1] and prof[k] >= prof[k + 1]
+
+    def disc_like(lo: int, hi: int, body: np.ndarray) -> bool:
+        if hi <= lo or not body.any():
+            return False
+        for p, s, d in zip(images, slices, disc, strict=True):
+            m = float(np.median(s[body]))
+            v = float(np.mean(p[lo:hi]))
+            if m <= 0 or abs(v - d) > tol * m or abs(v - d) >= abs(v - m):
+                return False
+        return True
+
+    moved = [False, False]
+    line = _peak_of(prof, a, 1)                     # upper body: peaks between its marrow end (index 2) and the line
+    for k in range(1, line - 1):
+        if is_peak(k) and disc_like(k + 1, line, upper):
+            a, moved[0] = k, True
+            break
+    line = _peak_of(prof, b, -1)                    # lower body: the nearest peak to it comes last
+    for k in range(n - 2, line + 1, -1):
+        if is_peak(k) and disc_like(line + 1, k, lower):
+            b, moved[1] = k, True
+            break
+    return (a, b), moved
 
 
 def _lengthen(mask: np.ndarray, u: np.ndarray, centre: np.ndarray, lo: float, hi: float, px: float,
