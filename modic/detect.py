@@ -62,6 +62,7 @@ from modic.detect_anatomy import (
     body_masks,
     crop_to_spine,
     extend_faces,
+    face_shells,
     resolve_spine,
     spine_axis,
 )
@@ -71,8 +72,10 @@ from modic.normalize import zero_minimum
 from modic.spine.model import LEVELS, Spine
 
 # Bump whenever a change of the algorithm or its defaults changes detections (batch caches key on it).
-METHOD_VERSION = 5   # 4: a parsed spine's bodies are searched 1 mm deeper (parsed_extra_erode_mm);
+METHOD_VERSION = 6   # 4: a parsed spine's bodies are searched 1 mm deeper (parsed_extra_erode_mm);
                      # 5: a type III candidate thinner than `min_thickness_iii_mm` along the spine is the cortex
+                     # 6: with a parsed spine, type II voxels are also searched in each face's rim and up to
+                     #    `type_ii_shell_mm` beyond it (`modic.detect_anatomy.face_shells`)
 LESION_COLUMNS = ("case_id", "label", "level", "endplate", "modic_type", "voxels", "volume_mm3", "seed_lps",
                   "confidence")
 LUMBAR_ENDPLATES: tuple[tuple[str, str], ...] = tuple(
@@ -200,7 +203,7 @@ def detect_lesions(images: Mapping[str, sitk.Image], spine: Spine | sitk.Image |
                    min_contrast_iii: float = 0.25, min_thickness_iii_mm: float = 2.0,
                    z_grow: float = 1.0, segment: bool = True, min_agreement: float = 0.3, max_growth: float = 2.5,
                    anatomy_aware_segmentation: bool = True, parsed_extra_erode_mm: float = 1.0,
-                   random_state: int = 0) -> DetectionResult:
+                   type_ii_shell_mm: float = 3.0, random_state: int = 0) -> DetectionResult:
     """Find, segment and type every Modic change at the lumbar endplates (see module docstring).
 
     images: two or more of "T1", "T2", "FS" (any grids, LPS); spine: the patient's anatomy, a Spine or its label
@@ -214,6 +217,10 @@ def detect_lesions(images: Mapping[str, sitk.Image], spine: Spine | sitk.Image |
     searched `search_erode_mm` + this far inside the bodies: a parsed body carries a 1 mm pad of cortex and reaches
     its endplate line, so disc partial volume at the endplate looked like type I marrow (on the 22 real scans
     without lesions, parsed as here: 0.73 → 0.27 false positives per scan; hybrid sensitivity unchanged).
+    type_ii_shell_mm: with a parsed spine, voxels of the type II pattern (T1 bright, FS dark: fat) are also
+    searched in each face's rim and this far beyond the face, in the parsed disc: a marrow-signal parser ends a
+    body where a Modic band begins, and the disc's partial volume with cortex or marrow never reads as type II
+    (types I and III look like disc and cortex there, so they stay inside). 0 turns it off.
     """
     import pandas as pd
 
@@ -241,6 +248,9 @@ def detect_lesions(images: Mapping[str, sitk.Image], spine: Spine | sitk.Image |
     bodies = {lv: b for lv in present if (b := body_masks(lab, lv, eroder, searcher))}
     if extend_mm > 0:
         extend_faces(bodies, lab, ref, spine, extend_mm, eroder, searcher)
+    shells = parsed and type_ii_shell_mm > 0
+    if shells:
+        face_shells(bodies, lab, ref, spine, type_ii_shell_mm, search_erode_mm)
     marrow = {lv: b["marrow"] for lv, b in bodies.items() if b["marrow"].sum() >= 20}
     if not marrow:
         raise ModicInputError("no vertebral body marrow found in the spine anatomy — check the images cover "
@@ -249,13 +259,18 @@ def detect_lesions(images: Mapping[str, sitk.Image], spine: Spine | sitk.Image |
     inside = np.zeros(lab.shape, bool)
     for b in bodies.values():
         inside |= b["whole"]
+        if shells:
+            inside |= b["shell_superior"] | b["shell_inferior"]
 
     def contrasts(refs_, sds_):
         z = {}
         for seq, arr in data.items():
             r = np.zeros(lab.shape, np.float32)
             for lv, b in bodies.items():
-                r[b["whole"]] = refs_[seq].get(lv, np.median(list(refs_[seq].values())))
+                level_ref = refs_[seq].get(lv, np.median(list(refs_[seq].values())))
+                if shells:
+                    r[b["shell_superior"] | b["shell_inferior"]] = level_ref
+                r[b["whole"]] = level_ref
             z[seq] = np.where(inside, (arr - r) / sds_[seq], 0).astype(np.float32)
         return z
 
@@ -279,10 +294,16 @@ def detect_lesions(images: Mapping[str, sitk.Image], spine: Spine | sitk.Image |
     def reject(lv_: str, m_: np.ndarray, why: str) -> None:
         if m_.sum() * voxel_mm3 >= min_volume_mm3 / 2:   # report what a reader might have expected, not specks
             rejected.append({"vertebra": lv_, "volume_mm3": round(float(m_.sum()) * voxel_mm3, 1), "reason": why})
+    type_ii = names.index("II") if shells and "II" in names else None
     for lv, b in bodies.items():
         box = b["box"]
         high = best[box] > z_low
         region = high & b["eroded"][box]
+        sup_zone, inf_zone = b["superior"], b["inferior"]
+        if type_ii is not None:          # type II voxels in the faces' rims and just beyond (see docstring)
+            fat = best_type[box] == type_ii
+            region |= high & fat & (b["shell_superior"][box] | b["shell_inferior"][box])
+            sup_zone, inf_zone = sup_zone | b["shell_superior"], inf_zone | b["shell_inferior"]
         if not region.any():
             continue
         comps, n = ndimage.label(region, np.ones((3, 3, 3), bool))
@@ -302,7 +323,7 @@ def detect_lesions(images: Mapping[str, sitk.Image], spine: Spine | sitk.Image |
             if nvox * voxel_mm3 < min_volume_mm3:
                 reject(lv, m, "too small")
                 continue
-            sup, inf = int((m & b["superior"][box]).sum()), int((m & b["inferior"][box]).sum())
+            sup, inf = int((m & sup_zone[box]).sum()), int((m & inf_zone[box]).sum())
             side = "superior" if sup >= inf else "inferior"
             if (lv, side) not in wanted:
                 continue
@@ -380,6 +401,7 @@ def detect_lesions(images: Mapping[str, sitk.Image], spine: Spine | sitk.Image |
             "naming_certain": spine.naming_certain,
             "settings": {"erode_mm": erode_mm, "search_erode_mm": search_erode_mm, "extend_mm": extend_mm,
                          "parsed_extra_erode_mm": parsed_extra_erode_mm if parsed else 0.0,
+                         "type_ii_shell_mm": type_ii_shell_mm if parsed else 0.0,
                          "min_sd_fraction": min_sd_fraction, "z_low": z_low, "z_high": z_high,
                          "z_each": z_each, "not_sd": not_sd,
                          "outlier_sd": outlier_sd, "min_volume_mm3": min_volume_mm3, "min_core_mm3": min_core_mm3,

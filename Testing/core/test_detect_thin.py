@@ -155,3 +155,49 @@ def test_sclerotic_band_must_be_thicker_than_the_cortex(rows, reported):
         assert any("thinner than 2 mm for type III" in r["reason"] for r in res.info["rejected_regions"])
         off = detect_lesions(images, spine, case_id="band", segment=False, min_thickness_iii_mm=0.0)
         assert [(r.endplate, r.modic_type) for r in off.table().itertuples()] == [("L4 superior", "III")]
+
+
+def _parsed_short_of_the_band(images: dict, band_rows: int):
+    """The anatomy a marrow-signal parser gives: L3 ends `band_rows` rows (0.8 mm) above its inferior endplate,
+    where the band begins; the disc below is labelled down to L4."""
+    nk, nj, ni = SIZE[::-1]
+    bodies, discs = {}, {}
+    for lv, (j0, j1) in BODIES.items():
+        m = np.zeros((nk, nj, ni), bool)
+        m[1:11, j0:j1 - (band_rows if lv == "L3" else 0), 15:60] = True
+        bodies[lv] = m
+    for name, (j0, j1) in (("L3-L4", (BODIES["L3"][1] - band_rows, 52)), ("L4-L5", (84, 94))):
+        d = np.zeros((nk, nj, ni), bool)
+        d[2:10, j0:j1, 18:57] = True
+        discs[name] = d
+    return spine_from_masks(images["T2"], bodies, discs, info={"method": "modic.spine.parse"})
+
+
+@pytest.mark.parametrize("band", [{"T1": 1.4, "T2": 1.1, "FS": 0.6}, {"T1": 0.6, "T2": 1.5, "FS": 1.6}])
+def test_a_type_ii_band_beyond_a_parsed_face_is_searched_and_other_types_are_not(band):
+    """A 3.2 mm band against the L3 inferior endplate, left outside a parsed L3 (the parser stopped where the
+    band's signal begins). Type II (fat: T1 bright, FS dark) is searched in the face's rim and up to
+    `type_ii_shell_mm` beyond: found at L3 inferior. A type I band (T2/FS bright, T1 dark) there is not searched,
+    as disc partial volume has that pattern; with the shell turned off the type II band is lost too."""
+    images, _, _ = _spine_case(None, noise=0.01, shading=0.0)
+    lesion = np.zeros(SIZE[::-1], bool)
+    lesion[3:9, 38:42, 22:50] = True                     # 3.2 mm × 22 mm × 24 mm
+    out = {}
+    for seq, img in images.items():
+        arr = sitk.GetArrayFromImage(img)
+        arr[lesion] = TISSUE[seq][0] * band[seq]
+        out[seq] = sitk.GetImageFromArray(arr)
+        out[seq].CopyInformation(img)
+    spine = _parsed_short_of_the_band(out, band_rows=4)
+    assert spine.parsed
+    res = detect_lesions(out, spine, case_id="shell", segment=False)
+    off = detect_lesions(out, spine, case_id="shell", segment=False, type_ii_shell_mm=0.0)
+    assert len(off.table()) == 0, off.table()
+    if band["T1"] > 1:
+        table = res.table()
+        assert list(table["endplate"]) == ["L3 inferior"] and table["modic_type"].iloc[0] == "II"
+        found = sitk.GetArrayViewFromImage(res.label_maps["T2"]) > 0
+        assert (found & lesion).sum() / lesion.sum() > 0.5
+        assert res.info["settings"]["type_ii_shell_mm"] == 3.0
+    else:
+        assert len(res.table()) == 0, res.table()
