@@ -42,13 +42,14 @@ def findVertebrae(scene, volumeNodes: Mapping[str, Any], segmentationNode=None, 
     import slicer
     import vtk
 
-    from modic.spine import parse_spine
+    from modic.spine import parse_spine, require_bodies
     from ModicAnalysisLib import conversion
 
     if not volumeNodes:
         raise ValueError("Select at least one sagittal MR volume to find the vertebrae")
     images = {name: conversion.volumeNodeToSitkImage(node) for name, node in volumeNodes.items()}
-    spine = parse_spine(images, random_state=randomState)
+    names = ", ".join(node.GetName() for node in volumeNodes.values())
+    spine = require_bodies(parse_spine(images, random_state=randomState), names)
     reference = next(iter(volumeNodes.values()))
 
     if segmentationNode is None:

@@ -299,6 +299,11 @@ def test_axial_or_disjoint_series_are_refused(tmp_path, capsys, phantom):
         parse_spine({"T2": t2, "FAR": far})
     iso = sitk.GetImageFromArray(rng.normal(100.0, 10.0, (40, 40, 40)).astype(np.float32))  # 3D isotropic: any
     assert parse_spine({"ISO": iso}).vertebrae() == []       # orientation is accepted (nothing to find here)
+    sitk.WriteImage(iso, str(tmp_path / "noise.nrrd"))         # the command stops there: no empty result written
+    assert main(["spine", "--image", str(tmp_path / "noise.nrrd"), "--out", str(tmp_path / "n")]) == 2
+    err = capsys.readouterr().err
+    assert "no vertebral bodies found in noise.nrrd" in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "n").exists()
     sitk.WriteImage(axial, str(tmp_path / "axial.nrrd"))
     assert main(["spine", "--image", str(tmp_path / "axial.nrrd"), "--out", str(tmp_path / "o")]) == 2
     err = capsys.readouterr().err

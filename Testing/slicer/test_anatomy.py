@@ -51,6 +51,19 @@ def test_find_vertebrae_needs_a_volume(scene):
         anatomy.findVertebrae(scene, {})
 
 
+def test_find_vertebrae_on_an_image_without_a_spine_says_so_and_adds_nothing(scene):
+    """Noise holds no column of vertebral bodies: one clear error (the module shows it in a dialog), no empty
+    segmentation or markups left in the scene."""
+    import SimpleITK as sitk
+
+    noise = sitk.GetImageFromArray(np.random.default_rng(0).normal(100, 10, (12, 80, 80)).astype(np.float32))
+    nodes = {"T2": conversion.addVolumeFromSitkImage(scene, noise, "NOISE")}
+    before = scene.GetNumberOfNodes()
+    with pytest.raises(ValueError, match="no vertebral bodies found in NOISE"):
+        anatomy.findVertebrae(scene, nodes)
+    assert scene.GetNumberOfNodes() == before
+
+
 def test_batch_console_spine(scene, phantom_case, tmp_path):
     import importlib.util
     import sys

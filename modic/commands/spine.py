@@ -82,9 +82,10 @@ def _input_paths(values: list[str]) -> list[str]:
 def run(args: argparse.Namespace) -> int:
     check_output_dir(args.out, args.overwrite, inputs=_input_paths(args.image), command="spine")
     images = _named_images(args.image)
-    from modic.spine import parse_spine
+    from modic.spine import parse_spine, require_bodies
 
-    spine = parse_spine(images, random_state=args.random_state)
+    spine = require_bodies(parse_spine(images, random_state=args.random_state),
+                           ", ".join(Path(p).name for p in _input_paths(args.image)))
     spine.info["inputs"] = {name: value.partition("=")[2] if "=" in value else value
                             for name, value in zip(images, args.image, strict=True)}
     with atomic_directory(Path(args.out), args.overwrite, inputs=_input_paths(args.image), command="spine") as tmp:

@@ -21,5 +21,18 @@ def parse_spine(images, random_state: int = 0) -> Spine:
     return _parse(images, random_state=random_state)
 
 
+def require_bodies(spine: Spine, source: str) -> Spine:
+    """`spine` when it holds at least one vertebral body, else a `ModicInputError` (one line: which images, why,
+    what to do). `parse_spine` returns an empty spine for an image without a lumbar column; the commands and the
+    Slicer module stop there instead of writing an empty result."""
+    from modic.errors import ModicInputError
+
+    if not spine.vertebrae():
+        why = spine.info.get("naming") or "no chain of vertebral bodies found"
+        raise ModicInputError(f"no vertebral bodies found in {source} ({why}) — give a sagittal MR image of the "
+                              "lumbar spine that shows the vertebral bodies (T1, T2, STIR or a gradient echo)")
+    return spine
+
+
 __all__ = ["CSV_COLUMNS", "DISCS", "LEVELS", "Spine", "Structure", "disc_label", "endplate_label", "label_name",
-           "parse_spine", "spine_from_label_map", "vertebra_label"]
+           "parse_spine", "require_bodies", "spine_from_label_map", "vertebra_label"]
