@@ -28,6 +28,17 @@ def test_a_thick_dark_line_does_not_pair_with_itself():
     assert endplate_pair(profile, 4.0, 0.25) == (7, 18)
 
 
+def test_a_line_grows_at_most_one_cortex_towards_the_disc():
+    """The dark-line profile of a healthy L2-L3 gap of a built-in phantom (seed 0, phantom_006; 1 mm steps from
+    2 mm inside L2's marrow to 2 mm inside L3's): L3's superior line has a tail of partial volume towards the disc
+    (0.54 at 2 mm from its peak). Grown over that tail, the line lay 3.6 mm from L3's marrow, L3 was lengthened
+    into its disc and the disc's partial volume read as a type III lesion. A line grows at most `line_grow_mm`
+    (one cortex) beyond its peak: 1.6 mm, under the 3 mm a lengthening needs."""
+    profile = np.array([0.05, 0.23, 0.84, 1.17, 0.77, 0.37, 0.14, 0.02, 0.0, 0.0, 0.01, 0.06, 0.21, 0.54, 0.89,
+                        0.95, 0.49, 0.13, 0.03])
+    assert endplate_pair(profile, 4.0, 0.25) == (4, 14)
+
+
 def _stack(lesion_mm: int = 8, n: int = 3, cortex: float = 0.05, disc: float = 0.6, lesion: float = 1.4):
     """Image (lateral, inferior, posterior) and marrow masks of `n` (3 or 4) bodies; rows of each body."""
     shape = (9, 140, 60)

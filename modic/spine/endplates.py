@@ -10,7 +10,8 @@ a disc that is too tall. Geometry decides instead of signal:
   endplates only, so the gaps of one spine are alike (they grow slowly towards L5-S1);
 * the two cortical endplates of a gap are the two strongest peaks of its dark-line profile (the cortex is dark on
   every MR contrast: black top-hat averaged over the images) at least a disc apart (`min_disc_mm`, or
-  `disc_fraction` of the spine's median disc window), each taken to its far side towards the disc
+  `disc_fraction` of the spine's median disc window), each taken to its far side towards the disc (at most
+  `line_grow_mm` beyond its peak)
   (`endplate_pair`);
 * each body is lengthened to its endplate line in every sagittal slice it covers, across its own
   anterior-posterior extent at that end (a vertebral body is close to a cylinder between its endplates), so the
@@ -37,7 +38,7 @@ from skimage.morphology import disk
 
 SETTINGS = {"touch_fraction": 0.5, "touch_window": 1.0, "touch_min_height": 0.6, "touch_tall": 1.15,
             "dark_line_mm": 3.0, "band_fraction": 0.25, "end_zone_mm": 5.0, "min_disc_mm": 4.0,
-            "disc_fraction": 0.6, "line_edge": 0.5, "line_floor": 0.25, "height_margin_mm": 4.0,
+            "disc_fraction": 0.6, "line_edge": 0.5, "line_grow_mm": 1.0, "line_floor": 0.25, "height_margin_mm": 4.0,
             "min_extension_mm": 3.0, "max_extension_mm": 15.0,
             "edge_cuts": True, "edge_lengthening": False, "edge_sigma_mm": 1.0,
             "cleft_lines": True, "cleft_floor": 0.15, "cleft_tolerance": 0.15}
@@ -181,16 +182,16 @@ def endplate_pair(profile: np.ndarray, min_disc: float, floor: float, grow: bool
     if best is None:
         return None
     i, j = best
-    # each line's far side, towards the disc, while the line is at least `edge` of its peak (the whole cortex,
-    # or the whole dark band where abnormal marrow is as dark as the cortex)
-    edge = SETTINGS["line_edge"]
+    # each line's far side, towards the disc, while the line is at least `edge` of its peak and at most
+    # `line_grow_mm` (one cortex) beyond it: further, a line's partial-volume tail leads into the disc
+    edge, reach = SETTINGS["line_edge"], int(round(SETTINGS["line_grow_mm"]))
     a, b = i, j
     grow_a = grow_b = grow
     while (grow_a or grow_b) and b - a - 1 >= min_disc:     # the disc keeps at least `min_disc`
-        grow_a = grow_a and profile[a + 1] >= edge * profile[i]
+        grow_a = grow_a and a - i < reach and profile[a + 1] >= edge * profile[i]
         if grow_a:
             a += 1
-        grow_b = grow_b and b - a - 1 >= min_disc and profile[b - 1] >= edge * profile[j]
+        grow_b = grow_b and j - b < reach and b - a - 1 >= min_disc and profile[b - 1] >= edge * profile[j]
         if grow_b:
             b -= 1
     if b - a < min_disc:
