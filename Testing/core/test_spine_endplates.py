@@ -213,3 +213,22 @@ def test_a_dark_line_inside_a_modic_band_does_not_stop_the_lengthening():
         out, info = complete_bodies(masks, cents, [im[3:6].mean(axis=0) for im in images], 4, 1.0)
         assert info["cleft_lines"][1] == [False, False], info
         assert info["extended_mm"][1][1] >= 7.0
+
+
+def test_a_face_is_lengthened_only_beyond_the_spines_usual_distance_on_its_side(monkeypatch):
+    """Four bodies whose marrow is followed from 4 mm below each superior cortex (as on the built-in phantom, whose
+    superior endplate lines have a partial-volume tail): every healthy superior face lies 4 mm from its line, more
+    than the 3 mm a lengthening needs, and was lengthened into its disc. The spine's usual distance on that side
+    (median over its gaps, 4 mm) + 1 mm is the threshold there; the inferior face of the lesioned body (10 mm from
+    its line, against 2 mm usual) is still lengthened."""
+    img, masks, bodies = _stack(lesion_mm=8, n=4)
+    for k in (1, 2, 3):
+        masks[k][:, :bodies[k][0] + 4, :] = False
+    cents = [np.argwhere(m[4]).mean(axis=0) for m in masks]
+    slab = [img[3:6].mean(axis=0)]
+    _, info = complete_bodies(masks, cents, slab, 4, 1.0)
+    assert info["usual_extension_mm"] == [2.0, 4.0]
+    assert info["extended_mm"] == [[0.0, 0.0], [0.0, 10.0], [0.0, 0.0], [0.0, 0.0]]
+    monkeypatch.setitem(SETTINGS, "usual_excess_mm", -np.inf)        # the fixed 3 mm threshold alone
+    _, fixed = complete_bodies(masks, cents, slab, 4, 1.0)
+    assert [e[0] for e in fixed["extended_mm"][1:]] == [4.0, 4.0, 4.0]

@@ -16,10 +16,12 @@ a disc that is too tall. Geometry decides instead of signal:
 * each body is lengthened to its endplate line in every sagittal slice it covers, across its own
   anterior-posterior extent at that end (a vertebral body is close to a cylinder between its endplates), so the
   abnormal band becomes part of the body and the disc keeps only what lies between the two endplate lines.
-  Guards: under `min_extension_mm` nothing changes; a body never grows taller than its taller neighbour +
-  `height_margin_mm` (S1: see `complete_bodies`); at most `max_extension_mm`. A dark cleft inside a disc whose far
-  endplate line is faint can pair with the near line; a chosen line with disc tissue on both of its sides gives way
-  to the weaker line nearer its body (`cleft_to_cortex`), so the body is not pushed into its disc.
+  Guards: under `min_extension_mm`, or under the spine's usual marrow-to-line distance on that side (superior or
+  inferior faces, median over its gaps) + `usual_excess_mm`, nothing changes; a body never grows taller than its
+  taller neighbour + `height_margin_mm` (S1: see `complete_bodies`); at most `max_extension_mm`. A dark cleft
+  inside a disc whose far endplate line is faint can pair with the near line; a chosen line with disc tissue on
+  both of its sides gives way to the weaker line nearer its body (`cleft_to_cortex`), so the body is not pushed
+  into its disc.
 
 Before that, two bodies whose marrow regions took in the disc between them (a thin thoracolumbar disc with the
 marrow's signal on T2: the gap shrinks to nothing) are cut apart at the endplate lines around their junction
@@ -39,6 +41,7 @@ from skimage.morphology import disk
 SETTINGS = {"touch_fraction": 0.5, "touch_window": 1.0, "touch_min_height": 0.6, "touch_tall": 1.15,
             "dark_line_mm": 3.0, "band_fraction": 0.25, "end_zone_mm": 5.0, "min_disc_mm": 4.0,
             "disc_fraction": 0.6, "line_edge": 0.5, "line_grow_mm": 1.0, "line_floor": 0.25, "height_margin_mm": 4.0,
+            "usual_excess_mm": 1.0,
             "min_extension_mm": 3.0, "max_extension_mm": 15.0,
             "edge_cuts": True, "edge_lengthening": False, "edge_sigma_mm": 1.0,
             "cleft_lines": True, "cleft_floor": 0.15, "cleft_tolerance": 0.15}
@@ -224,6 +227,7 @@ def complete_bodies(masks: list[np.ndarray], centroids: list[np.ndarray], slices
     min_disc = max(SETTINGS["min_disc_mm"], SETTINGS["disc_fraction"] * float(np.median(windows))) if windows \
         else SETTINGS["min_disc_mm"]
     out = [m.copy() for m in masks]
+    plans = []
     for i, g in enumerate(gaps):
         pair = endplate_pair(g["profile"], min_disc, SETTINGS["line_floor"]) if g else None
         source = "dark lines" if pair else None
@@ -237,9 +241,13 @@ def complete_bodies(masks: list[np.ndarray], centroids: list[np.ndarray], slices
         info["lines"].append(source)
         info["cleft_lines"].append(moved)
         info["discs_mm"].append(None if pair is None else round((pair[1] - pair[0]) * px, 1))
-        if pair is None:
-            continue
-        ext = [max(0.0, (pair[0] - 2) * px), max(0.0, g["gap"] - (pair[1] - 2) * px)]
+        if pair is not None:
+            plans.append((i, g, [max(0.0, (pair[0] - 2) * px), max(0.0, g["gap"] - (pair[1] - 2) * px)]))
+    # a face is lengthened only by clearly more than the spine's usual marrow-to-line distance on its side (inferior
+    # faces: ext[0], superior faces: ext[1]; median over ≥ 3 gaps): an image can make it 3 mm or more on every face
+    usual = [float(np.median([e[side] for _, _, e in plans])) if len(plans) >= 3 else 0.0 for side in (0, 1)]
+    info["usual_extension_mm"] = [round(u, 1) for u in usual]
+    for i, g, ext in plans:
         for side, j in ((0, i), (1, i + 1)):        # never taller than the tallest neighbour + margin
             neigh = [heights[q] for q in (j - 1, j + 1) if 0 <= q < n and np.isfinite(heights[q])]
             excess = 0.0
@@ -253,8 +261,8 @@ def complete_bodies(masks: list[np.ndarray], centroids: list[np.ndarray], slices
                 cap = max(0.0, max(neigh) + SETTINGS["height_margin_mm"] - heights[j], excess)
                 ext[side] = min(ext[side], cap)
             ext[side] = min(ext[side], SETTINGS["max_extension_mm"])
-            if ext[side] < SETTINGS["min_extension_mm"]:       # a healthy gap: the marrow outline stays
-                ext[side] = 0.0
+            if ext[side] < max(SETTINGS["min_extension_mm"], usual[side] + SETTINGS["usual_excess_mm"]):
+                ext[side] = 0.0                                  # a healthy face: the marrow outline stays
         info["extended_mm"][i][1] = round(ext[0], 1)
         info["extended_mm"][i + 1][0] = round(ext[1], 1)
         if ext[0] >= px:
