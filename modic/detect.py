@@ -260,7 +260,7 @@ def detect_lesions(images: Mapping[str, sitk.Image], spine: Spine | sitk.Image |
     for b in bodies.values():
         inside |= b["whole"]
         if shells:
-            inside |= b["shell_superior"] | b["shell_inferior"]
+            inside |= b["shell"]
 
     def contrasts(refs_, sds_):
         z = {}
@@ -269,7 +269,7 @@ def detect_lesions(images: Mapping[str, sitk.Image], spine: Spine | sitk.Image |
             for lv, b in bodies.items():
                 level_ref = refs_[seq].get(lv, np.median(list(refs_[seq].values())))
                 if shells:
-                    r[b["shell_superior"] | b["shell_inferior"]] = level_ref
+                    r[b["shell"]] = level_ref
                 r[b["whole"]] = level_ref
             z[seq] = np.where(inside, (arr - r) / sds_[seq], 0).astype(np.float32)
         return z
@@ -302,7 +302,7 @@ def detect_lesions(images: Mapping[str, sitk.Image], spine: Spine | sitk.Image |
         sup_zone, inf_zone = b["superior"], b["inferior"]
         if type_ii is not None:          # type II voxels in the faces' rims and just beyond (see docstring)
             fat = best_type[box] == type_ii
-            region |= high & fat & (b["shell_superior"][box] | b["shell_inferior"][box])
+            region |= high & fat & b["shell"][box]
             sup_zone, inf_zone = sup_zone | b["shell_superior"], inf_zone | b["shell_inferior"]
         if not region.any():
             continue

@@ -73,20 +73,20 @@ def face_shells(bodies: dict, lab: np.ndarray, ref: sitk.Image, spine: Spine, sh
     """Per body, the voxels between its search region and `shell_mm` beyond its superior/inferior face: the
     search footprint swept along the spine axis by up to `beyond_mm` (the search region's depth inside the
     face) + `shell_mm`, outside the search region and outside every other body (`b["shell_superior"]`,
-    `b["shell_inferior"]`; the box grows to hold them). A parser that outlines bodies by their marrow signal
-    ends a body where a Modic band begins, so a band only a few mm thick lies in the face's rim or the parsed
-    disc beside it."""
+    `b["shell_inferior"]` and their union `b["shell"]`; the box grows to hold them). A parser that outlines
+    bodies by their marrow signal ends a body where a Modic band begins, so a band only a few mm thick lies in
+    the face's rim or the parsed disc beside it."""
+    any_body = np.zeros(lab.shape, bool)
+    for b in bodies.values():
+        any_body |= b["whole"]
+    lengths = np.arange(step_mm, beyond_mm + shell_mm + 1e-6, step_mm)
     for lv, b in bodies.items():
         axis = spine_axis(spine, lv)
-        foreign = np.isin(lab, [vertebra_label(q) for q in bodies if q != lv]
-                          + [endplate_label(q, e) for q in bodies if q != lv for e in ("superior", "inferior")])
-        lengths = np.arange(step_mm, beyond_mm + shell_mm + 1e-6, step_mm)
-        union = b["whole"].copy()
+        keep = ~b["search"] & ~(any_body & ~b["whole"])
         for side, sign in (("superior", 1.0), ("inferior", -1.0)):
-            shell = _sweep_mm(b["search"], ref, sign * axis, lengths) & ~b["search"] & ~foreign
-            b[f"shell_{side}"] = shell
-            union |= shell
-        sl = ndimage.find_objects(union.astype(np.uint8))[0]
+            b[f"shell_{side}"] = _sweep_mm(b["search"], ref, sign * axis, lengths) & keep
+        b["shell"] = b["shell_superior"] | b["shell_inferior"]
+        sl = ndimage.find_objects((b["whole"] | b["shell"]).astype(np.uint8))[0]
         b["box"] = tuple(slice(max(s.start - 2, 0), s.stop + 2) for s in sl)
 
 

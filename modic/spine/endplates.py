@@ -123,7 +123,8 @@ def gap_profile(a: np.ndarray, b: np.ndarray, dl: np.ndarray, px: float, ca: np.
     """The gap between two consecutive 2D body masks along the axis joining their centroids.
 
     Returns the axis `u`, the median lower end `t0` of the upper body and upper end of the lower body (mm along
-    u from `ca`), the gap (mm) and the dark-line profile in 1 mm steps from t0 − 2 mm to the end + 2 mm."""
+    u from `ca`), the gap (mm), the dark-line profile in 1 mm steps from t0 − 2 mm to the end + 2 mm, and each
+    pixel's coordinates `t` (along u) and `w` (across) that the profile was read with."""
     u = cb - ca
     dist = float(np.linalg.norm(u))
     if dist == 0 or not a.any() or not b.any():
@@ -144,7 +145,7 @@ def gap_profile(a: np.ndarray, b: np.ndarray, dl: np.ndarray, px: float, ca: np.
     if t1 <= t0:
         return {"u": u, "t0": t0, "t1": t1, "gap": 0.0, "profile": np.zeros(0), "mid": mid, "half": half}
     prof = _axis_profile(dl, t, w, mid, half, t0 - 2, t1 + 2)
-    return {"u": u, "t0": t0, "t1": t1, "gap": t1 - t0, "profile": prof, "mid": mid, "half": half}
+    return {"u": u, "t0": t0, "t1": t1, "gap": t1 - t0, "profile": prof, "mid": mid, "half": half, "t": t, "w": w}
 
 
 def _axis_profile(dl: np.ndarray, t: np.ndarray, w: np.ndarray, mid: float, half: float, lo: float, hi: float
@@ -237,7 +238,7 @@ def complete_bodies(masks: list[np.ndarray], centroids: list[np.ndarray], slices
             source = "edges" if pair else None
         moved = [False, False]
         if pair is not None and source == "dark lines" and SETTINGS["cleft_lines"]:
-            pair, moved = cleft_to_cortex(g, pair, slices, mids[i], mids[i + 1], centroids[i], px)
+            pair, moved = cleft_to_cortex(g, pair, slices, mids[i], mids[i + 1])
         info["lines"].append(source)
         info["cleft_lines"].append(moved)
         info["discs_mm"].append(None if pair is None else round((pair[1] - pair[0]) * px, 1))
@@ -280,22 +281,21 @@ def _peak_of(profile: np.ndarray, k: int, step: int) -> int:
 
 
 def cleft_to_cortex(g: dict, pair: tuple[int, int], slices: list[np.ndarray], upper: np.ndarray,
-                    lower: np.ndarray, centre: np.ndarray, px: float) -> tuple[tuple[int, int], list[bool]]:
+                    lower: np.ndarray) -> tuple[tuple[int, int], list[bool]]:
     """Replace a chosen endplate line that is a dark cleft inside the disc by the weaker line nearer the body.
 
-    A line of the gap's pair (`endplate_pair`, indices into `g["profile"]`) is moved to a weaker dark peak
-    (≥ `cleft_floor`) between it and its body's marrow when the tissue between the two lines is disc, not
-    marrow: on every image its mean is within `cleft_tolerance` × the body's marrow level of the disc window's
+    A line of the gap's pair (`endplate_pair`, indices into `g["profile"]` of `gap_profile`) is moved to a weaker
+    dark peak (≥ `cleft_floor`) between it and its body's marrow when the tissue between the two lines is disc,
+    not marrow: on every image its mean is within `cleft_tolerance` × the body's marrow level of the disc window's
     mean, and nearer the disc's than the marrow's. A Modic band between a cortex and a dark peak inside the band
     differs from the disc on at least one image, so the line stays. `upper`, `lower`: the two bodies' 2D masks in
-    the slab; `centre` the upper body's centroid (mm). Returns the pair and which side moved."""
+    the slab. Returns the pair and which side moved."""
     prof = g["profile"]
     n = len(prof)
     a, b = pair
     if b - a < 3:
         return pair, [False, False]
-    t, w = _coords(upper.shape, px, centre, g["u"])
-    images = [_axis_profile(s, t, w, g["mid"], g["half"], g["t0"] - 2, g["t1"] + 2)[:n] for s in slices]
+    images = [_axis_profile(s, g["t"], g["w"], g["mid"], g["half"], g["t0"] - 2, g["t1"] + 2)[:n] for s in slices]
     if any(len(p) < n for p in images):
         return pair, [False, False]
     disc = [float(np.mean(p[a + 1:b])) for p in images]
@@ -304,25 +304,31 @@ def cleft_to_cortex(g: dict, pair: tuple[int, int], slices: list[np.ndarray], up
     def is_peak(k: int) -> bool:
         return prof[k] >= floor and prof[k] >= prof[k - 1] and prof[k] >= prof[k + 1]
 
-    def disc_like(lo: int, hi: int, body: np.ndarray) -> bool:
-        if hi <= lo or not body.any():
+    def disc_like(lo: int, hi: int, marrow: list[float]) -> bool:
+        if hi <= lo or not marrow:
             return False
-        for p, s, d in zip(images, slices, disc, strict=True):
-            m = float(np.median(s[body]))
+        for p, m, d in zip(images, marrow, disc, strict=True):
             v = float(np.mean(p[lo:hi]))
             if m <= 0 or abs(v - d) > tol * m or abs(v - d) >= abs(v - m):
                 return False
         return True
 
+    def marrow_of(body: np.ndarray) -> list[float]:
+        return [float(np.median(s[body])) for s in slices] if body.any() else []
+
     moved = [False, False]
     line = _peak_of(prof, a, 1)                     # upper body: peaks between its marrow end (index 2) and the line
-    for k in range(1, line - 1):
-        if is_peak(k) and disc_like(k + 1, line, upper):
+    peaks = [k for k in range(1, line - 1) if is_peak(k)]
+    marrow = marrow_of(upper) if peaks else []
+    for k in peaks:
+        if disc_like(k + 1, line, marrow):
             a, moved[0] = k, True
             break
     line = _peak_of(prof, b, -1)                    # lower body: the nearest peak to it comes last
-    for k in range(n - 2, line + 1, -1):
-        if is_peak(k) and disc_like(line + 1, k, lower):
+    peaks = [k for k in range(n - 2, line + 1, -1) if is_peak(k)]
+    marrow = marrow_of(lower) if peaks else []
+    for k in peaks:
+        if disc_like(line + 1, k, marrow):
             b, moved[1] = k, True
             break
     return (a, b), moved
