@@ -109,3 +109,23 @@ def test_phantom_column_in_a_parasagittal_slab_is_not_taken_for_the_bodies():
     parsed = {v.level: np.asarray(v.centroid_lps) for v in spine.vertebrae()}
     matched = [lv for lv, c in parsed.items() if lv in truth and np.linalg.norm(c - truth[lv]) <= 10.0]
     assert len(matched) >= 5, (sorted(parsed), sorted(truth))
+
+
+def test_sacrum_at_the_sharpest_bend_when_the_sacrum_curves_on():
+    """L4→L5 −1°, L5→S1 27° (a 28° bend), S1→S2 41° (14° more, the sacrum's own curve): S1 is the body after the
+    sharpest bend, not the one after the steepest step (the chain of hybrid case VB2_06_01)."""
+    from modic.spine.levels import find_sacrum
+
+    chain = _chain(LUMBAR[:2] + [-1.0, 27.0, 41.0])
+    s1, why = find_sacrum(chain)
+    assert s1 == 4 and "27°" in why
+    names, certain, _ = name_levels(chain, [0] * len(chain))
+    assert names == ["L2", "L3", "L4", "L5", "S1", ""] and certain
+
+
+def test_sacrum_lower_down_when_the_lower_bend_is_sharper():
+    """A lordotic 24° step (bend 20°) above a 50° one (bend 26°): the lumbosacral turn is the lower one."""
+    from modic.spine.levels import find_sacrum
+
+    chain = _chain(LUMBAR[:3] + [24.0, 50.0])
+    assert find_sacrum(chain)[0] == 5

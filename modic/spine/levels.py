@@ -126,8 +126,9 @@ def find_sacrum(chain: list[Region]) -> tuple[int | None, str]:
     angles = [float(np.degrees(np.arctan2(st[1], st[0]))) for st in steps]   # + = posterior
     for n in range(1, len(angles)):
         if angles[n] >= SETTINGS["sacral_turn_deg"] and angles[n] - angles[n - 1] >= SETTINGS["sacral_jump_deg"]:
-            if n + 1 < len(angles) and angles[n + 1] >= angles[n] + 8:
-                continue                   # the column turns further below: the sacrum is lower down
+            if n + 1 < len(angles) and angles[n + 1] >= angles[n] + 8 \
+                    and angles[n + 1] - angles[n] > angles[n] - angles[n - 1]:
+                continue                   # the column bends more sharply below: the sacrum is lower down
             return n + 1, (f"sacrum recognised: the column turns {angles[n]:.0f}° posterior below the body above it "
                            f"({angles[n] - angles[n - 1]:.0f}° more than the step above)")
     if len(angles) == 1 and angles[0] >= SETTINGS["sacral_turn_deg"] + SETTINGS["sacral_jump_deg"]:

@@ -43,7 +43,7 @@ from modic.spine.model import DISCS, Spine, spine_from_masks, structures_from_la
 from modic.spine.settings import SETTINGS
 from modic.spine.shape import round_bodies
 
-METHOD_VERSION = 17  # 2: bodies lengthened to their endplate lines (modic.spine.endplates); sacral block;
+METHOD_VERSION = 18  # 2: bodies lengthened to their endplate lines (modic.spine.endplates); sacral block;
                      # 3: a body's lateral end is a step in its core signal between neighbouring slices;
                      #    the marrow spread has a floor of 5 % of its level (robust to lateral shading)
                      # 4: with several images the column is also sought on each image alone (not fat-suppressed
@@ -78,6 +78,8 @@ METHOD_VERSION = 17  # 2: bodies lengthened to their endplate lines (modic.spine
                      #    disc (`endplate_pair`)
                      # 17: a face is lengthened only by `usual_excess_mm` more than the spine's median marrow-to-line
                      #    distance on its side (superior or inferior faces; `complete_bodies`)
+                     # 18: when the column turns posteriorly at two consecutive steps, S1 follows the sharper bend
+                     #    (the sacrum's own curve below S1 no longer moves S1 down one body; `find_sacrum`)
 
 
 def _roi(chain: list[Region], shape: tuple[int, int], px: float) -> tuple[slice, slice]:
