@@ -129,3 +129,40 @@ def test_sacrum_lower_down_when_the_lower_bend_is_sharper():
 
     chain = _chain(LUMBAR[:3] + [24.0, 50.0])
     assert find_sacrum(chain)[0] == 5
+
+
+def _column(chain: list[Region], k: int = 10, n_labels: int = 4) -> dict:
+    return {"chain": chain, "gaps": [0] * len(chain), "k": k, "rank": 10.0, "names": ["T1"],
+            "labels": [np.zeros((4, 4), int) for _ in range(n_labels)]}
+
+
+def test_chain_continued_into_the_sacrum_another_image_reaches():
+    """The chain of all images stops at L4 (L5 and S1 merged in its averaged barrier map); T1's chain runs through its
+    two lowest bodies on to L5 and a 51° turn into S1: the chain takes both, with their label maps."""
+    from modic.spine.column import anchored, continue_to_sacrum
+
+    full = _chain(LUMBAR + [8.0, 51.0])
+    best = _column(full[:5], n_labels=4)
+    best["names"] = ["T1", "T2", "FS"]
+    other = _column([Region(r.label, r.centroid + 1.5, r.area, 40.0, 30.0, 0.95, 0.0, 1.0, 0.1, scale=1)
+                     for r in full[2:]], n_labels=3)
+    assert not anchored(best) and anchored(other)
+    continue_to_sacrum(best, [other])
+    assert len(best["chain"]) == 7 and len(best["labels"]) == 7 and len(best["gaps"]) == 7
+    assert [r.scale for r in best["chain"][5:]] == [5, 5]          # label map 1 of the other column, after 4
+    assert best["continued_below"] == {"bodies": 2, "images": ["T1"]}
+    names, certain, _ = name_levels(best["chain"], best["gaps"])
+    assert names[-2:] == ["L5", "S1"] and certain
+
+
+@pytest.mark.parametrize("shift, k", [(12.0, 10), (1.5, 9)])
+def test_chain_not_continued_from_another_column_or_slab(shift, k):
+    """The other chain's bodies lie off the chosen chain's lowest bodies (12 mm), or it is another slab."""
+    from modic.spine.column import continue_to_sacrum
+
+    full = _chain(LUMBAR + [8.0, 51.0])
+    best = _column(full[:5])
+    other = _column([Region(r.label, r.centroid + shift, r.area, 40.0, 30.0, 0.95, 0.0, 1.0, 0.1)
+                     for r in full[2:]], k=k)
+    continue_to_sacrum(best, [other])
+    assert len(best["chain"]) == 5 and "continued_below" not in best

@@ -178,14 +178,52 @@ def find_column(frame: WorkingFrame, names: list[str]) -> dict:
     if SETTINGS["column_per_image"] and len(names) > 1:
         sets += [[n] for n in names if not fat_suppressed(n)]
     best = {"score": -np.inf, "chain": [], "names": list(names)}
+    cols = []
     for n, subset in enumerate(sets):
-        col = _find_column_images(frame, subset)
+        col = dict(_find_column_images(frame, subset), names=subset)
         col["rank"] = col["score"] - (SETTINGS["column_single_margin"] if n else 0.0)   # alone: clearly better
+        cols.append(col)
         if col["chain"] and col["rank"] > best.get("rank", -np.inf):
-            best = dict(col, names=subset)
+            best = col
+    if SETTINGS["continue_to_sacrum"]:
+        continue_to_sacrum(best, [c for c in cols if c is not best and c["chain"]])
     if best["chain"] and best["names"] != list(names) and SETTINGS["follow_all_images"]:
         best["slices"] = _slab(frame, list(names), best["k"])    # endplate completion reads every image
     return best
+
+
+def anchored(column: dict) -> bool:
+    """Whether a column's chain reaches a recognised sacrum (a lumbosacral turn or a sacral block)."""
+    return bool(column["chain"]) and (column.get("sacrum") is not None or find_sacrum(column["chain"])[0] is not None)
+
+
+def continue_to_sacrum(best: dict, others: list[dict]) -> None:
+    """Where the chosen chain ends without reaching the sacrum, and another image set's chain in the same slab runs
+    through the chosen chain's two lowest bodies on into a recognised sacrum, the chosen chain takes that chain's
+    bodies below its lowest one (the averaged barrier map can merge L5 with S1 across a thin lumbosacral disc that
+    one contrast still shows). `best["continued_below"]` says how many bodies were taken, and from which images."""
+    chain = best["chain"]
+    if len(chain) < 2 or anchored(best):
+        return
+    step = float(np.median(np.linalg.norm(np.diff([r.centroid for r in chain], axis=0), axis=1)))
+    for col in sorted(others, key=lambda c: -c["rank"]):
+        if col["k"] != best["k"] or not anchored(col):
+            continue
+        near = [[float(np.hypot(*(r.centroid - c.centroid))) for r in col["chain"]] for c in chain[-2:]]
+        j = int(np.argmin(near[1]))
+        if j == 0 or near[1][j] > 0.25 * step or near[0][j - 1] > 0.25 * step or j == len(col["chain"]) - 1:
+            continue
+        n0, offset = len(chain), len(best["labels"])
+        best["labels"] = best["labels"] + col["labels"]
+        for r in col["chain"][j + 1:]:
+            r.scale += offset
+            chain.append(r)
+        best["gaps"] = best["gaps"] + col["gaps"][j + 1:]
+        if col.get("sacrum") is not None and col["sacrum"][0] > j:
+            best["sacrum"] = (col["sacrum"][0] - j + n0 - 1, col["sacrum"][1])
+            best["sacrum_uncertain"] = col.get("sacrum_uncertain", False)
+        best["continued_below"] = {"bodies": len(chain) - n0, "images": list(col["names"])}
+        return
 
 
 def _find_column_images(frame: WorkingFrame, names: list[str]) -> dict:

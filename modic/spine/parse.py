@@ -43,7 +43,7 @@ from modic.spine.model import DISCS, Spine, spine_from_masks, structures_from_la
 from modic.spine.settings import SETTINGS
 from modic.spine.shape import round_bodies
 
-METHOD_VERSION = 18  # 2: bodies lengthened to their endplate lines (modic.spine.endplates); sacral block;
+METHOD_VERSION = 19  # 2: bodies lengthened to their endplate lines (modic.spine.endplates); sacral block;
                      # 3: a body's lateral end is a step in its core signal between neighbouring slices;
                      #    the marrow spread has a floor of 5 % of its level (robust to lateral shading)
                      # 4: with several images the column is also sought on each image alone (not fat-suppressed
@@ -80,6 +80,9 @@ METHOD_VERSION = 18  # 2: bodies lengthened to their endplate lines (modic.spine
                      #    distance on its side (superior or inferior faces; `complete_bodies`)
                      # 18: when the column turns posteriorly at two consecutive steps, S1 follows the sharper bend
                      #    (the sacrum's own curve below S1 no longer moves S1 down one body; `find_sacrum`)
+                     # 19: a chain of all images that ends short of the sacrum takes the bodies below its lowest one
+                     #    from one image's chain (same slab) that runs through its two lowest bodies into a
+                     #    recognised sacrum (`modic.spine.column.continue_to_sacrum`)
 
 
 def _roi(chain: list[Region], shape: tuple[int, int], px: float) -> tuple[slice, slice]:
@@ -325,7 +328,7 @@ def parse_spine(images: Mapping[str, sitk.Image], random_state: int = 0) -> Spin
         a, b = d.split("-")
         conf[d] = min(conf.get(a, 0.5), conf.get(b, 0.5))
     info.update(naming=reason, mid_sagittal_index=int(column["k"]), column_images=column["names"],
-                seconds=round(time.perf_counter() - t0, 2))
+                column_continued_below=column.get("continued_below"), seconds=round(time.perf_counter() - t0, 2))
     part = spine_from_masks(crop, ref_body, ref_disc, confidence=conf, naming_certain=certain, info=info)
     full = sitk.Image(reference.GetSize(), sitk.sitkUInt8)
     full.CopyInformation(reference)

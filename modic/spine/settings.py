@@ -11,7 +11,7 @@ SETTINGS = {
     "follow_dilate_mm": 2.0, "follow_k": 2.5, "follow_min_cover": 0.3, "follow_stop_sd": 3.0, "follow_step_sd": 1.0,
     "follow_min_sd_fraction": 0.05,
     "half_width_mm": 45.0, "body_pad_mm": 1.0,
-    "column_per_image": True, "column_single_margin": 2.0, "follow_all_images": True,
+    "column_per_image": True, "column_single_margin": 2.0, "follow_all_images": True, "continue_to_sacrum": True,
     "extend_up": True, "up_min_cover": 0.3, "up_clear_mm": 2.0,
     "round_power": 2.5, "round_margin_mm": 1.0, "runaway_width": 1.5, "runaway_margin_mm": 10.0,
 }
