@@ -30,6 +30,8 @@ Method (all on the spine label map's grid; points LPS mm):
    type III by `min_contrast_iii` (25 %): sclerosis is markedly dark on T1 and T2, while a darkening of 12–20 %
    on every sequence is what normal marrow heterogeneity, basivertebral vessels and cortex partial volume
    give (on real backgrounds with their texture kept, nearly all false detections were such type III calls);
+   with a parsed spine, a type III interior region also grows through sclerotic voxels up to
+   `lengthened_rim_mm` (1 mm) from a face the parser lengthened to its endplate line;
    and a type III candidate must be at least `min_thickness_iii_mm` (2 mm) thick along the spine axis (5–95 %
    extent): the cortical endplate is a dark band on every sequence, under 1 mm thick plus a voxel of partial volume
    (on the built-in phantom with parsed anatomy, where a parsed face reaches the cortex, every false detection was
@@ -63,19 +65,23 @@ from modic.detect_anatomy import (
     crop_to_spine,
     extend_faces,
     face_shells,
+    lengthened_zones,
     resolve_spine,
     spine_axis,
 )
+from modic.detect_anatomy import structuring as _structuring
 from modic.errors import ModicInputError
 from modic.geometry import format_point, resample_like
 from modic.normalize import zero_minimum
 from modic.spine.model import LEVELS, Spine
 
 # Bump whenever a change of the algorithm or its defaults changes detections (batch caches key on it).
-METHOD_VERSION = 6   # 4: a parsed spine's bodies are searched 1 mm deeper (parsed_extra_erode_mm);
+METHOD_VERSION = 7   # 4: a parsed spine's bodies are searched 1 mm deeper (parsed_extra_erode_mm);
                      # 5: a type III candidate thinner than `min_thickness_iii_mm` along the spine is the cortex
                      # 6: with a parsed spine, type II voxels are also searched in each face's rim and up to
                      #    `type_ii_shell_mm` beyond it (`modic.detect_anatomy.face_shells`)
+                     # 7: with a parsed spine, a type III interior region grows through sclerotic voxels up to
+                     #    `lengthened_rim_mm` from a face the parser lengthened (`lengthened_zones`)
 LESION_COLUMNS = ("case_id", "label", "level", "endplate", "modic_type", "voxels", "volume_mm3", "seed_lps",
                   "confidence")
 LUMBAR_ENDPLATES: tuple[tuple[str, str], ...] = tuple(
@@ -107,13 +113,6 @@ class DetectionResult:
 def _disc_of(level: str, side: str) -> str:
     i = LEVELS.index(level)
     return f"{level}-{LEVELS[i + 1]}" if side == "inferior" else f"{LEVELS[i - 1]}-{level}"
-
-
-def _structuring(spacing_zyx: Sequence[float], radius_mm: float) -> np.ndarray:
-    """Ellipsoidal structuring element of `radius_mm`, at least one voxel along every axis."""
-    r = [max(1, int(round(radius_mm / s))) for s in spacing_zyx]
-    zz, yy, xx = np.ogrid[-r[0]:r[0] + 1, -r[1]:r[1] + 1, -r[2]:r[2] + 1]
-    return (zz / r[0]) ** 2 + (yy / r[1]) ** 2 + (xx / r[2]) ** 2 <= 1.0
 
 
 def _slice_axis(image: sitk.Image) -> int:
@@ -203,7 +202,8 @@ def detect_lesions(images: Mapping[str, sitk.Image], spine: Spine | sitk.Image |
                    min_contrast_iii: float = 0.25, min_thickness_iii_mm: float = 2.0,
                    z_grow: float = 1.0, segment: bool = True, min_agreement: float = 0.3, max_growth: float = 2.5,
                    anatomy_aware_segmentation: bool = True, parsed_extra_erode_mm: float = 1.0,
-                   type_ii_shell_mm: float = 3.0, random_state: int = 0) -> DetectionResult:
+                   type_ii_shell_mm: float = 3.0, lengthened_rim_mm: float | None = 1.0,
+                   random_state: int = 0) -> DetectionResult:
     """Find, segment and type every Modic change at the lumbar endplates (see module docstring).
 
     images: two or more of "T1", "T2", "FS" (any grids, LPS); spine: the patient's anatomy, a Spine or its label
@@ -221,6 +221,11 @@ def detect_lesions(images: Mapping[str, sitk.Image], spine: Spine | sitk.Image |
     searched in each face's rim and this far beyond the face, in the parsed disc: a marrow-signal parser ends a
     body where a Modic band begins, and the disc's partial volume with cortex or marrow never reads as type II
     (types I and III look like disc and cortex there, so they stay inside). 0 turns it off.
+    lengthened_rim_mm: with a parsed spine, a face the parser lengthened to its endplate line (tissue that was not
+    normal marrow lay between the marrow's end and the cortex) is searched for type III up to this far from the
+    face: a type III interior region grows through the sclerotic voxels there (the 2 mm erosion left too little of
+    a band against the cortex for the 2 mm thickness rule). Only type III joined to an interior region: other
+    types there diluted a type II lesion's contrast on the built-in phantom. None turns it off.
     """
     import pandas as pd
 
@@ -248,6 +253,8 @@ def detect_lesions(images: Mapping[str, sitk.Image], spine: Spine | sitk.Image |
     bodies = {lv: b for lv in present if (b := body_masks(lab, lv, eroder, searcher))}
     if extend_mm > 0:
         extend_faces(bodies, lab, ref, spine, extend_mm, eroder, searcher)
+    if parsed and lengthened_rim_mm is not None:
+        lengthened_zones(bodies, ref, spine, _structuring(spacing_zyx, lengthened_rim_mm))
     shells = parsed and type_ii_shell_mm > 0
     if shells:
         face_shells(bodies, lab, ref, spine, type_ii_shell_mm, search_erode_mm)
@@ -295,11 +302,15 @@ def detect_lesions(images: Mapping[str, sitk.Image], spine: Spine | sitk.Image |
         if m_.sum() * voxel_mm3 >= min_volume_mm3 / 2:   # report what a reader might have expected, not specks
             rejected.append({"vertebra": lv_, "volume_mm3": round(float(m_.sum()) * voxel_mm3, 1), "reason": why})
     type_ii = names.index("II") if shells and "II" in names else None
+    type_iii = names.index("III") if "III" in names else None
     for lv, b in bodies.items():
         box = b["box"]
         high = best[box] > z_low
         region = high & b["eroded"][box]
         sup_zone, inf_zone = b["superior"], b["inferior"]
+        # sclerotic voxels up to the cortex of a face the parser lengthened, joined to a type III interior region
+        sclerotic = high & (best_type[box] == type_iii) & b["lengthened"][box] if "lengthened" in b and \
+            type_iii is not None else None
         if type_ii is not None:          # type II voxels in the faces' rims and just beyond (see docstring)
             fat = best_type[box] == type_ii
             region |= high & fat & b["shell"][box]
@@ -319,6 +330,8 @@ def detect_lesions(images: Mapping[str, sitk.Image], spine: Spine | sitk.Image |
             interior_type = names[int(np.bincount(best_type[box][m], minlength=len(names)).argmax())]
             if interior_type != "III":
                 m = m | (ndimage.binary_dilation(m, eroder) & rim & (best_type[box] == names.index(interior_type)))
+            elif sclerotic is not None and sclerotic.any():
+                m = ndimage.binary_propagation(m, mask=m | sclerotic)
             nvox = int(m.sum())
             if nvox * voxel_mm3 < min_volume_mm3:
                 reject(lv, m, "too small")
@@ -402,6 +415,7 @@ def detect_lesions(images: Mapping[str, sitk.Image], spine: Spine | sitk.Image |
             "settings": {"erode_mm": erode_mm, "search_erode_mm": search_erode_mm, "extend_mm": extend_mm,
                          "parsed_extra_erode_mm": parsed_extra_erode_mm if parsed else 0.0,
                          "type_ii_shell_mm": type_ii_shell_mm if parsed else 0.0,
+                         "lengthened_rim_mm": lengthened_rim_mm if parsed else None,
                          "min_sd_fraction": min_sd_fraction, "z_low": z_low, "z_high": z_high,
                          "z_each": z_each, "not_sd": not_sd,
                          "outlier_sd": outlier_sd, "min_volume_mm3": min_volume_mm3, "min_core_mm3": min_core_mm3,

@@ -16,6 +16,13 @@ from modic.spine.model import LEVELS, Spine, _sweep_mm, endplate_label, vertebra
 SEQUENCES = ("T1", "T2", "FS")   # the sequences detection reads (modic.detect re-exports it)
 
 
+def structuring(spacing_zyx, radius_mm: float) -> np.ndarray:
+    """Ellipsoidal structuring element of `radius_mm` (z-y-x spacing in mm), at least one voxel along every axis."""
+    r = [max(1, int(round(radius_mm / s))) for s in spacing_zyx]
+    zz, yy, xx = np.ogrid[-r[0]:r[0] + 1, -r[1]:r[1] + 1, -r[2]:r[2] + 1]
+    return (zz / r[0]) ** 2 + (yy / r[1]) ** 2 + (xx / r[2]) ** 2 <= 1.0
+
+
 def body_masks(lab: np.ndarray, level: str, eroder: np.ndarray, searcher: np.ndarray | None = None
                 ) -> dict[str, np.ndarray]:
     """Masks of one body: whole, eroded (by `eroder`: the marrow statistics), search (eroded by `searcher`,
@@ -88,6 +95,33 @@ def face_shells(bodies: dict, lab: np.ndarray, ref: sitk.Image, spine: Spine, sh
         b["shell"] = b["shell_superior"] | b["shell_inferior"]
         sl = ndimage.find_objects((b["whole"] | b["shell"]).astype(np.uint8))[0]
         b["box"] = tuple(slice(max(s.start - 2, 0), s.stop + 2) for s in sl)
+
+
+def lengthened_zones(bodies: dict, ref: sitk.Image, spine: Spine, rim: np.ndarray, step_mm: float = 1.0) -> None:
+    """Per body, the part of each face that the parser lengthened to its endplate line
+    (`spine.info["endplates"]["lengthened_mm"]`) that the candidate region leaves out, up to the depth of the
+    structuring element `rim` (z-y-x) inside the face: the eroded footprint swept along the spine axis towards the
+    face, inside the body eroded by `rim` (`b["lengthened"]`; also added to that endplate zone). The lengthening
+    crossed tissue that was not normal marrow between the marrow's end and the cortex, where a Modic band lies."""
+    lengthened = spine.info.get("endplates", {}).get("lengthened_mm", {})
+    for lv, b in bodies.items():
+        ext = lengthened.get(lv, {})
+        zone = np.zeros_like(b["whole"])
+        if not any(float(ext.get(side, 0.0)) > 0 for side in ("superior", "inferior")):
+            b["lengthened"] = zone
+            continue
+        axis = spine_axis(spine, lv)
+        inner = np.zeros_like(b["whole"])
+        inner[b["box"]] = ndimage.binary_erosion(b["whole"][b["box"]], rim)
+        for side, sign in (("superior", 1.0), ("inferior", -1.0)):
+            e = float(ext.get(side, 0.0))
+            if e <= 0:
+                continue
+            part = _sweep_mm(b["eroded"], ref, sign * axis, np.arange(step_mm, e + 1e-6, step_mm)) & inner
+            part &= ~b["eroded"] & ~b["inferior" if side == "superior" else "superior"]
+            b[side] = b[side] | part
+            zone |= part
+        b["lengthened"] = zone
 
 
 def axis_height(idx: np.ndarray, ref: sitk.Image, axis_lps: np.ndarray, trim: float = 5.0) -> float:

@@ -201,3 +201,32 @@ def test_a_type_ii_band_beyond_a_parsed_face_is_searched_and_other_types_are_not
         assert res.info["settings"]["type_ii_shell_mm"] == 3.0
     else:
         assert len(res.table()) == 0, res.table()
+
+
+def test_a_sclerotic_band_in_a_lengthened_face_is_searched_to_the_cortex():
+    """A 4 mm type III band against the L3 inferior endplate of a parsed spine whose L3 the parser lengthened by
+    4 mm to its endplate line (`info["endplates"]["lengthened_mm"]`). The 2 mm search erosion leaves 1.6 mm of the
+    band, which the thickness rule takes for cortex; searched to 1 mm from the lengthened face (detection method
+    7) the band is 2.4 mm thick and found as type III. Without the record of the lengthening it is not searched
+    there."""
+    images, _, _ = _spine_case(None, noise=0.01, shading=0.0)
+    band = np.zeros(SIZE[::-1], bool)
+    band[3:9, 37:42, 22:50] = True                       # rows 37–41: 4 mm against the face at row 41
+    out = {}
+    for seq, img in images.items():
+        arr = sitk.GetArrayFromImage(img)
+        arr[band] = TISSUE[seq][0] * {"T1": 0.4, "T2": 0.45, "FS": 0.5}[seq]
+        out[seq] = sitk.GetImageFromArray(arr)
+        out[seq].CopyInformation(img)
+    spine = _parsed_short_of_the_band(out, band_rows=0)
+    assert spine.parsed
+    res = detect_lesions(out, spine, case_id="len", segment=False)
+    assert len(res.table()) == 0 and any("thinner" in r["reason"] for r in res.info["rejected_regions"])
+    spine.info["endplates"] = {"lengthened_mm": {"L3": {"superior": 0.0, "inferior": 4.0}}}
+    res = detect_lesions(out, spine, case_id="len", segment=False)
+    got = [(r.endplate, r.modic_type) for r in res.table().itertuples()]
+    assert got == [("L3 inferior", "III")], (got, res.info["rejected_regions"])
+    found = sitk.GetArrayViewFromImage(res.label_maps["T2"]) > 0
+    assert (found & band).sum() / band.sum() > 0.5
+    off = detect_lesions(out, spine, case_id="len", segment=False, lengthened_rim_mm=None)
+    assert len(off.table()) == 0

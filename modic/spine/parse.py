@@ -323,6 +323,9 @@ def parse_spine(images: Mapping[str, sitk.Image], random_state: int = 0) -> Spin
         name = f"{levels[i]}-{levels[keep[n]]}"
         if name in DISCS and np.any(moved == 100 + n):
             ref_disc[name] = moved == 100 + n
+    info["endplates"]["lengthened_mm"] = {levels[i]: {"superior": completion["extended_mm"][n][0],
+                                                      "inferior": completion["extended_mm"][n][1]}
+                                          for n, i in enumerate(keep)}
     conf = {levels[i]: float(1 / (1 + np.exp(-2 * chain[i].score))) for i in keep}
     for d in ref_disc:
         a, b = d.split("-")
