@@ -25,7 +25,9 @@ Method (all on the spine label map's grid; points LPS mm):
    between the interior and the searched body that touch them (not for type III: dark on every sequence is
    what the cortex looks like); kept when they are `min_volume_mm3` or larger,
    touch an endplate zone (`min_endplate_fraction` of their voxels), are band-shaped (their 5–95 % extent
-   along the spine axis is at most `max_height_fraction` of the body's height) and differ from the
+   along the spine axis is at most `max_height_fraction` of the body's height; a region that is not is cut
+   once at strands up to 2 voxels wide, an in-plane opening, and its pieces of its own type are tested again:
+   partial volume with CSF along the posterior wall joined a band to the opposite face) and differ from the
    vertebra's marrow by at least `min_contrast` (relative mean signal) in the direction their type requires;
    type III by `min_contrast_iii` (25 %): sclerosis is markedly dark on T1 and T2, while a darkening of 12–20 %
    on every sequence is what normal marrow heterogeneity, basivertebral vessels and cortex partial volume
@@ -70,18 +72,21 @@ from modic.detect_anatomy import (
     spine_axis,
 )
 from modic.detect_anatomy import structuring as _structuring
+from modic.detect_regions import cut_bridges, grow_back, merge_same_endplate, seed_point
 from modic.errors import ModicInputError
 from modic.geometry import format_point, resample_like
 from modic.normalize import zero_minimum
 from modic.spine.model import LEVELS, Spine
 
 # Bump whenever a change of the algorithm or its defaults changes detections (batch caches key on it).
-METHOD_VERSION = 7   # 4: a parsed spine's bodies are searched 1 mm deeper (parsed_extra_erode_mm);
+METHOD_VERSION = 8   # 4: a parsed spine's bodies are searched 1 mm deeper (parsed_extra_erode_mm);
                      # 5: a type III candidate thinner than `min_thickness_iii_mm` along the spine is the cortex
                      # 6: with a parsed spine, type II voxels are also searched in each face's rim and up to
                      #    `type_ii_shell_mm` beyond it (`modic.detect_anatomy.face_shells`)
                      # 7: with a parsed spine, a type III interior region grows through sclerotic voxels up to
                      #    `lengthened_rim_mm` from a face the parser lengthened (`lengthened_zones`)
+                     # 8: a region that is not band-shaped is cut at strands up to 2 voxels wide and its pieces of
+                     #    its own type are tested again (`modic.detect_regions.cut_bridges`)
 LESION_COLUMNS = ("case_id", "label", "level", "endplate", "modic_type", "voxels", "volume_mm3", "seed_lps",
                   "confidence")
 LUMBAR_ENDPLATES: tuple[tuple[str, str], ...] = tuple(
@@ -320,8 +325,9 @@ def detect_lesions(images: Mapping[str, sitk.Image], spine: Spine | sitk.Image |
         comps, n = ndimage.label(region, np.ones((3, 3, 3), bool))
         core = best[box] > z_high
         rim = high & b["search"][box] & ~b["eroded"][box]
-        for c in range(1, n + 1):
-            m = comps == c
+        pending = [(comps == c, False) for c in range(1, n + 1)]
+        while pending:
+            m, split = pending.pop(0)
             if (m & core).sum() * voxel_mm3 < min_core_mm3:
                 reject(lv, m, "core too small")
                 continue
@@ -349,7 +355,13 @@ def detect_lesions(images: Mapping[str, sitk.Image], spine: Spine | sitk.Image |
             thick = axis_height(idx, ref, axis)     # mm along the spine (5–95 %)
             height = thick / max(axis_height(body_idx, ref, axis, trim=0.0), 1e-6)
             if height > max_height_fraction:
-                reject(lv, m, f"not band-shaped (height {height:.2f} of the body)")
+                pieces = [] if split else [p for p in cut_bridges(m, spacing_zyx) if names[int(
+                    np.bincount(best_type[box][p], minlength=len(names)).argmax())] == interior_type]
+                if len(pieces) > 1 or (pieces and pieces[0].sum() < 0.8 * m.sum()):
+                    # thin partial-volume strands (posterior wall, a face) joined a band: its pieces of that type
+                    pending += [(p, True) for p in pieces]
+                else:
+                    reject(lv, m, f"not band-shaped (height {height:.2f} of the body)")
                 continue
             full = np.zeros(lab.shape, bool)
             full[tuple(idx.T)] = True
@@ -369,15 +381,15 @@ def detect_lesions(images: Mapping[str, sitk.Image], spine: Spine | sitk.Image |
                                "candidate_type": ctype, "ratios": ratios})
     rows, masks = [], []
     order = sorted(candidates, key=lambda c: (LEVELS.index(c["level"]), c["side"] == "inferior"))
-    order = _merge_same_endplate(order)
+    order = merge_same_endplate(order)
     grow_el = _structuring(spacing_zyx, erode_mm + 1.0)
     rim_el = _structuring(spacing_zyx, 1.0)
     one_click: dict[str, np.ndarray] = {}   # disc → last one-click mask (reused for the facing endplate)
     for cand in order:
-        seed = _seed_point(cand["mask"], best, ref)
+        seed = seed_point(cand["mask"], best, ref)
         whole = bodies[cand["level"]]["whole"]
         inner = ndimage.binary_erosion(whole, rim_el) & (best_type == names.index(cand["candidate_type"]))
-        grown = _grow(cand["mask"], inner, best, z_grow, grow_el)
+        grown = grow_back(cand["mask"], inner, best, z_grow, grow_el)
         mask, how = grown, "detected region"
         if segment:
             mask, how = _segment(images, seed, cand, grown, whole, ref, ref_full, crop, min_agreement,
@@ -446,47 +458,6 @@ def _contrast_ok(modic_type: str, ratios: Mapping[str, float], min_contrast: flo
     limit = min_contrast_iii if modic_type == "III" and min_contrast_iii is not None else min_contrast
     checks = [sign * (ratios[s] - 1.0) >= limit for s, sign in need.items() if s in ratios]
     return bool(checks) and all(checks)
-
-
-def _merge_same_endplate(cands: list[dict]) -> list[dict]:
-    """One candidate per endplate: components on the same endplate are merged (a ragged band)."""
-    out: dict[tuple[str, str], dict] = {}
-    for c in cands:
-        key = (c["level"], c["side"])
-        if key in out:
-            o = out[key]
-            o["mask"] = o["mask"] | c["mask"]
-            o["score"] = max(o["score"], c["score"])
-            o["voxels"] += c["voxels"]
-            o["height_fraction"] = max(o["height_fraction"], c["height_fraction"])
-        else:
-            out[key] = dict(c)
-    return list(out.values())
-
-
-def _seed_point(mask: np.ndarray, best: np.ndarray, ref: sitk.Image) -> tuple[float, float, float]:
-    """The candidate voxel (LPS mm) deepest inside it (in-plane distance) among its strongest half."""
-    spacing = np.asarray(ref.GetSpacing())[::-1]
-    sl = ndimage.find_objects(mask.astype(np.uint8))[0]
-    sub = mask[sl]
-    depth = ndimage.distance_transform_edt(np.pad(sub, 1), sampling=spacing)[1:-1, 1:-1, 1:-1]
-    strong = best[sl] >= np.median(best[sl][sub])
-    score = np.where(sub & strong, depth, -1.0)
-    k, j, i = np.unravel_index(int(np.argmax(score)), sub.shape)
-    idx = (int(i + sl[2].start), int(j + sl[1].start), int(k + sl[0].start))
-    return tuple(float(v) for v in ref.TransformIndexToPhysicalPoint(idx))  # type: ignore[return-value]
-
-
-def _grow(cand: np.ndarray, allowed: np.ndarray, best: np.ndarray, z_grow: float, element: np.ndarray
-          ) -> np.ndarray:
-    """The candidate grown back over the eroded rim: dilated by `element`, within `allowed` (the body without
-    its outer millimetre, voxels of the candidate's type), where the pattern score is at least `z_grow`."""
-    sl = ndimage.find_objects(cand.astype(np.uint8))[0]
-    pad = tuple(slice(max(s.start - e // 2 - 1, 0), s.stop + e // 2 + 1)
-                for s, e in zip(sl, element.shape, strict=True))
-    out = np.zeros_like(cand)
-    out[pad] = ndimage.binary_dilation(cand[pad], element) & allowed[pad] & (best[pad] >= z_grow)
-    return out | cand
 
 
 def _segment(images, seed, cand, grown, whole, ref, ref_full, crop, min_agreement, max_growth, random_state,

@@ -230,3 +230,26 @@ def test_a_sclerotic_band_in_a_lengthened_face_is_searched_to_the_cortex():
     assert (found & band).sum() / band.sum() > 0.5
     off = detect_lesions(out, spine, case_id="len", segment=False, lengthened_rim_mm=None)
     assert len(off.table()) == 0
+
+
+def test_a_band_joined_by_a_thin_strand_along_the_wall_is_cut_free():
+    """A type I band under the L3 superior endplate (rows 10–14, 4 mm) joined by a 2-voxel (1.6 mm) strand of the
+    same signal that runs down the posterior wall to the inferior face (CSF partial volume looks like this on T2):
+    the joined region spans the body and is not band-shaped; cut at the strand (an in-plane opening), its band is
+    reported at L3 superior, type I (detection method 8). Before, the whole region was rejected."""
+    images, spine, _ = _spine_case(None, noise=0.01, shading=0.0)
+    band = np.zeros(SIZE[::-1], bool)
+    band[4:8, 10:15, 22:57] = True
+    strand = np.zeros(SIZE[::-1], bool)
+    strand[3:9, 10:42, 55:57] = True
+    out = {}
+    for seq, img in images.items():
+        arr = sitk.GetArrayFromImage(img)
+        arr[band | strand] = TISSUE[seq][0] * {"T1": 0.55, "T2": 1.6, "FS": 1.7}[seq]
+        out[seq] = sitk.GetImageFromArray(arr)
+        out[seq].CopyInformation(img)
+    res = detect_lesions(out, spine, case_id="strand", segment=False)
+    got = [(r.endplate, r.modic_type) for r in res.table().itertuples()]
+    assert got == [("L3 superior", "I")], (got, res.info["rejected_regions"])
+    found = sitk.GetArrayViewFromImage(res.label_maps["T2"]) > 0
+    assert (found & band).sum() / band.sum() > 0.5 and (found & strand & ~band).sum() < 0.3 * strand.sum()
