@@ -98,6 +98,8 @@ def main() -> int:
     ap.add_argument("--phantoms", type=int, default=8,
                     help="built-in tuning cases (seed 0; the cohort detection_accuracy.py --tune-cases N draws)")
     ap.add_argument("--max-scans", type=int, default=None)
+    ap.add_argument("--hybrid-per-scan", type=int, default=1,
+                    help="hybrid cases per real scan (1: the detection benchmark's cases; 3 adds cases 2 and 3)")
     ap.add_argument("--out", default=str(Path(__file__).with_name("detection_loss.md")))
     args = ap.parse_args()
     manifest = Path(args.realmri) / "manifest.csv"
@@ -105,7 +107,7 @@ def main() -> int:
     rows = []
     sources = [phantom_cases(0, args.phantoms, total=args.phantoms)]   # the same cases as detection_accuracy.py
     if manifest.is_file():
-        sources.append(hybrid_cases(manifest, 1, seed=0, max_scans=args.max_scans))
+        sources.append(hybrid_cases(manifest, args.hybrid_per_scan, seed=0, max_scans=args.max_scans))
     for source in sources:
         for case_id, images, mask, _, truth in source:
             for r in lesion_rows(case_id, images, mask, truth):
@@ -121,7 +123,8 @@ def main() -> int:
                              "body named right": float(g.name_right.mean())} for part, g in df.groupby("part")])
     stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     lines = [f"# Where zero-click detection loses lesions with parsed anatomy ({stamp})", "",
-             "`PYTHONPATH=. python benchmarks/detection_loss.py` (see its docstring for the definitions); "
+             f"`PYTHONPATH=. python benchmarks/detection_loss.py --hybrid-per-scan {args.hybrid_per_scan}` (see its "
+             "docstring for the definitions); "
              f"{time.perf_counter() - t0:.0f} s.", "",
              markdown(summary), "",
              "## Per lesion endplate", "", markdown(df), ""]
