@@ -306,6 +306,9 @@ def detect_lesions(images: Mapping[str, sitk.Image], spine: Spine | sitk.Image |
     def reject(lv_: str, m_: np.ndarray, why: str) -> None:
         if m_.sum() * voxel_mm3 >= min_volume_mm3 / 2:   # report what a reader might have expected, not specks
             rejected.append({"vertebra": lv_, "volume_mm3": round(float(m_.sum()) * voxel_mm3, 1), "reason": why})
+    def dominant(types: np.ndarray) -> str:
+        return names[int(np.bincount(types, minlength=len(names)).argmax())]
+
     type_ii = names.index("II") if shells and "II" in names else None
     type_iii = names.index("III") if "III" in names else None
     for lv, b in bodies.items():
@@ -313,9 +316,9 @@ def detect_lesions(images: Mapping[str, sitk.Image], spine: Spine | sitk.Image |
         high = best[box] > z_low
         region = high & b["eroded"][box]
         sup_zone, inf_zone = b["superior"], b["inferior"]
-        # sclerotic voxels up to the cortex of a face the parser lengthened, joined to a type III interior region
-        sclerotic = high & (best_type[box] == type_iii) & b["lengthened"][box] if "lengthened" in b and \
-            type_iii is not None else None
+        sclerotic = None      # voxels up to the cortex of a face the parser lengthened, joined to type III regions
+        if type_iii is not None and "lengthened" in b:
+            sclerotic = high & (best_type[box] == type_iii) & b["lengthened"][box]
         if type_ii is not None:          # type II voxels in the faces' rims and just beyond (see docstring)
             fat = best_type[box] == type_ii
             region |= high & fat & b["shell"][box]
@@ -333,7 +336,7 @@ def detect_lesions(images: Mapping[str, sitk.Image], spine: Spine | sitk.Image |
                 continue
             # the interior component plus the abnormal voxels of the rim it touches (thin bands lie mostly there);
             # not for a sclerotic (type III) pattern: dark on every sequence is what the cortex rim looks like
-            interior_type = names[int(np.bincount(best_type[box][m], minlength=len(names)).argmax())]
+            interior_type = dominant(best_type[box][m])
             if interior_type != "III":
                 m = m | (ndimage.binary_dilation(m, eroder) & rim & (best_type[box] == names.index(interior_type)))
             elif sclerotic is not None and sclerotic.any():
@@ -355,8 +358,8 @@ def detect_lesions(images: Mapping[str, sitk.Image], spine: Spine | sitk.Image |
             thick = axis_height(idx, ref, axis)     # mm along the spine (5–95 %)
             height = thick / max(axis_height(body_idx, ref, axis, trim=0.0), 1e-6)
             if height > max_height_fraction:
-                pieces = [] if split else [p for p in cut_bridges(m, spacing_zyx) if names[int(
-                    np.bincount(best_type[box][p], minlength=len(names)).argmax())] == interior_type]
+                pieces = [] if split else [p for p in cut_bridges(m, spacing_zyx)
+                                           if dominant(best_type[box][p]) == interior_type]
                 if len(pieces) > 1 or (pieces and pieces[0].sum() < 0.8 * m.sum()):
                     # thin partial-volume strands (posterior wall, a face) joined a band: its pieces of that type
                     pending += [(p, True) for p in pieces]
@@ -365,7 +368,7 @@ def detect_lesions(images: Mapping[str, sitk.Image], spine: Spine | sitk.Image |
                 continue
             full = np.zeros(lab.shape, bool)
             full[tuple(idx.T)] = True
-            ctype = names[int(np.bincount(best_type[full], minlength=len(names)).argmax())]
+            ctype = dominant(best_type[full])
             if ctype == "III" and thick < min_thickness_iii_mm:
                 reject(lv, m, f"thinner than {min_thickness_iii_mm:g} mm for type III ({thick:.1f} mm)")
                 continue

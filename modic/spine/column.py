@@ -6,7 +6,7 @@ Regions carry (row = inferior, col = posterior) mm centroids on the working grid
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from scipy import ndimage as ndi
@@ -215,9 +215,7 @@ def continue_to_sacrum(best: dict, others: list[dict]) -> None:
             continue
         n0, offset = len(chain), len(best["labels"])
         best["labels"] = best["labels"] + col["labels"]
-        for r in col["chain"][j + 1:]:
-            r.scale += offset
-            chain.append(r)
+        chain += [replace(r, scale=r.scale + offset) for r in col["chain"][j + 1:]]
         best["gaps"] = best["gaps"] + col["gaps"][j + 1:]
         if col.get("sacrum") is not None and col["sacrum"][0] > j:
             best["sacrum"] = (col["sacrum"][0] - j + n0 - 1, col["sacrum"][1])
