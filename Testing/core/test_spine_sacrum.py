@@ -166,3 +166,60 @@ def test_chain_not_continued_from_another_column_or_slab(shift, k):
                      for r in full[2:]], k=k)
     continue_to_sacrum(best, [other])
     assert len(best["chain"]) == 5 and "continued_below" not in best
+
+
+def _slab_column(chain: list[Region], k: int, score: float = 5.0, n_labels: int = 4) -> dict:
+    return {"chain": chain, "gaps": [0] * len(chain), "k": k, "score": score,
+            "labels": [np.zeros((4, 4), int) for _ in range(n_labels)]}
+
+
+def test_chain_joined_with_the_bodies_above_it_in_another_slab():
+    """The chosen slab holds L2–S1 (its watershed cut T12 and L1 into fragments); the next slab holds T12–L2: the
+    chain takes T12 and L1 from there, each with that slab's index and label maps (real scan VB3_05: 3 → 5 bodies)."""
+    from modic.spine.column import join_slabs
+
+    full = _chain(LUMBAR + [8.0, 51.0])
+    best = _slab_column(full[2:], k=13)
+    best["sacrum"] = (4, "recognised")
+    other = _slab_column([Region(r.label, r.centroid + 2.0, r.area, 40.0, 30.0, 0.95, 0.0, 1.0, 0.1, scale=2, slab=16)
+                          for r in full[:3]], k=16, n_labels=3)
+    join_slabs(best, [other])
+    assert len(best["chain"]) == 7 and len(best["gaps"]) == 7 and len(best["labels"]) == 7
+    assert [r.slab for r in best["chain"][:2]] == [16, 16] and [r.scale for r in best["chain"][:2]] == [6, 6]
+    assert best["sacrum"][0] == 6 and best["joined"] == [{"end": "top", "bodies": 2, "slab": 16}]
+    names, certain, _ = name_levels(best["chain"], best["gaps"])
+    assert names[:3] == ["T12", "L1", "L2"] and names[-1] == "S1" and certain
+
+
+def test_chain_not_joined_off_its_end_body_or_below_into_no_sacrum():
+    """Another slab's chain 12 mm off the top body (not the same body) is not taken; nor bodies below a chain without
+    a sacrum when they do not reach one either (a body added below a column named from its lowest one moves every
+    name: the real scan VB3_02)."""
+    from modic.spine.column import join_slabs
+
+    full = _chain(LUMBAR + [8.0, 51.0])
+    best = _slab_column(full[2:], k=13)
+    off = _slab_column([Region(r.label, r.centroid + 12.0, r.area, 40.0, 30.0, 0.95, 0.0, 1.0, 0.1, slab=16)
+                        for r in full[:3]], k=16)
+    join_slabs(best, [off])
+    assert len(best["chain"]) == 5 and "joined" not in best
+    straight = _chain(LUMBAR + [4.0, 10.0])
+    best = _slab_column(straight[:5], k=13)
+    below = _slab_column(straight[3:], k=16)
+    join_slabs(best, [below])
+    assert len(best["chain"]) == 5 and "joined" not in best
+    best = _slab_column(full[:5], k=13)
+    join_slabs(best, [_slab_column(full[3:], k=16)])        # the other slab reaches the 51° turn: taken
+    assert len(best["chain"]) == 7 and best["joined"] == [{"end": "bottom", "bodies": 2, "slab": 16}]
+
+
+def test_chain_not_joined_with_a_fragment_above_it():
+    """Another slab's chain whose body above the chosen top one lies only half a spacing up (the field of view's
+    edge cut that body into a fragment; real scan VB2_06) is not taken."""
+    from modic.spine.column import join_slabs
+
+    full = _chain(LUMBAR + [8.0, 51.0])
+    best = _slab_column(full[1:], k=13)
+    fragment = Region(9, full[1].centroid - np.array([18.0, 0.0]), 400.0, 30.0, 15.0, 0.9, 0.0, 1.0, 0.1, slab=16)
+    join_slabs(best, [_slab_column([fragment] + full[1:3], k=16)])
+    assert len(best["chain"]) == 6 and "joined" not in best

@@ -35,6 +35,7 @@ class Region:
     cov: np.ndarray | None = None   # 2×2 second moments of the pixel positions (mm²)
     score: float = 0.0
     scale: int = 0                # which watershed variant (marker scale, signal split) it came from
+    slab: int | None = None       # sagittal slice index of the slab it was found in (None: the column's slab)
 
 
 def normalise(arr: np.ndarray) -> np.ndarray:
@@ -239,7 +240,7 @@ def _find_column_images(frame: WorkingFrame, names: list[str]) -> dict:
         for si, (mm, signal) in enumerate(variants):
             labels.append(watershed_regions(b, px, mm, signal))
             for r in region_table(labels[-1], slices[0], px):
-                r.scale = si
+                r.scale, r.slab = si, k
                 regions.append(r)
         chain, gaps, score = best_chain(regions)
         chain, gaps, score = _prefer_anterior(regions, chain, gaps, score)
@@ -255,7 +256,59 @@ def _find_column_images(frame: WorkingFrame, names: list[str]) -> dict:
         extend_down(best, px)
     if len(best["chain"]) >= 3 and SETTINGS["extend_up"]:
         extend_up(best, px)
+    if len(best["chain"]) >= 2 and SETTINGS["join_slabs"]:
+        join_slabs(best, [c for c in slabs if c is not best])
     return best
+
+
+def join_slabs(best: dict, others: list[dict]) -> None:
+    """Where another candidate slab's chain holds the chosen chain's top (or lowest) body and goes on beyond it,
+    the chosen chain takes that chain's bodies beyond its end, each with its own slab (`Region.slab`): in a column
+    that is rotated or bent to one side, or whose watershed breaks in every slab, no single sagittal slab shows every
+    body as a region. Same body = centroids ≤ `join_match` × the chain's median spacing apart; each body taken
+    lies ≥ `join_min_step` × that spacing beyond the previous one (closer, it is a fragment of a body). Bodies below
+    are taken only while the chosen chain has no recognised sacrum, and only when they reach one (a body added below
+    a column named from its lowest body would move every name).
+    `best["joined"]` lists what was taken, from which slab."""
+    chain = best["chain"]
+    step = float(np.median(np.linalg.norm(np.diff([r.centroid for r in chain], axis=0), axis=1)))
+    joined = []
+    for end in ("top", "bottom"):
+        if end == "bottom" and anchored(best):
+            continue
+        tip = chain[0] if end == "top" else chain[-1]
+        options = []
+        for col in others:
+            other = col["chain"]
+            near = [float(np.hypot(*(r.centroid - tip.centroid))) for r in other]
+            j = int(np.argmin(near))
+            extra = other[:j][::-1] if end == "top" else other[j + 1:]
+            if near[j] > SETTINGS["join_match"] * step or not extra:
+                continue
+            path = [tip] + extra
+            steps = [np.hypot(*(a.centroid - b.centroid)) for a, b in zip(path, path[1:], strict=False)]
+            if min(steps) < SETTINGS["join_min_step"] * step:
+                continue                   # a fragment (the field of view's edge cut the body), not the next body
+            if end == "bottom" and find_sacrum(chain + extra)[0] is None:
+                continue                   # below, only a chain that reaches a recognised sacrum (as above)
+            options.append((len(extra), col["score"], col, extra))
+        if not options:
+            continue
+        n, _, col, extra = max(options, key=lambda o: (o[0], o[1]))
+        offset = len(best["labels"])
+        best["labels"] = best["labels"] + col["labels"]
+        taken = [replace(r, scale=r.scale + offset) for r in extra]
+        if end == "top":
+            chain[:0] = taken[::-1]
+            best["gaps"][:] = list(col["gaps"][:n + 1]) + best["gaps"][1:]
+            if best.get("sacrum") is not None:
+                best["sacrum"] = (best["sacrum"][0] + n, best["sacrum"][1])
+        else:
+            chain += taken
+            best["gaps"] += list(col["gaps"][len(col["gaps"]) - n:])
+        joined.append({"end": end, "bodies": n, "slab": int(col["k"])})
+    if joined:
+        best["joined"] = joined
 
 
 def _anterior_slab(slabs: list[dict]) -> dict:

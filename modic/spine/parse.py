@@ -43,7 +43,7 @@ from modic.spine.model import DISCS, Spine, spine_from_masks, structures_from_la
 from modic.spine.settings import SETTINGS
 from modic.spine.shape import round_bodies
 
-METHOD_VERSION = 19  # 2: bodies lengthened to their endplate lines (modic.spine.endplates); sacral block;
+METHOD_VERSION = 20  # 2: bodies lengthened to their endplate lines (modic.spine.endplates); sacral block;
                      # 3: a body's lateral end is a step in its core signal between neighbouring slices;
                      #    the marrow spread has a floor of 5 % of its level (robust to lateral shading)
                      # 4: with several images the column is also sought on each image alone (not fat-suppressed
@@ -83,6 +83,9 @@ METHOD_VERSION = 19  # 2: bodies lengthened to their endplate lines (modic.spine
                      # 19: a chain of all images that ends short of the sacrum takes the bodies below its lowest one
                      #    from one image's chain (same slab) that runs through its two lowest bodies into a
                      #    recognised sacrum (`modic.spine.column.continue_to_sacrum`)
+                     # 20: another candidate slab's chain that holds the chosen chain's top (or lowest) body and goes on
+                     #    beyond it lends its bodies there, each followed from its own slab (`join_slabs`; below only
+                     #    into a recognised sacrum)
 
 
 def _roi(chain: list[Region], shape: tuple[int, int], px: float) -> tuple[slice, slice]:
@@ -111,14 +114,15 @@ def follow_bodies(frame: WorkingFrame, names: list[str], column: dict) -> dict[i
     vol = frame.arrays[names[0]]
     shape = vol.shape
     rows, cols = _roi(column["chain"], shape[1:], px)
-    k0 = column["k"]
     grow = disk(max(int(round(SETTINGS["follow_dilate_mm"] / px)), 1))
-    scale = float(np.quantile(vol[k0][vol[k0] > 0], 0.99)) if np.any(vol[k0] > 0) else 1.0
+    kc = column["k"]
+    scale = float(np.quantile(vol[kc][vol[kc] > 0], 0.99)) if np.any(vol[kc] > 0) else 1.0
     roi = filters.gaussian(vol[:, rows, cols] / scale, (0, 0.8 / px, 0.8 / px))
     open1 = disk(max(int(round(1.0 / px)), 1))
     max_half = int(np.ceil(SETTINGS["half_width_mm"] / lat))
     masks = {}
     for i, r in enumerate(column["chain"]):
+        k0 = column["k"] if r.slab is None else r.slab      # joined from another slab: followed from there
         seed = column["labels"][r.scale][rows, cols] == r.label
         core = ndi.binary_erosion(seed, disk(max(int(round(3.0 / px)), 1)))
         if not core.any():
@@ -331,7 +335,8 @@ def parse_spine(images: Mapping[str, sitk.Image], random_state: int = 0) -> Spin
         a, b = d.split("-")
         conf[d] = min(conf.get(a, 0.5), conf.get(b, 0.5))
     info.update(naming=reason, mid_sagittal_index=int(column["k"]), column_images=column["names"],
-                column_continued_below=column.get("continued_below"), seconds=round(time.perf_counter() - t0, 2))
+                column_continued_below=column.get("continued_below"),
+                joined_slabs=column.get("joined"), seconds=round(time.perf_counter() - t0, 2))
     part = spine_from_masks(crop, ref_body, ref_disc, confidence=conf, naming_certain=certain, info=info)
     full = sitk.Image(reference.GetSize(), sitk.sitkUInt8)
     full.CopyInformation(reference)
