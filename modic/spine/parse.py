@@ -43,7 +43,7 @@ from modic.spine.model import DISCS, Spine, spine_from_masks, structures_from_la
 from modic.spine.settings import SETTINGS
 from modic.spine.shape import round_bodies
 
-METHOD_VERSION = 20  # 2: bodies lengthened to their endplate lines (modic.spine.endplates); sacral block;
+METHOD_VERSION = 21  # 2: bodies lengthened to their endplate lines (modic.spine.endplates); sacral block;
                      # 3: a body's lateral end is a step in its core signal between neighbouring slices;
                      #    the marrow spread has a floor of 5 % of its level (robust to lateral shading)
                      # 4: with several images the column is also sought on each image alone (not fat-suppressed
@@ -86,6 +86,8 @@ METHOD_VERSION = 20  # 2: bodies lengthened to their endplate lines (modic.spine
                      # 20: another candidate slab's chain that holds the chosen chain's top (or lowest) body and goes on
                      #    beyond it lends its bodies there, each followed from its own slab (`join_slabs`; below only
                      #    into a recognised sacrum)
+                     # 21: a lumbar body followed less than `stunted_width` × its neighbours' lateral reach is continued
+                     #    to that reach (`extend_stunted_widths`: a lesion filling a body stopped its following)
 
 
 def _roi(chain: list[Region], shape: tuple[int, int], px: float) -> tuple[slice, slice]:
@@ -210,6 +212,40 @@ def cap_runaway_widths(masks: list[np.ndarray], k0: int, sacrum: int | None, lat
     return out
 
 
+def extend_stunted_widths(masks: list[np.ndarray], k0: int, sacrum: int | None) -> list[np.ndarray]:
+    """Bodies (3D working-grid masks, top to bottom) continued laterally where their following stopped short: on each
+    side of the mid-sagittal slice `k0`, a lumbar body that reaches less than `stunted_width` × the shorter reach of
+    its lumbar neighbours (the bodies above and below) on that side is continued to that reach, each added slice
+    holding the outline of its outermost followed slice (the superellipse cut then rounds it). A Modic change, a
+    haemangioma or a fracture that fills much of a body changes its core signal from slice to slice, and the
+    following read that as the body's lateral edge; adjacent vertebral bodies are about as wide as each other. S1 and
+    below are not continued."""
+    limit = len(masks) if sacrum is None else sacrum
+    if limit < 3 or SETTINGS["stunted_width"] <= 0:
+        return masks
+    reach = []
+    for m in masks[:limit]:
+        ks = np.nonzero(m.any(axis=(1, 2)))[0]
+        reach.append((k0 - ks[0], ks[-1] - k0) if len(ks) else (np.nan, np.nan))
+    reach = np.array(reach, float)
+    out = list(masks)
+    for i in range(limit):
+        for side, sign in ((0, -1), (1, 1)):
+            near = [reach[j, side] for j in (i - 1, i + 1) if 0 <= j < limit and np.isfinite(reach[j, side])]
+            if not np.isfinite(reach[i, side]) or not near:
+                continue
+            med = float(min(near))
+            if reach[i, side] >= SETTINGS["stunted_width"] * med:
+                continue
+            m = out[i].copy()
+            last = k0 + sign * int(reach[i, side])
+            for k in range(last + sign, k0 + sign * int(round(med)) + sign, sign):
+                if 0 <= k < m.shape[0]:
+                    m[k] = m[last]
+            out[i] = m
+    return out
+
+
 def discs_from_bodies(masks: list[np.ndarray], chain: list[Region], px: float, sacrum: int | None = None
                       ) -> list[np.ndarray]:
     """Disc between each pair of consecutive bodies: per sagittal slice, the voxels outside both bodies that
@@ -302,6 +338,7 @@ def parse_spine(images: Mapping[str, sitk.Image], random_state: int = 0) -> Spin
         return Spine(empty, [], False, info)
     sacrum = keep.index(levels.index("S1")) if "S1" in levels else None
     widths = cap_runaway_widths([masks[i] for i in keep], column["k"], sacrum, float(frame.grid.GetSpacing()[2]))
+    widths = extend_stunted_widths(widths, column["k"], sacrum)
     rounded = round_bodies(widths, [chain[i].centroid for i in keep], column["k"], px,
                            SETTINGS["round_power"], SETTINGS["round_margin_mm"])
     lines = dark_lines(column["slices"], px, ENDPLATE_SETTINGS["dark_line_mm"])   # once, for both steps
