@@ -79,7 +79,7 @@ from modic.normalize import zero_minimum
 from modic.spine.model import LEVELS, Spine
 
 # Bump whenever a change of the algorithm or its defaults changes detections (batch caches key on it).
-METHOD_VERSION = 8   # 4: a parsed spine's bodies are searched 1 mm deeper (parsed_extra_erode_mm);
+METHOD_VERSION = 9   # 4: a parsed spine's bodies are searched 1 mm deeper (parsed_extra_erode_mm);
                      # 5: a type III candidate thinner than `min_thickness_iii_mm` along the spine is the cortex
                      # 6: with a parsed spine, type II voxels are also searched in each face's rim and up to
                      #    `type_ii_shell_mm` beyond it (`modic.detect_anatomy.face_shells`)
@@ -87,6 +87,8 @@ METHOD_VERSION = 8   # 4: a parsed spine's bodies are searched 1 mm deeper (pars
                      #    `lengthened_rim_mm` from a face the parser lengthened (`lengthened_zones`)
                      # 8: a region that is not band-shaped is cut at strands up to 2 voxels wide and its pieces of
                      #    its own type are tested again (`modic.detect_regions.cut_bridges`)
+                     # 9: a type II lesion is outlined within its body and the type II shell where it was searched
+                     #    (`outline_in_shell`)
 LESION_COLUMNS = ("case_id", "label", "level", "endplate", "modic_type", "voxels", "volume_mm3", "seed_lps",
                   "confidence")
 LUMBAR_ENDPLATES: tuple[tuple[str, str], ...] = tuple(
@@ -208,7 +210,7 @@ def detect_lesions(images: Mapping[str, sitk.Image], spine: Spine | sitk.Image |
                    z_grow: float = 1.0, segment: bool = True, min_agreement: float = 0.3, max_growth: float = 2.5,
                    anatomy_aware_segmentation: bool = True, parsed_extra_erode_mm: float = 1.0,
                    type_ii_shell_mm: float = 3.0, lengthened_rim_mm: float | None = 1.0,
-                   random_state: int = 0) -> DetectionResult:
+                   outline_in_shell: bool = True, random_state: int = 0) -> DetectionResult:
     """Find, segment and type every Modic change at the lumbar endplates (see module docstring).
 
     images: two or more of "T1", "T2", "FS" (any grids, LPS); spine: the patient's anatomy, a Spine or its label
@@ -226,6 +228,8 @@ def detect_lesions(images: Mapping[str, sitk.Image], spine: Spine | sitk.Image |
     searched in each face's rim and this far beyond the face, in the parsed disc: a marrow-signal parser ends a
     body where a Modic band begins, and the disc's partial volume with cortex or marrow never reads as type II
     (types I and III look like disc and cortex there, so they stay inside). 0 turns it off.
+    outline_in_shell: a type II lesion is outlined (one-click mask, region grown back) within its body and the
+    type II shell beyond its faces, where it was searched (False: within the body only, as before method 9).
     lengthened_rim_mm: with a parsed spine, a face the parser lengthened to its endplate line (tissue that was not
     normal marrow lay between the marrow's end and the cortex) is searched for type III up to this far from the
     face: a type III interior region grows through the sclerotic voxels there (the 2 mm erosion left too little of
@@ -391,7 +395,11 @@ def detect_lesions(images: Mapping[str, sitk.Image], spine: Spine | sitk.Image |
     for cand in order:
         seed = seed_point(cand["mask"], best, ref)
         whole = bodies[cand["level"]]["whole"]
-        inner = ndimage.binary_erosion(whole, rim_el) & (best_type == names.index(cand["candidate_type"]))
+        kind = best_type == names.index(cand["candidate_type"])
+        inner = ndimage.binary_erosion(whole, rim_el) & kind
+        if outline_in_shell and type_ii is not None and cand["candidate_type"] == "II":
+            shell = bodies[cand["level"]]["shell"]      # searched there (a band beyond the parsed face): outlined there
+            whole, inner = whole | shell, inner | (shell & kind)
         grown = grow_back(cand["mask"], inner, best, z_grow, grow_el)
         mask, how = grown, "detected region"
         if segment:
@@ -431,6 +439,7 @@ def detect_lesions(images: Mapping[str, sitk.Image], spine: Spine | sitk.Image |
                          "parsed_extra_erode_mm": parsed_extra_erode_mm if parsed else 0.0,
                          "type_ii_shell_mm": type_ii_shell_mm if parsed else 0.0,
                          "lengthened_rim_mm": lengthened_rim_mm if parsed else None,
+                         "outline_in_shell": outline_in_shell,
                          "min_sd_fraction": min_sd_fraction, "z_low": z_low, "z_high": z_high,
                          "z_each": z_each, "not_sd": not_sd,
                          "outlier_sd": outlier_sd, "min_volume_mm3": min_volume_mm3, "min_core_mm3": min_core_mm3,

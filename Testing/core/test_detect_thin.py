@@ -253,3 +253,29 @@ def test_a_band_joined_by_a_thin_strand_along_the_wall_is_cut_free():
     assert got == [("L3 superior", "I")], (got, res.info["rejected_regions"])
     found = sitk.GetArrayViewFromImage(res.label_maps["T2"]) > 0
     assert (found & band).sum() / band.sum() > 0.5 and (found & strand & ~band).sum() < 0.3 * strand.sum()
+
+
+def test_a_type_ii_band_beyond_a_parsed_face_is_outlined_there():
+    """The type II band of the test above, wholly beyond the parsed L3 face, segmented (detection method 9): the
+    one-click mask is confined to the body *and* the type II shell where the band was searched, so it is kept
+    (Dice 0.999 with the band); confined to the body alone (`outline_in_shell=False`, method 8) it held nothing of
+    the band and the detected region stood in for it."""
+    images, _, _ = _spine_case(None, noise=0.01, shading=0.0)
+    lesion = np.zeros(SIZE[::-1], bool)
+    lesion[3:9, 38:42, 22:50] = True
+    out = {}
+    for seq, img in images.items():
+        arr = sitk.GetArrayFromImage(img)
+        arr[lesion] = TISSUE[seq][0] * {"T1": 1.4, "T2": 1.1, "FS": 0.6}[seq]
+        out[seq] = sitk.GetImageFromArray(arr)
+        out[seq].CopyInformation(img)
+    spine = _parsed_short_of_the_band(out, band_rows=4)
+    assert not (lesion & (sitk.GetArrayViewFromImage(spine.body_mask("L3")) > 0)).any()
+    dice = {}
+    for flag in (True, False):
+        res = detect_lesions(out, spine, case_id="shell", outline_in_shell=flag)
+        found = sitk.GetArrayViewFromImage(res.label_maps["T2"]) > 0
+        dice[flag] = 2 * (found & lesion).sum() / (found.sum() + lesion.sum())
+        source = res.lesions["mask_source"].iloc[0]
+        assert source.startswith("one-click" if flag else "detected region"), source
+    assert dice[True] > 0.99 and dice[True] > dice[False], dice
