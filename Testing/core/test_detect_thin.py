@@ -56,6 +56,17 @@ def _spine_case(band: dict[str, float] | None, noise: float, shading: float, see
     return images, spine, lesion
 
 
+def _with_band(images: dict, mask: np.ndarray, factors: dict[str, float]) -> dict:
+    """The images with the voxels of `mask` set to the marrow signal × each sequence's factor (a Modic band)."""
+    out = {}
+    for seq, img in images.items():
+        arr = sitk.GetArrayFromImage(img)
+        arr[mask] = TISSUE[seq][0] * factors[seq]
+        out[seq] = sitk.GetImageFromArray(arr)
+        out[seq].CopyInformation(img)
+    return out
+
+
 def test_thin_type_ii_band_at_the_endplate_is_found_with_its_level_and_type():
     # an over-smoothed image (1 % noise) with ±3 % shading: before the 3 % floor on the marrow spread the
     # shading joined the band's region and diluted its contrast below the threshold (nothing was found)
@@ -182,12 +193,7 @@ def test_a_type_ii_band_beyond_a_parsed_face_is_searched_and_other_types_are_not
     images, _, _ = _spine_case(None, noise=0.01, shading=0.0)
     lesion = np.zeros(SIZE[::-1], bool)
     lesion[3:9, 38:42, 22:50] = True                     # 3.2 mm × 22 mm × 24 mm
-    out = {}
-    for seq, img in images.items():
-        arr = sitk.GetArrayFromImage(img)
-        arr[lesion] = TISSUE[seq][0] * band[seq]
-        out[seq] = sitk.GetImageFromArray(arr)
-        out[seq].CopyInformation(img)
+    out = _with_band(images, lesion, band)
     spine = _parsed_short_of_the_band(out, band_rows=4)
     assert spine.parsed
     res = detect_lesions(out, spine, case_id="shell", segment=False)
@@ -212,12 +218,7 @@ def test_a_sclerotic_band_in_a_lengthened_face_is_searched_to_the_cortex():
     images, _, _ = _spine_case(None, noise=0.01, shading=0.0)
     band = np.zeros(SIZE[::-1], bool)
     band[3:9, 37:42, 22:50] = True                       # rows 37–41: 4 mm against the face at row 41
-    out = {}
-    for seq, img in images.items():
-        arr = sitk.GetArrayFromImage(img)
-        arr[band] = TISSUE[seq][0] * {"T1": 0.4, "T2": 0.45, "FS": 0.5}[seq]
-        out[seq] = sitk.GetImageFromArray(arr)
-        out[seq].CopyInformation(img)
+    out = _with_band(images, band, {"T1": 0.4, "T2": 0.45, "FS": 0.5})
     spine = _parsed_short_of_the_band(out, band_rows=0)
     assert spine.parsed
     res = detect_lesions(out, spine, case_id="len", segment=False)
@@ -242,12 +243,7 @@ def test_a_band_joined_by_a_thin_strand_along_the_wall_is_cut_free():
     band[4:8, 10:15, 22:57] = True
     strand = np.zeros(SIZE[::-1], bool)
     strand[3:9, 10:42, 55:57] = True
-    out = {}
-    for seq, img in images.items():
-        arr = sitk.GetArrayFromImage(img)
-        arr[band | strand] = TISSUE[seq][0] * {"T1": 0.55, "T2": 1.6, "FS": 1.7}[seq]
-        out[seq] = sitk.GetImageFromArray(arr)
-        out[seq].CopyInformation(img)
+    out = _with_band(images, band | strand, {"T1": 0.55, "T2": 1.6, "FS": 1.7})
     res = detect_lesions(out, spine, case_id="strand", segment=False)
     got = [(r.endplate, r.modic_type) for r in res.table().itertuples()]
     assert got == [("L3 superior", "I")], (got, res.info["rejected_regions"])
@@ -263,12 +259,7 @@ def test_a_type_ii_band_beyond_a_parsed_face_is_outlined_there():
     images, _, _ = _spine_case(None, noise=0.01, shading=0.0)
     lesion = np.zeros(SIZE[::-1], bool)
     lesion[3:9, 38:42, 22:50] = True
-    out = {}
-    for seq, img in images.items():
-        arr = sitk.GetArrayFromImage(img)
-        arr[lesion] = TISSUE[seq][0] * {"T1": 1.4, "T2": 1.1, "FS": 0.6}[seq]
-        out[seq] = sitk.GetImageFromArray(arr)
-        out[seq].CopyInformation(img)
+    out = _with_band(images, lesion, {"T1": 1.4, "T2": 1.1, "FS": 0.6})
     spine = _parsed_short_of_the_band(out, band_rows=4)
     assert not (lesion & (sitk.GetArrayViewFromImage(spine.body_mask("L3")) > 0)).any()
     dice = {}

@@ -179,6 +179,16 @@ def _line(length_px: int, direction: np.ndarray) -> np.ndarray:
     return fp
 
 
+def _lateral_reach(masks: list[np.ndarray], k0: int) -> np.ndarray:
+    """(n, 2) sagittal slices each body reaches to either side of slice `k0` (lower index, higher index); NaN for
+    an empty mask."""
+    reach = []
+    for m in masks:
+        ks = np.nonzero(m.any(axis=(1, 2)))[0]
+        reach.append((k0 - ks[0], ks[-1] - k0) if len(ks) else (np.nan, np.nan))
+    return np.array(reach, float)
+
+
 def cap_runaway_widths(masks: list[np.ndarray], k0: int, sacrum: int | None, lateral_mm: float
                        ) -> list[np.ndarray]:
     """Bodies (3D working-grid masks, top to bottom) cut laterally where their following ran away: on each side
@@ -190,11 +200,7 @@ def cap_runaway_widths(masks: list[np.ndarray], k0: int, sacrum: int | None, lat
     limit = len(masks) if sacrum is None else sacrum
     if limit < 3:
         return masks
-    reach = []
-    for m in masks[:limit]:
-        ks = np.nonzero(m.any(axis=(1, 2)))[0]
-        reach.append((k0 - ks[0], ks[-1] - k0) if len(ks) else (np.nan, np.nan))
-    reach = np.array(reach, float)
+    reach = _lateral_reach(masks[:limit], k0)
     out = list(masks)
     for side in (0, 1):
         if not np.isfinite(reach[:, side]).any():
@@ -223,23 +229,19 @@ def extend_stunted_widths(masks: list[np.ndarray], k0: int, sacrum: int | None) 
     limit = len(masks) if sacrum is None else sacrum
     if limit < 3 or SETTINGS["stunted_width"] <= 0:
         return masks
-    reach = []
-    for m in masks[:limit]:
-        ks = np.nonzero(m.any(axis=(1, 2)))[0]
-        reach.append((k0 - ks[0], ks[-1] - k0) if len(ks) else (np.nan, np.nan))
-    reach = np.array(reach, float)
+    reach = _lateral_reach(masks[:limit], k0)
     out = list(masks)
     for i in range(limit):
         for side, sign in ((0, -1), (1, 1)):
             near = [reach[j, side] for j in (i - 1, i + 1) if 0 <= j < limit and np.isfinite(reach[j, side])]
             if not np.isfinite(reach[i, side]) or not near:
                 continue
-            med = float(min(near))
-            if reach[i, side] >= SETTINGS["stunted_width"] * med:
+            target = float(min(near))
+            if reach[i, side] >= SETTINGS["stunted_width"] * target:
                 continue
             m = out[i].copy()
             last = k0 + sign * int(reach[i, side])
-            for k in range(last + sign, k0 + sign * int(round(med)) + sign, sign):
+            for k in range(last + sign, k0 + sign * int(round(target)) + sign, sign):
                 if 0 <= k < m.shape[0]:
                     m[k] = m[last]
             out[i] = m
