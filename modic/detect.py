@@ -41,7 +41,8 @@ Method (all on the spine label map's grid; points LPS mm):
    Regions on the same endplate are one lesion. Each is grown back over the eroded rim through voxels of
    its own type scoring at least `z_grow` (the "detected region").
 5. Each candidate is segmented with the one-click method (`modic.segment.segment_lesion`) seeded at its
-   strongest, deepest voxel, and the mask is confined to the candidate's vertebral body (each endplate is
+   strongest, deepest voxel, and the mask is confined to the candidate's vertebral body (with a parsed spine,
+   also the shell beyond its faces, where a parser that stops at the band left the rest of it; each endplate is
    one lesion: a change on both endplates of a disc gives two rows with the same `level`). The one-click
    mask is kept when it agrees with the detected region (overlap, size, Dice ≥ 0.6); otherwise the detected
    region is the mask. The facing endplate's one-click mask (same disc) is reused when it agrees.
@@ -79,7 +80,7 @@ from modic.normalize import zero_minimum
 from modic.spine.model import LEVELS, Spine
 
 # Bump whenever a change of the algorithm or its defaults changes detections (batch caches key on it).
-METHOD_VERSION = 9   # 4: a parsed spine's bodies are searched 1 mm deeper (parsed_extra_erode_mm);
+METHOD_VERSION = 10  # 4: a parsed spine's bodies are searched 1 mm deeper (parsed_extra_erode_mm);
                      # 5: a type III candidate thinner than `min_thickness_iii_mm` along the spine is the cortex
                      # 6: with a parsed spine, type II voxels are also searched in each face's rim and up to
                      #    `type_ii_shell_mm` beyond it (`modic.detect_anatomy.face_shells`)
@@ -89,6 +90,7 @@ METHOD_VERSION = 9   # 4: a parsed spine's bodies are searched 1 mm deeper (pars
                      #    its own type are tested again (`modic.detect_regions.cut_bridges`)
                      # 9: a type II lesion is outlined within its body and the type II shell where it was searched
                      #    (`outline_in_shell`)
+                     # 10: every lesion found at a face is outlined there, whatever its type
 LESION_COLUMNS = ("case_id", "label", "level", "endplate", "modic_type", "voxels", "volume_mm3", "seed_lps",
                   "confidence")
 LUMBAR_ENDPLATES: tuple[tuple[str, str], ...] = tuple(
@@ -228,8 +230,10 @@ def detect_lesions(images: Mapping[str, sitk.Image], spine: Spine | sitk.Image |
     searched in each face's rim and this far beyond the face, in the parsed disc: a marrow-signal parser ends a
     body where a Modic band begins, and the disc's partial volume with cortex or marrow never reads as type II
     (types I and III look like disc and cortex there, so they stay inside). 0 turns it off.
-    outline_in_shell: a type II lesion is outlined (one-click mask, region grown back) within its body and the
-    type II shell beyond its faces, where it was searched (False: within the body only, as before method 9).
+    outline_in_shell: with the shell on, a lesion found at a face is outlined (one-click mask, region grown back)
+    within its body and the shell beyond its faces, whatever its type: a parser that ends a body where a band begins
+    leaves part of any band outside (False: within the body only, as before method 9; method 9 did it for type II,
+    the one type searched there).
     lengthened_rim_mm: with a parsed spine, a face the parser lengthened to its endplate line (tissue that was not
     normal marrow lay between the marrow's end and the cortex) is searched for type III up to this far from the
     face: a type III interior region grows through the sclerotic voxels there (the 2 mm erosion left too little of
@@ -397,8 +401,8 @@ def detect_lesions(images: Mapping[str, sitk.Image], spine: Spine | sitk.Image |
         whole = bodies[cand["level"]]["whole"]
         kind = best_type == names.index(cand["candidate_type"])
         inner = ndimage.binary_erosion(whole, rim_el) & kind
-        if outline_in_shell and type_ii is not None and cand["candidate_type"] == "II":
-            shell = bodies[cand["level"]]["shell"]      # searched there (a band beyond the parsed face): outlined there
+        if outline_in_shell and shells:
+            shell = bodies[cand["level"]]["shell"]      # the part of a band the parser left beyond the face
             whole, inner = whole | shell, inner | (shell & kind)
         grown = grow_back(cand["mask"], inner, best, z_grow, grow_el)
         mask, how = grown, "detected region"

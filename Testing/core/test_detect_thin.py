@@ -270,3 +270,23 @@ def test_a_type_ii_band_beyond_a_parsed_face_is_outlined_there():
         source = res.lesions["mask_source"].iloc[0]
         assert source.startswith("one-click" if flag else "detected region"), source
     assert dice[True] > 0.99 and dice[True] > dice[False], dice
+
+
+@pytest.mark.parametrize("band", [{"T1": 0.55, "T2": 1.6, "FS": 1.7}, {"T1": 0.4, "T2": 0.45, "FS": 0.5}])
+def test_a_band_partly_beyond_a_parsed_face_is_outlined_whole_whatever_its_type(band):
+    """A 9.6 mm type I (or type III) band against the L3 inferior endplate, the parser's L3 ending 3.2 mm short of
+    the endplate: found inside the body, and grown back within the body and the shell beyond its face (detection
+    method 10), the detected region holds the band whole; confined to the body (method 9 did so for types I and
+    III) it lost the third beyond the face."""
+    images, _, _ = _spine_case(None, noise=0.01, shading=0.0)
+    lesion = np.zeros(SIZE[::-1], bool)
+    lesion[3:9, 30:42, 22:50] = True                     # rows 30–41: 9.6 mm; the parsed L3 ends at row 37
+    out = _with_band(images, lesion, band)
+    spine = _parsed_short_of_the_band(out, band_rows=4)
+    dice = {}
+    for flag in (True, False):
+        res = detect_lesions(out, spine, case_id="partly", outline_in_shell=flag, segment=False)
+        assert list(res.lesions["endplate"]) == ["L3 inferior"], res.info["rejected_regions"]
+        found = sitk.GetArrayViewFromImage(res.label_maps["T2"]) > 0
+        dice[flag] = 2 * (found & lesion).sum() / (found.sum() + lesion.sum())
+    assert dice[True] > 0.9 and dice[False] < 0.85, dice
