@@ -232,7 +232,7 @@ def detect_lesions(images: Mapping[str, sitk.Image], spine: Spine | sitk.Image |
     (types I and III look like disc and cortex there, so they stay inside). 0 turns it off.
     outline_in_shell: with the shell on, a lesion found at a face is outlined within its body and the shell beyond
     its faces, whatever its type: the region grown back may enter the shell, and a one-click mask is confined to
-    both (the anatomy-aware one-click method keeps to its own body by itself). A parser that ends a body where a
+    both (the anatomy-aware one-click method's own region ends at its body, except near the seed). A parser that ends a body where a
     band begins leaves part of any band outside (False: within the body only, as before method 9; method 9 did it
     for type II, the one type searched there).
     lengthened_rim_mm: with a parsed spine, a face the parser lengthened to its endplate line (tissue that was not
