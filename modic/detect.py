@@ -232,9 +232,9 @@ def detect_lesions(images: Mapping[str, sitk.Image], spine: Spine | sitk.Image |
     (types I and III look like disc and cortex there, so they stay inside). 0 turns it off.
     outline_in_shell: with the shell on, a lesion found at a face is outlined within its body and the shell beyond
     its faces, whatever its type: the region grown back may enter the shell, and a one-click mask is confined to
-    both (the anatomy-aware one-click method's own region ends at its body, except near the seed). A parser that ends a body where a
-    band begins leaves part of any band outside (False: within the body only, as before method 9; method 9 did it
-    for type II, the one type searched there).
+    both (the anatomy-aware one-click method's own region ends at its body, except near the seed). A parser that
+    ends a body where a band begins leaves part of any band outside (False: within the body only, as before
+    method 9; method 9 did it for type II, the one type searched there).
     lengthened_rim_mm: with a parsed spine, a face the parser lengthened to its endplate line (tissue that was not
     normal marrow lay between the marrow's end and the cortex) is searched for type III up to this far from the
     face: a type III interior region grows through the sclerotic voxels there (the 2 mm erosion left too little of
