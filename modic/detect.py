@@ -444,7 +444,7 @@ def detect_lesions(images: Mapping[str, sitk.Image], spine: Spine | sitk.Image |
                          "parsed_extra_erode_mm": parsed_extra_erode_mm if parsed else 0.0,
                          "type_ii_shell_mm": type_ii_shell_mm if parsed else 0.0,
                          "lengthened_rim_mm": lengthened_rim_mm if parsed else None,
-                         "outline_in_shell": outline_in_shell,
+                         "outline_in_shell": bool(outline_in_shell and shells),
                          "min_sd_fraction": min_sd_fraction, "z_low": z_low, "z_high": z_high,
                          "z_each": z_each, "not_sd": not_sd,
                          "outlier_sd": outlier_sd, "min_volume_mm3": min_volume_mm3, "min_core_mm3": min_core_mm3,
