@@ -74,6 +74,7 @@ def test_phantom_bodies_found_and_named(phantom):
     assert spine.structure("L3 inferior").normal_lps[2] < -0.8
     assert 0 < spine.structure("L3").confidence <= 1
     assert spine.info["method"] == "modic.spine.parse" and "settings" in spine.info
+    assert -30.0 < spine.info["column_tilt_deg"] < 10.0       # the lean of a supine lumbar column (degrees)
     # the endplate step's settings are recorded with the others, and what it separated
     assert spine.info["settings"]["endplates"]["touch_fraction"] == 0.5
     assert isinstance(spine.info["endplates"]["separated"], list)

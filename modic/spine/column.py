@@ -121,6 +121,8 @@ def region_table(labels: np.ndarray, s: np.ndarray, px: float, relaxed: bool = F
 def best_chain(regions: list[Region]) -> tuple[list[int], list[int], float]:
     """Best chain of body-like regions (dynamic programming): indices top to bottom, the number of bodies
     missing just above each one (0, or 1 where one body was not found between two of the chain), and its score.
+    Going down, a step never turns more than `max_forward_turn_deg` anteriorly from the one above it unless that one
+    points `sacral_step_deg` or more posteriorly (inside the sacrum, which curves forward again).
     """
     if not regions:
         return [], [], -np.inf
@@ -151,6 +153,10 @@ def best_chain(regions: list[Region]) -> tuple[list[int], list[int], float]:
             cand = best[i] + rj.score + 1.0 - size - 2 * signal - fill - SETTINGS["gap_penalty"] * missing
             if prev[i] is not None:       # smooth curve: spacing and direction like the previous step
                 dp = ri.centroid - regions[prev[i]].centroid
+                was = np.degrees(np.arctan2(dp[1], dp[0]))
+                if was < SETTINGS["sacral_step_deg"] and \
+                        np.degrees(np.arctan2(d[1], d[0])) < was - SETTINGS["max_forward_turn_deg"]:
+                    continue               # above the sacrum the column never bends sharply forward going down
                 cosang = float(np.dot(d, dp) / (np.linalg.norm(d) * np.linalg.norm(dp)))
                 cand -= abs(np.log(step * (1 + gap[i]) / np.linalg.norm(dp))) * 2 + (1 - cosang) * 4
             if cand > best[j]:

@@ -9,8 +9,10 @@ Method (no trained weights; every number below is in mm or a dimensionless ratio
    Marker-based watersheds of the barrier map (three marker scales, and markers split by signal tertile) split
    the slice into regions bounded by dark lines: vertebral marrow enclosed by its cortex is one region.
 3. In candidate mid-sagittal slabs the regions of vertebral-body size and box-like shape are chained from top to
-   bottom by dynamic programming (regular spacing along a smooth curve, similar size and signal); the best chain
-   over the slabs is the vertebral column (`modic.spine.column`).
+   bottom by dynamic programming (regular spacing along a smooth curve, similar size and signal; going down, a
+   step never turns more than `max_forward_turn_deg` anteriorly from the one above it unless that one already
+   turned into the sacrum: lordosis only ever turns the lumbar column posteriorly); the best chain over the slabs
+   is the vertebral column (`modic.spine.column`).
 4. Each body is followed slice by slice to the left and right (the part of its mid-sagittal outline whose signal
    stays in the marrow range), then cut in each slice to the chord of its round axial section
    (`modic.spine.shape`).
@@ -43,7 +45,7 @@ from modic.spine.model import DISCS, Spine, spine_from_masks, structures_from_la
 from modic.spine.settings import SETTINGS
 from modic.spine.shape import round_bodies
 
-METHOD_VERSION = 21  # 2: bodies lengthened to their endplate lines (modic.spine.endplates); sacral block;
+METHOD_VERSION = 22  # 2: bodies lengthened to their endplate lines (modic.spine.endplates); sacral block;
                      # 3: a body's lateral end is a step in its core signal between neighbouring slices;
                      #    the marrow spread has a floor of 5 % of its level (robust to lateral shading)
                      # 4: with several images the column is also sought on each image alone (not fat-suppressed
@@ -88,6 +90,19 @@ METHOD_VERSION = 21  # 2: bodies lengthened to their endplate lines (modic.spine
                      #    into a recognised sacrum)
                      # 21: a lumbar body followed less than `stunted_width` × its neighbours' lateral reach is continued
                      #    to that reach (`extend_stunted_widths`: a lesion filling a body stopped its following)
+                     # 22: a chain never bends more than `max_forward_turn_deg` forward from one step to the next above
+                     #    the sacrum (`modic.spine.column.best_chain`)
+
+
+def column_tilt_deg(chain: list[Region]) -> float:
+    """How far (degrees) the column leans posteriorly going down on the working grid: the slope of a line through
+    its body centroids (the lowest left out of a chain of 4 or more: it may be the sacrum); 0 under 2 bodies. A
+    supine lumbar column leans anteriorly (lordosis: −14° … +1° on the development scans)."""
+    c = np.array([r.centroid for r in chain], float).reshape(-1, 2)
+    c = c[:-1] if len(c) >= 4 else c
+    if len(c) < 2 or np.ptp(c[:, 0]) <= 0:
+        return 0.0
+    return float(np.degrees(np.arctan(np.polyfit(c[:, 0], c[:, 1], 1)[0])))
 
 
 def _roi(chain: list[Region], shape: tuple[int, int], px: float) -> tuple[slice, slice]:
@@ -321,6 +336,7 @@ def parse_spine(images: Mapping[str, sitk.Image], random_state: int = 0) -> Spin
     names += [n for n in given if n not in names]
     frame = working_frame({n: images[n] for n in names}, SETTINGS["inplane_mm"], SETTINGS["lateral_mm"])
     column = find_column(frame, names)
+    tilt = column_tilt_deg(column["chain"])
     info = {"method": "modic.spine.parse", "method_version": METHOD_VERSION, "random_state": random_state,
             "images": given, "analysis_order": names,
             "settings": {**{k: list(v) if isinstance(v, tuple) else v for k, v in {**SETTINGS, **NAMING}.items()},
@@ -373,7 +389,8 @@ def parse_spine(images: Mapping[str, sitk.Image], random_state: int = 0) -> Spin
     for d in ref_disc:
         a, b = d.split("-")
         conf[d] = min(conf.get(a, 0.5), conf.get(b, 0.5))
-    info.update(naming=reason, mid_sagittal_index=int(column["k"]), column_images=column["names"],
+    info.update(naming=reason, column_tilt_deg=round(tilt, 1),
+                mid_sagittal_index=int(column["k"]), column_images=column["names"],
                 column_continued_below=column.get("continued_below"),
                 joined_slabs=column.get("joined"), seconds=round(time.perf_counter() - t0, 2))
     part = spine_from_masks(crop, ref_body, ref_disc, confidence=conf, naming_certain=certain, info=info)
