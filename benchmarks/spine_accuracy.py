@@ -27,6 +27,8 @@ import pandas as pd
 import SimpleITK as sitk
 from realmri_data import default_realmri  # sibling module (benchmarks/ is the script's folder)
 
+from modic.segment import dice
+
 NOTES = """Method version 4 (2026-12-01, 22:50 UTC): with several images the column is also sought on each
 non-fat-suppressed image alone. The real scans here are single images, so their rows are those of version 3 (the
 same figures, re-run); the phantom cases (T1, T2, FS) give the same chains as under version 3, in 1.9 s instead of
@@ -98,10 +100,6 @@ def load_case(root: Path, row) -> tuple[sitk.Image, sitk.Image, dict[int, str]]:
 def _centroid(mask: np.ndarray, ref: sitk.Image) -> np.ndarray:
     idx = np.argwhere(mask).mean(axis=0)[::-1]
     return np.asarray(ref.TransformContinuousIndexToPhysicalPoint([float(v) for v in idx]))
-
-
-def dice(a: np.ndarray, b: np.ndarray) -> float:
-    return float(2 * (a & b).sum() / max(a.sum() + b.sum(), 1))
 
 
 def evaluate(spine, truth: dict[str, np.ndarray], kind: str) -> dict:

@@ -32,6 +32,8 @@ import pandas as pd
 import SimpleITK as sitk
 from realmri_data import default_realmri  # sibling module (benchmarks/ is the script's folder)
 
+from modic.segment import dice
+
 SEQS = ("T2", "T1", "FS")
 
 
@@ -96,10 +98,6 @@ def _centroid(mask: np.ndarray, ref: sitk.Image) -> np.ndarray:
     return np.asarray(ref.TransformContinuousIndexToPhysicalPoint([float(v) for v in idx]))
 
 
-def _dice(a: np.ndarray, b: np.ndarray) -> float:
-    return float(2 * (a & b).sum() / max(a.sum() + b.sum(), 1))
-
-
 def measure(case, spine) -> dict:
     """Coverage, share in disc, body and disc Dice of one case (arrays on the parsed labels' grid)."""
     from modic.spine.model import DISC_BASE, VERTEBRA_BASE, label_name
@@ -122,7 +120,7 @@ def measure(case, spine) -> dict:
         best = min(pc, key=lambda k: np.linalg.norm(pc[k] - c), default=None)
         if best is not None and np.linalg.norm(pc[best] - c) <= 10.0:
             covered |= parsed[best] & lesion & tb
-            dices.append(_dice(parsed[best], tb))
+            dices.append(dice(parsed[best], tb))
             used.append(best)
         else:
             dices.append(0.0)
@@ -146,7 +144,7 @@ def measure(case, spine) -> dict:
         for p in spine.structures:
             if p.structure == "disc" and np.linalg.norm(np.asarray(p.centroid_lps) - c) <= 10.0:
                 best = p
-        disc_d.append(_dice(lab == best.label, td) if best is not None else 0.0)
+        disc_d.append(dice(lab == best.label, td) if best is not None else 0.0)
     in_disc = (lesion & (lab >= DISC_BASE)).sum()
     del label_name
     return {"lesion_voxels": n, "coverage": float(covered.sum() / max(n, 1)),

@@ -402,9 +402,10 @@ def mask_to_grid(mask: sitk.Image, reference: sitk.Image) -> sitk.Image:
     return sitk.Cast(frac >= 0.5, sitk.sitkUInt8)
 
 
-def dice(a: sitk.Image, b: sitk.Image) -> float:
-    """Dice coefficient of two binary masks on the same grid."""
-    x, y = sitk.GetArrayViewFromImage(a) > 0, sitk.GetArrayViewFromImage(b) > 0
+def dice(a: sitk.Image | np.ndarray, b: sitk.Image | np.ndarray) -> float:
+    """Dice coefficient of two binary masks on the same grid (sitk images or numpy arrays; non-zero = inside);
+    1.0 when both are empty."""
+    x, y = (np.asarray(sitk.GetArrayViewFromImage(m) if isinstance(m, sitk.Image) else m) > 0 for m in (a, b))
     denom = x.sum() + y.sum()
     return float(2.0 * (x & y).sum() / denom) if denom else 1.0
 

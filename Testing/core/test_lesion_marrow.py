@@ -9,6 +9,7 @@ import pytest
 
 from modic.lesion_anatomy import LesionRegion
 from modic.lesion_marrow import marrow_deviation
+from modic.segment import dice
 
 FACTORS = {1: (0.55, 1.6, 2.0), 2: (1.45, 1.15, 0.5), 3: (0.5, 0.5, 0.55)}
 SPACING_XYZ = (1.0, 1.0, 4.0)   # 1 mm in-plane, 4 mm slices
@@ -43,15 +44,11 @@ def _case(modic_type: int, gradient: float = 0.4, seed: int = 0, band=(slice(1, 
     return feats, region, lesion
 
 
-def _dice(a, b) -> float:
-    return float(2 * (a & b).sum() / (a.sum() + b.sum()))
-
-
 @pytest.mark.parametrize("modic_type", [1, 2, 3])
 def test_both_bands_found_in_non_uniform_bodies(modic_type):
     feats, region, truth = _case(modic_type)
     mask, info = marrow_deviation(feats, (2, 22, 25), region, SPACING_XYZ)
-    assert _dice(mask, truth) >= 0.9
+    assert dice(mask, truth) >= 0.9
     assert not (mask & ~region.allowed).any()
     facing = truth & region.facing_body
     assert (mask & facing).sum() >= 0.8 * facing.sum()           # the band across the disc is kept
@@ -67,11 +64,11 @@ def test_dark_cortex_and_the_bright_side_of_the_body_stay_out():
     assert not (mask & far_rows).any()                            # no leak along the dark cortical rim
     feats2, region2, truth2 = _case(2, gradient=0.6)              # type II is bright on T1, like the bright side
     mask2, _ = marrow_deviation(feats2, (2, 22, 25), region2, SPACING_XYZ)
-    assert not (mask2 & far_rows).any() and _dice(mask2, truth2) >= 0.9
+    assert not (mask2 & far_rows).any() and dice(mask2, truth2) >= 0.9
 
 
 def test_seed_in_a_body_filled_by_the_lesion_uses_the_other_body_as_marrow():
     band = (slice(0, 6), slice(7, 25), slice(6, 45))              # the lesion fills most of the upper body
     feats, region, truth = _case(1, band=band)
     mask, _ = marrow_deviation(feats, (2, 15, 25), region, SPACING_XYZ)
-    assert _dice(mask, truth) >= 0.85
+    assert dice(mask, truth) >= 0.85

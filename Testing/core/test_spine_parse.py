@@ -15,6 +15,7 @@ import pytest
 import SimpleITK as sitk
 
 from modic.cli import main
+from modic.segment import dice
 from modic.spine import CSV_COLUMNS, LEVELS, parse_spine, vertebra_label
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -34,10 +35,6 @@ needs_realmri = pytest.mark.skipif(REALMRI is None, reason="../shared/realmri (r
 def _centroid_lps(mask: np.ndarray, ref: sitk.Image) -> np.ndarray:
     idx = np.argwhere(mask).mean(axis=0)[::-1]
     return np.asarray(ref.TransformContinuousIndexToPhysicalPoint([float(v) for v in idx]))
-
-
-def _dice(a: np.ndarray, b: np.ndarray) -> float:
-    return float(2 * (a & b).sum() / max(a.sum() + b.sum(), 1))
 
 
 def _body(spine, level: str) -> np.ndarray:
@@ -66,7 +63,7 @@ def test_phantom_bodies_found_and_named(phantom):
         # named correctly: the parsed body of a level lies on the true body of that level
         d = np.linalg.norm(np.subtract(spine.structure(level).centroid_lps, truth.structure(level).centroid_lps))
         assert d < 10.0, (level, d)
-    dices = [_dice(_body(spine, lv), _body(truth, lv)) for lv in ("L1", "L2", "L3", "L4")]
+    dices = [dice(_body(spine, lv), _body(truth, lv)) for lv in ("L1", "L2", "L3", "L4")]
     assert np.mean(dices) > 0.65, dices
     # discs named between consecutive bodies, endplates with outward normals (LPS +z is superior)
     assert spine.structure("L2-L3") is not None
@@ -158,7 +155,7 @@ def _score(spine, labels: sitk.Image, levels: dict[int, str]) -> tuple[int, int,
         if np.linalg.norm(cents[best] - c) <= 10.0:
             found += 1
             named += best == level
-            dices.append(_dice(parsed[best], truth))
+            dices.append(dice(parsed[best], truth))
         else:
             dices.append(0.0)
     return found, named, dices
@@ -261,7 +258,7 @@ def test_zscored_images_parse_like_the_originals(tmp_path, phantom):
     parsed = parse_spine(zs)
     levels = [v.level for v in spine.vertebrae()]
     assert [v.level for v in parsed.vertebrae()] == levels
-    assert min(_dice(_body(parsed, lv), _body(spine, lv)) for lv in levels) > 0.95
+    assert min(dice(_body(parsed, lv), _body(spine, lv)) for lv in levels) > 0.95
     sitk.WriteImage(zs["T2"], str(tmp_path / "t2z.nrrd"))
     assert main(["spine", "--image", str(tmp_path / "t2z.nrrd"), "--out", str(tmp_path / "o")]) == 0
     assert (tmp_path / "o" / "spine_overview.png").stat().st_size > 1000
