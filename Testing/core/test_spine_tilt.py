@@ -53,3 +53,27 @@ def test_column_tilt_from_the_centroids():
     with_sacrum = [_region(i, p) for i, p in enumerate(_points([-10.0] * 4 + [40.0]))]
     assert abs(column_tilt_deg(with_sacrum) + 10.0) < 1e-6
     assert column_tilt_deg(straight[:1]) == 0.0
+
+
+def test_sacrum_found_on_a_column_leaning_forward():
+    """Lordotic steps (−10 … −3°) and a 30° lumbosacral turn, the whole column leaning 12° further forward (a
+    patient lying tilted): the turn is 18° in the image, under the 22° rule, but 25° beyond the column's lean."""
+    from modic.spine.levels import find_sacrum, lean_beyond_usual
+
+    usual = [-10.0, -9.0, -8.0, -6.0, -3.0, 30.0]
+    assert find_sacrum([_region(i, p) for i, p in enumerate(_points(usual))])[0] == 6
+    leaning = [a - 12.0 for a in usual]
+    assert lean_beyond_usual(leaning) < -5.0
+    s1, why = find_sacrum([_region(i, p) for i, p in enumerate(_points(leaning))])
+    assert s1 == 6 and "leans" in why
+
+
+def test_no_sacrum_from_a_column_leaning_backward():
+    """A column leaning 17° further back whose lowest step (L4 to L5, 28°) is a lordotic one, no sacrum in view:
+    not the lumbosacral turn (the 22° rule alone took L5 for S1)."""
+    from modic.spine.levels import find_sacrum, lean_beyond_usual
+
+    steps = [8.0, 9.0, 10.0, 12.0, 28.0]
+    assert lean_beyond_usual(steps) > 10.0
+    assert find_sacrum([_region(i, p) for i, p in enumerate(_points(steps))])[0] is None
+    assert lean_beyond_usual(steps[:4]) == 0.0          # too few steps to tell the lean

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from modic.spine.column import Region
 
 SETTINGS = {
-    "sacral_turn_deg": 22.0, "sacral_jump_deg": 12.0,
+    "sacral_turn_deg": 22.0, "sacral_jump_deg": 12.0, "usual_lean_deg": -8.0, "lean_margin_deg": 5.0,
     "fat_suppressed_names": ("FS", "STIR", "SPAIR", "TIRM", "FATSAT", "SPIR"),
     "column_end_s1": True, "column_end_ratio": 0.7,
     "fused_gap_mm": 1.0, "fused_turn_deg": 8.0,
@@ -115,22 +115,36 @@ def last_turn(chain: list[Region]) -> float:
     return float(np.degrees(np.arctan2(st[1], st[0])))
 
 
+def lean_beyond_usual(angles: list[float]) -> float:
+    """How far (degrees, + posterior) a column leans beyond the usual range in the image: the median of its step
+    angles above its two lowest steps (which may turn into the sacrum; chains of ≥ 5 steps only, else 0), less
+    `usual_lean_deg` and then `lean_margin_deg` towards 0. The supine lumbar column's steps point −3° … −15° on the
+    development scans (median per scan); a patient lying tilted, or a field of view turned in-plane, adds to all."""
+    if len(angles) < 5:
+        return 0.0
+    excess = float(np.median(angles[:-2])) - SETTINGS["usual_lean_deg"]
+    return float(np.sign(excess) * max(0.0, abs(excess) - SETTINGS["lean_margin_deg"]))
+
+
 def find_sacrum(chain: list[Region]) -> tuple[int | None, str]:
     """Index of the S1 body in the chain, or None, and why.
 
     The lumbosacral junction is where the column turns posteriorly: the step from L5 to S1 points
     `sacral_turn_deg` or more posterior of the image's inferior axis and turns by `sacral_jump_deg` or more
-    from the step above (lumbar steps point anteriorly or straight down in sagittal MR of a supine patient).
+    from the step above (lumbar steps point anteriorly or straight down in sagittal MR of a supine patient). A column
+    that leans more than usual in the image (`lean_beyond_usual`) has that excess taken off its steps first.
     """
     steps = np.diff([r.centroid for r in chain], axis=0)
     angles = [float(np.degrees(np.arctan2(st[1], st[0]))) for st in steps]   # + = posterior
+    lean = lean_beyond_usual(angles)
     for n in range(1, len(angles)):
-        if angles[n] >= SETTINGS["sacral_turn_deg"] and angles[n] - angles[n - 1] >= SETTINGS["sacral_jump_deg"]:
+        if angles[n] - lean >= SETTINGS["sacral_turn_deg"] and angles[n] - angles[n - 1] >= SETTINGS["sacral_jump_deg"]:
             if n + 1 < len(angles) and angles[n + 1] >= angles[n] + 8 \
                     and angles[n + 1] - angles[n] > angles[n] - angles[n - 1]:
                 continue                   # the column bends more sharply below: the sacrum is lower down
             return n + 1, (f"sacrum recognised: the column turns {angles[n]:.0f}° posterior below the body above it "
-                           f"({angles[n] - angles[n - 1]:.0f}° more than the step above)")
+                           f"({angles[n] - angles[n - 1]:.0f}° more than the step above"
+                           + (f"; the column leans {lean:+.0f}° beyond the usual" if lean else "") + ")")
     if len(angles) == 1 and angles[0] >= SETTINGS["sacral_turn_deg"] + SETTINGS["sacral_jump_deg"]:
         return 1, f"sacrum assumed from a {angles[0]:.0f}° posterior step (only two bodies in view)"
     last = f"{angles[-1]:.0f}°" if angles else "none"
