@@ -61,19 +61,25 @@ def test_sacrum_found_on_a_column_leaning_forward():
     from modic.spine.levels import find_sacrum, lean_beyond_usual
 
     usual = [-10.0, -9.0, -8.0, -6.0, -3.0, 30.0]
-    assert find_sacrum([_region(i, p) for i, p in enumerate(_points(usual))])[0] == 6
+    assert find_sacrum([_region(i, p) for i, p in enumerate(_points(usual))], beyond_lean=True)[0] == 6
     leaning = [a - 12.0 for a in usual]
     assert lean_beyond_usual(leaning) < -5.0
-    s1, why = find_sacrum([_region(i, p) for i, p in enumerate(_points(leaning))])
+    chain = [_region(i, p) for i, p in enumerate(_points(leaning))]
+    s1, why = find_sacrum(chain, beyond_lean=True)
     assert s1 == 6 and "leans" in why
+    assert find_sacrum(chain)[0] is None        # the column search still reads the image's own angles
 
 
 def test_no_sacrum_from_a_column_leaning_backward():
     """A column leaning 17° further back whose lowest step (L4 to L5, 28°) is a lordotic one, no sacrum in view:
     not the lumbosacral turn (the 22° rule alone took L5 for S1)."""
-    from modic.spine.levels import find_sacrum, lean_beyond_usual
+    from modic.spine.levels import find_sacrum, lean_beyond_usual, name_levels
 
     steps = [8.0, 9.0, 10.0, 12.0, 28.0]
     assert lean_beyond_usual(steps) > 10.0
-    assert find_sacrum([_region(i, p) for i, p in enumerate(_points(steps))])[0] is None
+    chain = [_region(i, p) for i, p in enumerate(_points(steps))]
+    assert find_sacrum(chain, beyond_lean=True)[0] is None
+    assert find_sacrum(chain)[0] == 5
+    names, certain, _ = name_levels(chain)
+    assert names[-1] == "L5" and not certain        # counted up from L5 instead of L5 taken for S1
     assert lean_beyond_usual(steps[:4]) == 0.0          # too few steps to tell the lean

@@ -33,7 +33,7 @@ def name_column(column: dict, px: float, names: list[str], body_gaps_mm: list[fl
     if len(chain) < 2:
         return [], False, ""
     ends = None     # S1 anchored where the column ends or splits, with the naming left uncertain
-    if column.get("sacrum") is None and find_sacrum(chain)[0] is None:
+    if column.get("sacrum") is None and find_sacrum(chain, beyond_lean=True)[0] is None:
         if body_gaps_mm:
             ends = fused_sacrum(chain, body_gaps_mm)
         if ends is None and SETTINGS["column_end_s1"] and len(chain) >= 3:
@@ -126,17 +126,18 @@ def lean_beyond_usual(angles: list[float]) -> float:
     return float(np.sign(excess) * max(0.0, abs(excess) - SETTINGS["lean_margin_deg"]))
 
 
-def find_sacrum(chain: list[Region]) -> tuple[int | None, str]:
+def find_sacrum(chain: list[Region], beyond_lean: bool = False) -> tuple[int | None, str]:
     """Index of the S1 body in the chain, or None, and why.
 
     The lumbosacral junction is where the column turns posteriorly: the step from L5 to S1 points
     `sacral_turn_deg` or more posterior of the image's inferior axis and turns by `sacral_jump_deg` or more
-    from the step above (lumbar steps point anteriorly or straight down in sagittal MR of a supine patient). A column
-    that leans more than usual in the image (`lean_beyond_usual`) has that excess taken off its steps first.
+    from the step above (lumbar steps point anteriorly or straight down in sagittal MR of a supine patient).
+    `beyond_lean` (the final naming, not the column search, which follows the column down to the turn as before):
+    a column that leans more than usual in the image (`lean_beyond_usual`) has that excess taken off its steps first.
     """
     steps = np.diff([r.centroid for r in chain], axis=0)
     angles = [float(np.degrees(np.arctan2(st[1], st[0]))) for st in steps]   # + = posterior
-    lean = lean_beyond_usual(angles)
+    lean = lean_beyond_usual(angles) if beyond_lean else 0.0
     for n in range(1, len(angles)):
         if angles[n] - lean >= SETTINGS["sacral_turn_deg"] and angles[n] - angles[n - 1] >= SETTINGS["sacral_jump_deg"]:
             if n + 1 < len(angles) and angles[n + 1] >= angles[n] + 8 \
@@ -158,7 +159,7 @@ def name_levels(chain: list[Region], gaps: list[int] | None = None, sacrum: tupl
     why) when the sacrum was recognised otherwise (`sacral_block`)."""
     n = len(chain)
     position = np.cumsum(np.arange(n) * 0 + 1 + np.asarray(gaps if gaps is not None else [0] * n)) - 1
-    s1, reason = find_sacrum(chain)
+    s1, reason = find_sacrum(chain, beyond_lean=True)
     if s1 is None and sacrum is not None:
         s1, reason = sacrum
     bottom, anchor = (s1, LEVELS.index("S1")) if s1 is not None else (n - 1, LEVELS.index("L5"))

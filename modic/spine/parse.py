@@ -45,7 +45,7 @@ from modic.spine.model import DISCS, Spine, spine_from_masks, structures_from_la
 from modic.spine.settings import SETTINGS
 from modic.spine.shape import round_bodies
 
-METHOD_VERSION = 22  # 2: bodies lengthened to their endplate lines (modic.spine.endplates); sacral block;
+METHOD_VERSION = 23  # 2: bodies lengthened to their endplate lines (modic.spine.endplates); sacral block;
                      # 3: a body's lateral end is a step in its core signal between neighbouring slices;
                      #    the marrow spread has a floor of 5 % of its level (robust to lateral shading)
                      # 4: with several images the column is also sought on each image alone (not fat-suppressed
@@ -92,6 +92,8 @@ METHOD_VERSION = 22  # 2: bodies lengthened to their endplate lines (modic.spine
                      #    to that reach (`extend_stunted_widths`: a lesion filling a body stopped its following)
                      # 22: a chain never bends more than `max_forward_turn_deg` forward from one step to the next above
                      #    the sacrum (`modic.spine.column.best_chain`)
+                     # 23: the lumbosacral turn is measured beyond the column's lean where that lean is unusual
+                     #    (`modic.spine.levels.lean_beyond_usual`)
 
 
 def column_tilt_deg(chain: list[Region]) -> float:
