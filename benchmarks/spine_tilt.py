@@ -2,8 +2,9 @@
 
 Each labelled VB2/VB3 scan of ../shared/realmri (1 mm isotropic) is turned about its left-right axis by each angle
 (image linear, labels nearest neighbour, about the volume's centre; corners leaving the field of view are 0) and
-parsed as `modic spine` does. A supine lumbar column's steps point −3° … −15° from the image's inferior axis on these
-scans (`column_tilt_deg` in spine.json); a patient lying tilted or a field of view turned in-plane adds to that.
+parsed as `modic spine` does. A supine lumbar column leans −14° … +7° from the image's inferior axis on these scans
+(`column_tilt_deg` in spine.json: the slope through the chain's centroids); a patient lying tilted or a field of view
+turned in-plane adds to that.
 Per angle: bodies found (centroid ≤ 10 mm), named right, scans with every body named right, and scans whose naming
 was wrong although the parser called it certain. Development part = first half of each subset (as spine_accuracy).
 
@@ -39,7 +40,7 @@ def turned(image: sitk.Image, labels: sitk.Image, degrees: float) -> tuple[sitk.
             sitk.Resample(labels, labels, t, sitk.sitkNearestNeighbor, 0))
 
 
-def run(root: Path, angles, subsets=("VB2", "VB3")) -> pd.DataFrame:
+def run(root: Path, angles, parts=("development", "held-out"), subsets=("VB2", "VB3")) -> pd.DataFrame:
     from modic.spine import parse_spine
 
     man = pd.read_csv(root / "manifest.csv")
@@ -49,16 +50,18 @@ def run(root: Path, angles, subsets=("VB2", "VB3")) -> pd.DataFrame:
             continue
         half = (len(group) + 1) // 2
         for i, row in enumerate(group.itertuples()):
+            part = "development" if i < half else "held-out"
+            if part not in parts:
+                continue
             image, labels, levels = load_case(root, row)
             for deg in angles:
                 img, lab = turned(image, labels, deg)
                 arr = sitk.GetArrayFromImage(lab)
                 spine = parse_spine({"T2" if subset != "VB3" else "GRE": img})
                 r = evaluate(spine, {name: arr == v for v, name in levels.items()}, "vertebra")
-                rows.append({"case": Path(row.image).name.split(".")[0], "part": "development" if i < half
-                             else "held-out", "degrees": deg, "certain": spine.naming_certain,
-                             "lean_deg": spine.info.get("column_tilt_deg"), **{k: r[k] for k in
-                                                                               ("n", "found", "named", "dice")}})
+                rows.append({"case": Path(row.image).name.split(".")[0], "part": part, "degrees": deg,
+                             "certain": spine.naming_certain, "lean_deg": spine.info.get("column_tilt_deg"),
+                             **{k: r[k] for k in ("n", "found", "named", "dice")}})
                 print(rows[-1], flush=True)
     return pd.DataFrame(rows)
 
@@ -86,8 +89,7 @@ def main() -> int:
         print(f"no labelled real scans at {root} (set MODIC_REALMRI): nothing measured")
         return 0
     t0 = time.time()
-    df = run(root, [float(a) for a in args.angles.split(",")])
-    df = df[df.part.isin(args.parts.split(","))]
+    df = run(root, [float(a) for a in args.angles.split(",")], args.parts.split(","))
     lines = [f"# Spine parsing on turned scans ({datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC)", "",
              f"Command: `PYTHONPATH=. python benchmarks/spine_tilt.py` · Python {platform.python_version()} · "
              f"{time.time() - t0:.0f} s", "", __doc__.split("\n\n")[1].replace("\n", " "), "",

@@ -10,6 +10,7 @@ import SimpleITK as sitk
 
 from modic.detect import _contrast_ok, detect_lesions
 from modic.geometry import sagittal_direction
+from modic.segment import dice
 from modic.spine.model import spine_from_masks
 
 SPACING = (0.8, 0.8, 4.0)          # i: anterior→posterior, j: superior→inferior, k: slices (right)
@@ -262,14 +263,14 @@ def test_a_type_ii_band_beyond_a_parsed_face_is_outlined_there():
     out = _with_band(images, lesion, {"T1": 1.4, "T2": 1.1, "FS": 0.6})
     spine = _parsed_short_of_the_band(out, band_rows=4)
     assert not (lesion & (sitk.GetArrayViewFromImage(spine.body_mask("L3")) > 0)).any()
-    dice = {}
+    scores = {}
     for flag in (True, False):
         res = detect_lesions(out, spine, case_id="shell", outline_in_shell=flag)
         found = sitk.GetArrayViewFromImage(res.label_maps["T2"]) > 0
-        dice[flag] = 2 * (found & lesion).sum() / (found.sum() + lesion.sum())
+        scores[flag] = dice(found, lesion)
         source = res.lesions["mask_source"].iloc[0]
         assert source.startswith("one-click" if flag else "detected region"), source
-    assert dice[True] > 0.99 and dice[True] > dice[False], dice
+    assert scores[True] > 0.99 and scores[True] > scores[False], scores
 
 
 @pytest.mark.parametrize("band", [{"T1": 0.55, "T2": 1.6, "FS": 1.7}, {"T1": 0.4, "T2": 0.45, "FS": 0.5}])
@@ -283,10 +284,10 @@ def test_a_band_partly_beyond_a_parsed_face_is_outlined_whole_whatever_its_type(
     lesion[3:9, 30:42, 22:50] = True                     # rows 30–41: 9.6 mm; the parsed L3 ends at row 37
     out = _with_band(images, lesion, band)
     spine = _parsed_short_of_the_band(out, band_rows=4)
-    dice = {}
+    scores = {}
     for flag in (True, False):
         res = detect_lesions(out, spine, case_id="partly", outline_in_shell=flag, segment=False)
         assert list(res.lesions["endplate"]) == ["L3 inferior"], res.info["rejected_regions"]
         found = sitk.GetArrayViewFromImage(res.label_maps["T2"]) > 0
-        dice[flag] = 2 * (found & lesion).sum() / (found.sum() + lesion.sum())
-    assert dice[True] > 0.9 and dice[False] < 0.85, dice
+        scores[flag] = dice(found, lesion)
+    assert scores[True] > 0.9 and scores[False] < 0.85, scores

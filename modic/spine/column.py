@@ -15,7 +15,7 @@ from skimage.morphology import disk
 
 from modic.spine.frame import WorkingFrame
 from modic.spine.levels import SETTINGS as NAMING
-from modic.spine.levels import fat_suppressed, find_sacrum, last_turn
+from modic.spine.levels import fat_suppressed, find_sacrum, last_turn, step_deg
 from modic.spine.settings import SETTINGS
 
 
@@ -140,7 +140,7 @@ def best_chain(regions: list[Region]) -> tuple[list[int], list[int], float]:
             if d[0] < 0.6 * dist:        # below, within 53° of the vertical
                 continue
             missing = 0 if lo <= dist <= hi else 1 if 2 * lo <= dist <= 2 * hi else -1
-            if missing < 0 or (missing and np.degrees(np.arctan2(d[1], d[0])) > 15.0):
+            if missing < 0 or (missing and step_deg(d) > 15.0):
                 continue                   # no skipping across the lumbosacral turn
             step = dist / (1 + missing)
             size = abs(np.log(rj.area / ri.area))
@@ -153,9 +153,9 @@ def best_chain(regions: list[Region]) -> tuple[list[int], list[int], float]:
             cand = best[i] + rj.score + 1.0 - size - 2 * signal - fill - SETTINGS["gap_penalty"] * missing
             if prev[i] is not None:       # smooth curve: spacing and direction like the previous step
                 dp = ri.centroid - regions[prev[i]].centroid
-                was = np.degrees(np.arctan2(dp[1], dp[0]))
+                was = step_deg(dp)
                 if was < SETTINGS["sacral_step_deg"] and \
-                        np.degrees(np.arctan2(d[1], d[0])) < was - SETTINGS["max_forward_turn_deg"]:
+                        step_deg(d) < was - SETTINGS["max_forward_turn_deg"]:
                     continue               # above the sacrum the column never bends sharply forward going down
                 cosang = float(np.dot(d, dp) / (np.linalg.norm(d) * np.linalg.norm(dp)))
                 cand -= abs(np.log(step * (1 + gap[i]) / np.linalg.norm(dp))) * 2 + (1 - cosang) * 4
@@ -452,7 +452,7 @@ def extend_down(column: dict, px: float, max_added: int = 3) -> None:
             dist = float(np.hypot(*d))
             if not (0.75 * step <= dist <= 1.5 * step) or d[0] < 0.3 * dist:
                 continue
-            turn = np.degrees(np.arctan2(d[1], d[0])) - last_turn(chain)
+            turn = step_deg(d) - last_turn(chain)
             if not -20.0 <= turn <= 65.0:      # the column bends posteriorly into the sacrum, never sharply forward
                 continue
             if min(np.hypot(*(r.centroid - c.centroid)) for c in chain) < 0.5 * step:
@@ -486,7 +486,7 @@ def sacral_block(column: dict, pool: list[Region], px: float, step: float, marro
     for r in pool:
         d = r.centroid - last.centroid
         dist = float(np.hypot(*d))
-        angle = float(np.degrees(np.arctan2(d[1], d[0])))
+        angle = step_deg(d)
         if not (0.75 * step <= dist <= 1.6 * step) or angle < SETTINGS["sacral_block_deg"] or angle > 45.0:
             continue
         if angle - last_turn(chain) < 3.0 or r.area < SETTINGS["sacral_block_area"] * area:
