@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from _synth import box_column
 
-from modic.spine.column import fused_block
+from modic.spine.sacrum import fused_block
 
 BODY_ROWS = ((20, 45), (55, 80), (90, 115), (125, 150))   # 25 mm bodies, 10 mm discs (1 mm pixels)
 COLS = (40, 80)

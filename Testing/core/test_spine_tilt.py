@@ -83,3 +83,56 @@ def test_no_sacrum_from_a_column_leaning_backward():
     names, certain, _ = name_levels(chain)
     assert names[-1] == "L5" and not certain        # counted up from L5 instead of L5 taken for S1
     assert lean_beyond_usual(steps[:4]) == 0.0          # too few steps to tell the lean
+
+
+def _column_ending(steps: list[float], below: list[float], monkeypatch, below_area: float = 1000.0) -> dict:
+    """A column dict whose chain has `steps` and whose relaxed pool holds the chain and regions `below` its end
+    (of `below_area` mm², the chain's bodies 1000 mm²)."""
+    from dataclasses import replace
+
+    from modic.spine import column as col
+
+    pts = _points(steps)
+    chain = [_region(i, p) for i, p in enumerate(pts)]
+    extra = [replace(_region(100 + i, p), area=below_area) for i, p in enumerate(_points(below, start=pts[-1])[1:])]
+    monkeypatch.setattr(col, "_relaxed_pool", lambda column, px: chain + extra)
+    return {"chain": list(chain), "gaps": [0] * len(chain), "labels": [], "slices": []}
+
+
+def test_turn_at_the_chains_end_checked_one_body_below(monkeypatch):
+    """A column leaning 10° back in the image: its L4–L5 step (32°, 22° more than the step above) looks like the
+    lumbosacral turn, and its true L5–S1 step (62°) lies outside the chain search's 53° cone. One body below,
+    the sharper turn moves S1 down to it."""
+    from modic.spine.column import extend_down
+    from modic.spine.levels import find_sacrum, name_levels
+
+    column = _column_ending([2.0, 5.0, 8.0, 10.0, 32.0], [62.0], monkeypatch)
+    assert find_sacrum(column["chain"])[0] == 5          # L5 taken for S1 without the check
+    extend_down(column, 1.0)
+    assert len(column["chain"]) == 7 and column["added_below"] == 1
+    names, certain, _ = name_levels(column["chain"], column["gaps"])
+    assert names[-2:] == ["L5", "S1"] and certain
+
+
+def test_turn_at_the_chains_end_kept_when_the_sacrum_curves_on_gently(monkeypatch):
+    """A true L5–S1 turn at the chain's end (45°, 39° more than the step above) with S2 below it (55°): the body
+    below does not bend more sharply, so S1 stays and the chain is left as it was."""
+    from modic.spine.column import extend_down
+
+    column = _column_ending([-8.0, -5.0, 0.0, 6.0, 45.0], [55.0], monkeypatch)
+    before = [r.label for r in column["chain"]]
+    extend_down(column, 1.0)
+    assert [r.label for r in column["chain"]] == before and column["added_below"] == 0
+
+
+def test_turn_at_the_chains_end_kept_when_a_smaller_segment_bends_sharply_below(monkeypatch):
+    """A true L5–S1 step of 23° at the chain's end and S2 below it at 67° (VB2_06's shape): the sharper bend alone
+    would move S1 down, but S2 is clearly smaller than S1 (0.7 of its area), so S1 stays where it was."""
+    from modic.spine.column import extend_down
+
+    column = _column_ending([-8.0, -10.0, -3.0, 2.0, 23.0], [67.0], monkeypatch, below_area=700.0)
+    extend_down(column, 1.0)
+    assert len(column["chain"]) == 6 and column["added_below"] == 0
+    column = _column_ending([-8.0, -10.0, -3.0, 2.0, 23.0], [67.0], monkeypatch, below_area=950.0)
+    extend_down(column, 1.0)
+    assert len(column["chain"]) == 7                  # as large as S1: the turn below is the lumbosacral one

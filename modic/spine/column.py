@@ -16,6 +16,7 @@ from skimage.morphology import disk
 from modic.spine.frame import WorkingFrame
 from modic.spine.levels import SETTINGS as NAMING
 from modic.spine.levels import fat_suppressed, find_sacrum, last_turn, step_deg
+from modic.spine.sacrum import fused_block, sacral_block
 from modic.spine.settings import SETTINGS
 
 
@@ -433,35 +434,58 @@ def extend_up(column: dict, px: float) -> None:
         column["sacrum"] = (column["sacrum"][0] + 1, column["sacrum"][1])
 
 
+def _next_below(chain: list[Region], pool: list[Region], step: float, marrow: float, area: float) -> Region | None:
+    """The relaxed-pool region that best continues the chain one body down (a step of 0.75–1.5 × `step` mm within
+    73° of the inferior axis, turning −20° … +65° from the last step, marrow-like signal, at least half the area)."""
+    last = chain[-1]
+    best, best_cost = None, np.inf
+    for r in pool:
+        d = r.centroid - last.centroid
+        dist = float(np.hypot(*d))
+        if not (0.75 * step <= dist <= 1.5 * step) or d[0] < 0.3 * dist:
+            continue
+        turn = step_deg(d) - last_turn(chain)
+        if not -20.0 <= turn <= 65.0:      # the column bends posteriorly into the sacrum, never sharply forward
+            continue
+        if min(np.hypot(*(r.centroid - c.centroid)) for c in chain) < 0.5 * step:
+            continue
+        if not 0.6 <= r.mean / (marrow or 1.0) <= 1.6 or r.area < 0.5 * area:
+            continue
+        cost = abs(np.log(dist / step)) * 2 + (1 - r.solidity) * 2 + abs(np.log(r.mean / marrow))
+        if cost < best_cost:
+            best, best_cost = r, cost
+    return best
+
+
 def extend_down(column: dict, px: float, max_added: int = 3) -> None:
     """Follow the column below its lowest body with relaxed shape rules (the last lumbar bodies and the sacrum
-    are often wedge-shaped or merged with the sacral segments) until the lumbosacral turn is found."""
+    are often wedge-shaped or merged with the sacral segments) until the lumbosacral turn is found. A turn found
+    at the chain's lowest step is checked one body further down: a column leaning back in the image makes its
+    L4–L5 step look like the turn, while its true L5–S1 step, sharper still, lies beyond the chain search's reach.
+    The body below is kept when `find_sacrum` then moves S1 down to it and its area is ≥ `below_turn_area` × the
+    lowest body's (S1 is as large as L5 in a sagittal section, S2 clearly smaller: a true S1 at the chain's end
+    with the sacrum bending sharply below it stays S1); otherwise the chain stays as it was."""
     chain, gaps = column["chain"], column["gaps"]
-    if find_sacrum(chain)[0] is not None:
+    n0 = len(chain)
+    column["added_below"] = 0
+    s1 = find_sacrum(chain)[0]
+    if s1 is not None and (s1 < n0 - 1 or not SETTINGS["check_below_turn"]):
         return
     pool = _relaxed_pool(column, px)
     step = float(np.median(np.linalg.norm(np.diff([r.centroid for r in chain], axis=0), axis=1)))
     marrow = float(np.median([r.mean for r in chain]))
     area = float(np.median([r.area for r in chain]))
-    n0 = len(chain)
+    if s1 is not None:
+        below = _next_below(chain, pool, step, marrow, area)
+        if below is not None:
+            chain.append(below)
+            gaps.append(0)
+            if find_sacrum(chain)[0] == s1 or below.area < SETTINGS["below_turn_area"] * chain[-2].area:
+                del chain[n0:], gaps[n0:]
+        column["added_below"] = len(chain) - n0
+        return
     for _ in range(max_added):
-        last = chain[-1]
-        best, best_cost = None, np.inf
-        for r in pool:
-            d = r.centroid - last.centroid
-            dist = float(np.hypot(*d))
-            if not (0.75 * step <= dist <= 1.5 * step) or d[0] < 0.3 * dist:
-                continue
-            turn = step_deg(d) - last_turn(chain)
-            if not -20.0 <= turn <= 65.0:      # the column bends posteriorly into the sacrum, never sharply forward
-                continue
-            if min(np.hypot(*(r.centroid - c.centroid)) for c in chain) < 0.5 * step:
-                continue
-            if not 0.6 <= r.mean / (marrow or 1.0) <= 1.6 or r.area < 0.5 * area:
-                continue
-            cost = abs(np.log(dist / step)) * 2 + (1 - r.solidity) * 2 + abs(np.log(r.mean / marrow))
-            if cost < best_cost:
-                best, best_cost = r, cost
+        best = _next_below(chain, pool, step, marrow, area)
         if best is None:
             break
         chain.append(best)
@@ -473,118 +497,3 @@ def extend_down(column: dict, px: float, max_added: int = 3) -> None:
         sacral_block(column, pool, px, step, marrow, area)
         fused_block(column, px, step, marrow, area)
     column["added_below"] = len(chain) - n0
-
-
-def sacral_block(column: dict, pool: list[Region], px: float, step: float, marrow: float, area: float) -> None:
-    """A shallow lumbosacral turn: directly below the lowest body (one spacing down, pointing posteriorly by
-    `sacral_block_deg` or more, and turning posteriorly from the step above) lies a region of marrow signal
-    much larger than a body (≥ `sacral_block_area` × the median body area): the sacrum, whose segments are
-    fused. Its top part, one body height tall along the column, is S1 (`column["sacrum"]`)."""
-    chain = column["chain"]
-    last = chain[-1]
-    best = None
-    for r in pool:
-        d = r.centroid - last.centroid
-        dist = float(np.hypot(*d))
-        angle = step_deg(d)
-        if not (0.75 * step <= dist <= 1.6 * step) or angle < SETTINGS["sacral_block_deg"] or angle > 45.0:
-            continue
-        if angle - last_turn(chain) < 3.0 or r.area < SETTINGS["sacral_block_area"] * area:
-            continue
-        if not 0.6 <= r.mean / (marrow or 1.0) <= 1.6:
-            continue
-        if best is None or dist < float(np.hypot(*(best.centroid - last.centroid))):
-            best = r
-    if best is None:
-        return
-    rows, cols = np.nonzero(column["labels"][best.scale] == best.label)
-    s1 = _append_top(column, best.scale, rows, cols, px, best)
-    column["sacrum"] = (len(chain) - 1, f"sacrum recognised: a fused marrow block {best.area / area:.1f}× a body's "
-                        f"area lies below the column ({np.degrees(np.arctan2(*(s1.centroid - last.centroid))):.0f}° "
-                        "posterior); its top part is S1")
-
-
-def _lowest_step(chain: list[Region]) -> np.ndarray:
-    """Unit vector of the column's lowest step (row, col)."""
-    d = chain[-1].centroid - chain[-2].centroid
-    return d / (np.linalg.norm(d) or 1.0)
-
-
-def _body_height(chain: list[Region]) -> float:
-    """Median body height (mm) along the column's lowest step."""
-    u = _lowest_step(chain)
-    return float(np.median([np.sqrt(12 * u @ r.cov @ u) for r in chain]))
-
-
-def _along(chain: list[Region], rows: np.ndarray, cols: np.ndarray, px: float) -> tuple[np.ndarray, np.ndarray]:
-    """Pixels' position (mm) along the column's lowest step from its lowest body's centroid, and across it."""
-    u = _lowest_step(chain)
-    dr, dc = rows * px - chain[-1].centroid[0], cols * px - chain[-1].centroid[1]
-    return dr * u[0] + dc * u[1], dc * u[0] - dr * u[1]
-
-
-def _append_top(column: dict, scale: int, rows: np.ndarray, cols: np.ndarray, px: float, like: Region) -> Region:
-    """Append the top part (one body height along the column) of a fused block's pixels (of watershed variant
-    `scale`) to the chain as S1; shape figures are copied from `like`."""
-    chain, labels = column["chain"], column["labels"][scale]
-    t, _ = _along(chain, rows, cols, px)
-    top = t <= t.min() + _body_height(chain)
-    new = int(labels.max()) + 1
-    labels[rows[top], cols[top]] = new
-    coords = np.stack([rows[top], cols[top]], axis=1) * px
-    vals = column["slices"][0][rows[top], cols[top]]
-    s1 = Region(new, coords.mean(axis=0), float(top.sum() * px * px), like.major, like.minor, like.solidity,
-                like.orientation, float(vals.mean()), float(vals.std() / (abs(vals.mean()) or 1.0)),
-                np.cov(coords.T), like.score, scale)
-    chain.append(s1)
-    column["gaps"].append(0)
-    return s1
-
-
-def fused_block(column: dict, px: float, step: float, marrow: float, area: float) -> None:
-    """The sacrum without a lumbosacral turn: the column goes on as one fused marrow block — a watershed region (no
-    dark line across it) of marrow signal, ≥ `sacral_block_area` × the median body area and ≥ 1.5 body heights long
-    along the column — that either holds the lowest body, or the two lowest, as its top part (the top one of them is
-    S1; the field of view cuts the sacrum, and a body below S1 is a sacral segment), or starts one disc below the
-    lowest body (≤ `fused_disc_mm` past its inferior end, within 0.4 spacing of the column's line; its top part is
-    appended as S1). Lumbar bodies are separated by discs; S1 and S2 are fused. Without the turn a merged, collapsed
-    disc could look alike, so the naming stays uncertain (`column["sacrum_uncertain"]`).
-    """
-    chain = column["chain"]
-    if len(chain) < 3 or column.get("sacrum") is not None:
-        return
-    last = chain[-1]
-    owns = [column["labels"][r.scale] == r.label for r in chain[-2:]]      # second-lowest, lowest body
-    tops = [float(_along(chain, *np.nonzero(o), px)[0].min()) for o in owns]
-    height = _body_height(chain)
-    best = None
-    for scale, labels in enumerate(column["labels"]):
-        counts = np.bincount(labels.ravel())
-        for lab in np.nonzero(counts * px * px >= SETTINGS["sacral_block_area"] * area)[0]:
-            rows, cols = np.nonzero(labels == lab)
-            if lab == 0 or not 0.6 <= float(np.median(column["slices"][0][rows, cols])) / (marrow or 1.0) <= 1.6:
-                continue
-            t, p = _along(chain, rows, cols, px)
-            if t.max() - t.min() < 1.5 * height:
-                continue                   # not longer than a body and a half: a disc could end it
-            inside = [float(np.mean(labels[o] == lab)) for o in owns]
-            s1 = None
-            if inside[1] >= 0.8 and inside[0] >= 0.8 and t.min() >= tops[0] - 0.25 * height:
-                s1 = len(chain) - 2        # the two lowest bodies are the block's top part: S1 and a sacral segment
-            elif inside[1] >= 0.8 and t.min() >= tops[1] - 0.25 * height:
-                s1 = len(chain) - 1        # the lowest body is the block's top part
-            elif inside[1] <= 0.1 and 0.5 * height - 2.0 <= t.min() <= 0.5 * height + SETTINGS["fused_disc_mm"] \
-                    and abs(np.median(p[t <= t.min() + height])) <= 0.4 * step:
-                s1 = len(chain)            # one disc below the lowest body: its top part is appended
-            if s1 is not None and (best is None or t.min() < best[0]):
-                best = (float(t.min()), s1, scale, rows, cols, counts[lab] * px * px)
-    if best is None:
-        return
-    _, s1, scale, rows, cols, block = best
-    what = {len(chain) - 2: "holds the two lowest bodies as its top part (the lower one a sacral segment)",
-            len(chain) - 1: "holds the lowest body as its top part"}.get(s1, "starts one disc below the lowest body")
-    if s1 == len(chain):
-        _append_top(column, scale, rows, cols, px, last)
-    column["sacrum"] = (s1, f"sacrum recognised: a fused marrow block {block / area:.1f}× a body's area {what}; "
-                        "its top part is S1 (no lumbosacral turn: naming uncertain)")
-    column["sacrum_uncertain"] = True

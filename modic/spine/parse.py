@@ -45,7 +45,7 @@ from modic.spine.model import DISCS, Spine, spine_from_masks, structures_from_la
 from modic.spine.settings import SETTINGS
 from modic.spine.shape import round_bodies
 
-METHOD_VERSION = 23  # 2: bodies lengthened to their endplate lines (modic.spine.endplates); sacral block;
+METHOD_VERSION = 24  # 2: bodies lengthened to their endplate lines (modic.spine.endplates); sacral block;
                      # 3: a body's lateral end is a step in its core signal between neighbouring slices;
                      #    the marrow spread has a floor of 5 % of its level (robust to lateral shading)
                      # 4: with several images the column is also sought on each image alone (not fat-suppressed
@@ -94,6 +94,9 @@ METHOD_VERSION = 23  # 2: bodies lengthened to their endplate lines (modic.spine
                      #    the sacrum (`modic.spine.column.best_chain`)
                      # 23: the lumbosacral turn is measured beyond the column's lean where that lean is unusual
                      #    (`modic.spine.levels.lean_beyond_usual`)
+                     # 24: a lumbosacral turn found at the chain's lowest step is checked one body further down;
+                     #    the body there becomes S1 when the column bends more sharply into it and it is as large as
+                     #    the lowest body (`modic.spine.column.extend_down`; a column leaning back in the image)
 
 
 def column_tilt_deg(chain: list[Region]) -> float:

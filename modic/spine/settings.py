@@ -14,6 +14,7 @@ SETTINGS = {
     "column_per_image": True, "column_single_margin": 2.0, "follow_all_images": True, "continue_to_sacrum": True,
     "extend_up": True, "up_min_cover": 0.3, "up_clear_mm": 2.0,
     "join_slabs": True, "join_match": 0.25, "join_min_step": 0.6,
-    "max_forward_turn_deg": 15.0, "sacral_step_deg": 15.0,
+    "max_forward_turn_deg": 15.0, "sacral_step_deg": 15.0, "check_below_turn": True,
+    "below_turn_area": 0.85,
     "round_power": 2.5, "round_margin_mm": 1.0, "runaway_width": 1.5, "stunted_width": 0.6, "runaway_margin_mm": 10.0,
 }
