@@ -28,19 +28,23 @@ from spine_accuracy import evaluate, load_case, markdown
 ANGLES = (-25.0, -15.0, -8.0, 0.0, 8.0, 15.0, 25.0)
 
 
-def turned(image: sitk.Image, labels: sitk.Image, degrees: float) -> tuple[sitk.Image, sitk.Image]:
+def turned(image: sitk.Image, labels: sitk.Image, degrees: float, in_float: bool = False
+           ) -> tuple[sitk.Image, sitk.Image]:
     """The scan and its labels turned by `degrees` about the LPS x (left-right) axis through the volume's centre (0:
-    untouched, as in spine_results.md; resampling sets the outermost voxels to 0, which alone changes some parses)."""
+    untouched, as in spine_results.md; resampling sets the outermost voxels to 0, which alone changes some parses).
+    The image is resampled in its own pixel type (8-bit here: values rounded), or in 32-bit float (`in_float`)."""
     if not degrees:
         return image, labels
     t = sitk.VersorRigid3DTransform()
     t.SetCenter(image.TransformContinuousIndexToPhysicalPoint([s / 2 for s in image.GetSize()]))
     t.SetRotation([1.0, 0.0, 0.0], float(np.radians(degrees)))
-    return (sitk.Resample(image, image, t, sitk.sitkLinear, 0.0),
+    source = sitk.Cast(image, sitk.sitkFloat32) if in_float else image
+    return (sitk.Resample(source, image, t, sitk.sitkLinear, 0.0, source.GetPixelID()),
             sitk.Resample(labels, labels, t, sitk.sitkNearestNeighbor, 0))
 
 
-def run(root: Path, angles, parts=("development", "held-out"), subsets=("VB2", "VB3")) -> pd.DataFrame:
+def run(root: Path, angles, parts=("development", "held-out"), subsets=("VB2", "VB3"), in_float: bool = False
+        ) -> pd.DataFrame:
     from modic.spine import parse_spine
 
     man = pd.read_csv(root / "manifest.csv")
@@ -55,7 +59,7 @@ def run(root: Path, angles, parts=("development", "held-out"), subsets=("VB2", "
                 continue
             image, labels, levels = load_case(root, row)
             for deg in angles:
-                img, lab = turned(image, labels, deg)
+                img, lab = turned(image, labels, deg, in_float)
                 arr = sitk.GetArrayFromImage(lab)
                 spine = parse_spine({"T2" if subset != "VB3" else "GRE": img})
                 r = evaluate(spine, {name: arr == v for v, name in levels.items()}, "vertebra")
@@ -82,6 +86,7 @@ def main() -> int:
     ap.add_argument("--realmri", default=str(default_realmri()))
     ap.add_argument("--angles", default=",".join(f"{a:g}" for a in ANGLES))
     ap.add_argument("--parts", default="development,held-out")
+    ap.add_argument("--float", action="store_true", help="resample the turned images in 32-bit float")
     ap.add_argument("--out", default=str(Path(__file__).with_name("spine_tilt_results.md")))
     args = ap.parse_args()
     root = Path(args.realmri)
@@ -89,9 +94,11 @@ def main() -> int:
         print(f"no labelled real scans at {root} (set MODIC_REALMRI): nothing measured")
         return 0
     t0 = time.time()
-    df = run(root, [float(a) for a in args.angles.split(",")], args.parts.split(","))
+    df = run(root, [float(a) for a in args.angles.split(",")], args.parts.split(","), in_float=args.float)
     lines = [f"# Spine parsing on turned scans ({datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC)", "",
-             f"Command: `PYTHONPATH=. python benchmarks/spine_tilt.py` · Python {platform.python_version()} · "
+             f"Command: `PYTHONPATH=. python benchmarks/spine_tilt.py{' --float' if args.float else ''}"
+             f"{'' if args.angles == ap.get_default('angles') else ' --angles=' + args.angles}` · Python "
+             f"{platform.python_version()} · "
              f"{time.time() - t0:.0f} s", "", __doc__.split("\n\n")[1].replace("\n", " "), "",
              markdown(summarise(df)), "", "## Per scan", "", markdown(df.round(3)), ""]
     Path(args.out).write_text("\n".join(lines))
