@@ -51,7 +51,7 @@ def fused_sacrum(chain: list[Region], body_gaps_mm: list[float | None]) -> tuple
     that ends in the sacrum), so its upper part is S1. None otherwise."""
     if len(chain) < 3 or len(body_gaps_mm) != len(chain) - 1 or body_gaps_mm[-1] is None:
         return None
-    angles = [step_deg(st) for st in np.diff([r.centroid for r in chain], axis=0)]
+    angles = chain_angles(chain)
     if body_gaps_mm[-1] > SETTINGS["fused_gap_mm"] or angles[-1] < SETTINGS["fused_turn_deg"] \
             or angles[-1] <= angles[-2]:
         return None
@@ -116,6 +116,11 @@ def step_deg(step: np.ndarray) -> float:
     return float(np.degrees(np.arctan2(step[1], step[0])))
 
 
+def chain_angles(chain: list[Region]) -> list[float]:
+    """`step_deg` of each step of a chain, top to bottom (+ = posterior)."""
+    return [step_deg(st) for st in np.diff([r.centroid for r in chain], axis=0)]
+
+
 def last_turn(chain: list[Region]) -> float:
     return step_deg(chain[-1].centroid - chain[-2].centroid)
 
@@ -140,7 +145,7 @@ def find_sacrum(chain: list[Region], beyond_lean: bool = False) -> tuple[int | N
     `beyond_lean` (the final naming, not the column search, which follows the column down to the turn as before):
     a column that leans more than usual in the image (`lean_beyond_usual`) has that excess taken off its steps first.
     """
-    angles = [step_deg(st) for st in np.diff([r.centroid for r in chain], axis=0)]   # + = posterior
+    angles = chain_angles(chain)   # + = posterior
     lean = lean_beyond_usual(angles) if beyond_lean else 0.0
     for n in range(1, len(angles)):
         if angles[n] - lean >= SETTINGS["sacral_turn_deg"] and angles[n] - angles[n - 1] >= SETTINGS["sacral_jump_deg"]:
