@@ -11,7 +11,7 @@ import SimpleITK as sitk
 from scipy import ndimage
 
 from modic.errors import ModicInputError
-from modic.spine.model import LEVELS, Spine, _sweep_mm, endplate_label, vertebra_label
+from modic.spine.model import DISC_BASE, DISCS, LEVELS, Spine, _sweep_mm, disc_label, endplate_label, vertebra_label
 
 SEQUENCES = ("T1", "T2", "FS")   # the sequences detection reads (modic.detect re-exports it)
 
@@ -95,6 +95,42 @@ def face_shells(bodies: dict, lab: np.ndarray, ref: sitk.Image, spine: Spine, sh
         b["shell"] = b["shell_superior"] | b["shell_inferior"]
         sl = ndimage.find_objects((b["whole"] | b["shell"]).astype(np.uint8))[0]
         b["box"] = tuple(slice(max(s.start - 2, 0), s.stop + 2) for s in sl)
+
+
+def disc_limits(data: Mapping[str, np.ndarray], lab: np.ndarray, bodies: dict, quantile: float,
+                spacing_zyx: np.ndarray, reach_mm: float) -> dict[str, np.ndarray]:
+    """Per fluid-sensitive sequence given (T2, FS), in each face's shell within `reach_mm` of a disc the `quantile`
+    of the disc beside that face (NaN elsewhere: lateral to the disc, beside the foramina and vessels, nothing says
+    what the tissue should be). Partial volume of marrow with disc (or cortex) lies between the two and is never
+    brighter than both, so shell tissue brighter than this on every such sequence is not the disc's edge. The disc
+    is read away from every face's shell, where a parser that ended a body at a band gave part of it to the disc."""
+    fluid = [s for s in ("T2", "FS") if s in data]
+    out = {s: np.full(lab.shape, np.nan, np.float32) for s in fluid}
+    any_disc = (lab >= DISC_BASE) & (lab < DISC_BASE + len(DISCS))
+    if not fluid or not any_disc.any():
+        return out
+    near = ndimage.distance_transform_edt(~any_disc, sampling=spacing_zyx) <= reach_mm
+    order = [lv for lv in LEVELS if lv in bodies]
+    shells = np.zeros(lab.shape, bool)
+    for b in bodies.values():
+        shells |= b.get("shell", False)
+    for lv, b in bodies.items():
+        i = order.index(lv)
+        for side, other in (("superior", i - 1), ("inferior", i + 1)):
+            if not fluid or not 0 <= other < len(order) or f"shell_{side}" not in b:
+                continue
+            pair = (order[other], lv) if side == "superior" else (lv, order[other])
+            try:
+                disc = lab == disc_label(f"{pair[0]}-{pair[1]}")
+            except ValueError:
+                continue
+            core = disc & ~shells
+            disc = core if core.sum() >= 20 else disc
+            if disc.sum() < 20:
+                continue
+            for s in fluid:
+                out[s][b[f"shell_{side}"] & near] = float(np.quantile(data[s][disc], quantile))
+    return out
 
 
 def lengthened_zones(bodies: dict, ref: sitk.Image, spine: Spine, rim: np.ndarray, step_mm: float = 1.0) -> None:

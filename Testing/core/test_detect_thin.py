@@ -169,9 +169,9 @@ def test_sclerotic_band_must_be_thicker_than_the_cortex(rows, reported):
         assert [(r.endplate, r.modic_type) for r in off.table().itertuples()] == [("L4 superior", "III")]
 
 
-def _parsed_short_of_the_band(images: dict, band_rows: int):
+def _parsed_short_of_the_band(images: dict, band_rows: int, disc_slices: tuple[int, int] = (2, 10)):
     """The anatomy a marrow-signal parser gives: L3 ends `band_rows` rows (0.8 mm) above its inferior endplate,
-    where the band begins; the disc below is labelled down to L4."""
+    where the band begins; the disc below is labelled down to L4 (in sagittal slices `disc_slices`)."""
     nk, nj, ni = SIZE[::-1]
     bodies, discs = {}, {}
     for lv, (j0, j1) in BODIES.items():
@@ -180,7 +180,7 @@ def _parsed_short_of_the_band(images: dict, band_rows: int):
         bodies[lv] = m
     for name, (j0, j1) in (("L3-L4", (BODIES["L3"][1] - band_rows, 52)), ("L4-L5", (84, 94))):
         d = np.zeros((nk, nj, ni), bool)
-        d[2:10, j0:j1, 18:57] = True
+        d[disc_slices[0]:disc_slices[1], j0:j1, 18:57] = True
         discs[name] = d
     return spine_from_masks(images["T2"], bodies, discs, info={"method": "modic.spine.parse"})
 
@@ -291,3 +291,50 @@ def test_a_band_partly_beyond_a_parsed_face_is_outlined_whole_whatever_its_type(
         found = sitk.GetArrayViewFromImage(res.label_maps["T2"]) > 0
         scores[flag] = dice(found, lesion)
     assert scores[True] > 0.9 and scores[False] < 0.85, scores
+
+
+@pytest.mark.parametrize("band,found", [
+    ({"T1": 0.6, "T2": 2.4, "FS": 2.2}, True),      # brighter than the disc (T2 900, FS 800) on T2 and FS
+    ({"T1": 0.6, "T2": 1.5, "FS": 1.6}, False),     # within the disc's range: what its partial volume gives
+    ({"T1": 0.8, "T2": 1.4, "FS": 1.3}, False),     # half marrow, half disc: partial volume exactly
+    ({"T1": 0.6, "T2": 1.96, "FS": 2.0}, None),     # every voxel above the disc on T2, the region only by 8 %
+])
+def test_a_type_i_band_beyond_a_parsed_face_is_searched_where_no_disc_partial_volume_explains_it(band, found):
+    """A 3.2 mm type I band left outside a parsed L3 (as in the type II test above). With `type_i_shell_sd` it is
+    searched beyond the face where, on T2 and FS, it is brighter than the 90th percentile of the disc beside
+    that face + that many marrow SDs: a mix of marrow and disc lies between the two and is never brighter than
+    both. A band within the disc's range (or a marrow–disc mix) is not reported, nor one whose mean is not 12 %
+    (`min_contrast`) brighter than the disc on each of T2 and FS; with the option off nothing is."""
+    images, _, _ = _spine_case(None, noise=0.01, shading=0.0)
+    lesion = np.zeros(SIZE[::-1], bool)
+    lesion[3:9, 38:42, 22:50] = True
+    out = _with_band(images, lesion, band)
+    spine = _parsed_short_of_the_band(out, band_rows=4)
+    res = detect_lesions(out, spine, case_id="wet", segment=False, type_i_shell_sd=3.0)
+    off = detect_lesions(out, spine, case_id="wet", segment=False, type_i_shell_sd=None)
+    assert len(off.table()) == 0, off.table()
+    got = [(r.endplate, r.modic_type) for r in res.table().itertuples()]
+    assert got == ([("L3 inferior", "I")] if found else []), (got, res.info["rejected_regions"])
+    if found is None:
+        assert any(r["reason"].startswith("beyond the face, not 12% brighter than the disc (T2 1.08")
+                   for r in res.info["rejected_regions"]), res.info["rejected_regions"]
+    if found:
+        hit = sitk.GetArrayViewFromImage(res.label_maps["T2"]) > 0
+        assert (hit & lesion).sum() / lesion.sum() > 0.5
+        assert res.info["settings"]["type_i_shell_sd"] == 3.0
+
+
+def test_bright_tissue_beyond_a_face_but_lateral_to_the_disc_is_not_a_type_i_band():
+    """The bright band of the test above, only in one sagittal slice, with a parsed disc narrower than the bodies
+    (slices 4–7 of their 1–10). Two slices (8 mm) lateral to the disc, beside the foramen where vessels and nerve
+    roots are bright on T2 and FS, no disc says what the tissue should be: not searched. Beside the disc: found."""
+    images, _, _ = _spine_case(None, noise=0.01, shading=0.0)
+    got = {}
+    for k in (2, 5):
+        lesion = np.zeros(SIZE[::-1], bool)
+        lesion[k, 38:42, 22:50] = True
+        out = _with_band(images, lesion, {"T1": 0.6, "T2": 2.4, "FS": 2.2})
+        spine = _parsed_short_of_the_band(out, band_rows=4, disc_slices=(4, 8))
+        res = detect_lesions(out, spine, case_id="lateral", segment=False, type_i_shell_sd=3.0)
+        got[k] = [(r.endplate, r.modic_type) for r in res.table().itertuples()]
+    assert got == {2: [], 5: [("L3 inferior", "I")]}, got
