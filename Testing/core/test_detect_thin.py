@@ -189,8 +189,9 @@ def _parsed_short_of_the_band(images: dict, band_rows: int, disc_slices: tuple[i
 def test_a_type_ii_band_beyond_a_parsed_face_is_searched_and_other_types_are_not(band):
     """A 3.2 mm band against the L3 inferior endplate, left outside a parsed L3 (the parser stopped where the
     band's signal begins). Type II (fat: T1 bright, FS dark) is searched in the face's rim and up to
-    `type_ii_shell_mm` beyond: found at L3 inferior. A type I band (T2/FS bright, T1 dark) there is not searched,
-    as disc partial volume has that pattern; with the shell turned off the type II band is lost too."""
+    `type_ii_shell_mm` beyond: found at L3 inferior. A type I band (T2/FS bright, T1 dark) no brighter than the
+    disc beside it is not taken, as disc partial volume has that pattern (`type_i_shell_sd` takes only what is
+    brighter than the disc's core, tests below); with the shell turned off the type II band is lost too."""
     images, _, _ = _spine_case(None, noise=0.01, shading=0.0)
     lesion = np.zeros(SIZE[::-1], bool)
     lesion[3:9, 38:42, 22:50] = True                     # 3.2 mm × 22 mm × 24 mm
