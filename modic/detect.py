@@ -418,8 +418,10 @@ def detect_lesions(images: Mapping[str, sitk.Image], spine: Spine | sitk.Image |
                        + ", ".join(f"{k} {v:.2f}" for k, v in ratios.items()) + ")")
                 continue
             if out_of_body:    # beyond the face: clearly brighter than the disc beside it too, as a region
-                beside = full & b["shell"]
-                over = {seq: float(np.mean(data[seq][beside]) / np.mean(lim[beside])) for seq, lim in limits.items()}
+                over = {}
+                for seq, lim in limits.items():
+                    beside = full & b["shell"] & np.isfinite(lim)      # where a disc lies beside the face
+                    over[seq] = float(np.mean(data[seq][beside]) / np.mean(lim[beside])) if beside.any() else 0.0
                 if min(over.values()) < 1 + min_contrast:
                     reject(lv, m, f"beyond the face, not {min_contrast:.0%} brighter than the disc ("
                            + ", ".join(f"{k} {v:.2f}" for k, v in over.items()) + ")")
