@@ -76,3 +76,40 @@ def test_body_within_the_stunted_limit_kept():
     masks = _stunted_masks(6)                                 # 6 of 10 slices: not under 0.6 × the median
     out = extend_stunted_widths(masks, 20, sacrum=4)
     assert all((out[i] == masks[i]).all() for i in range(5))
+
+
+def _wide_masks(reaches: dict[int, int]) -> list[np.ndarray]:
+    """Five bodies reaching 10 slices either side of slice 20, except those in `reaches` (index → right reach);
+    S1 (index 4) 18 slices to each side."""
+    masks = []
+    for i in range(5):
+        m = np.zeros((40, 100, 30), bool)
+        left, right = (18, 18) if i == 4 else (10, reaches.get(i, 10))
+        m[20 - left:20 + right + 1, 10 + 18 * i:24 + 18 * i, 5:25] = True
+        masks.append(m)
+    return masks
+
+
+def test_body_wider_than_both_neighbours_cut_to_their_reach_and_a_margin():
+    """4 mm working slices: body 1 reaches 14 slices right, within the spine-wide runaway cap (15) but 4 beyond its
+    neighbours' 10: cut to 10 + round(8 mm / 4 mm) = 12. Body 3 (L5 above the sacrum) at 12 is kept, and so is S1."""
+    from modic.spine.parse import cap_wider_than_neighbours
+
+    assert SETTINGS["neighbour_width_mm"] == 8.0
+    masks = _wide_masks({1: 14, 3: 12})
+    assert all((a == b).all() for a, b in zip(cap_runaway_widths(masks, 20, 4, lateral_mm=4.0), masks, strict=True))
+    out = cap_wider_than_neighbours(masks, 20, sacrum=4, lateral_mm=4.0)
+    ks = np.nonzero(out[1].any(axis=(1, 2)))[0]
+    assert (ks[0], ks[-1]) == (10, 32)
+    assert not (out[1] & ~masks[1]).any()
+    assert all((out[i] == masks[i]).all() for i in (0, 2, 3, 4))
+
+
+def test_a_body_as_wide_as_a_neighbour_is_kept():
+    """Bodies 1 and 2 both reach 14 slices right: each has a neighbour as wide, neither is cut (a lesion-filled
+    body is held only to the further-reaching of its neighbours)."""
+    from modic.spine.parse import cap_wider_than_neighbours
+
+    masks = _wide_masks({1: 14, 2: 14})
+    out = cap_wider_than_neighbours(masks, 20, sacrum=4, lateral_mm=4.0)
+    assert all((out[i] == masks[i]).all() for i in range(5))

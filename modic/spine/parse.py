@@ -45,7 +45,7 @@ from modic.spine.model import DISCS, Spine, spine_from_masks, structures_from_la
 from modic.spine.settings import SETTINGS
 from modic.spine.shape import round_bodies
 
-METHOD_VERSION = 24  # 2: bodies lengthened to their endplate lines (modic.spine.endplates); sacral block;
+METHOD_VERSION = 25  # 2: bodies lengthened to their endplate lines (modic.spine.endplates); sacral block;
                      # 3: a body's lateral end is a step in its core signal between neighbouring slices;
                      #    the marrow spread has a floor of 5 % of its level (robust to lateral shading)
                      # 4: with several images the column is also sought on each image alone (not fat-suppressed
@@ -97,6 +97,8 @@ METHOD_VERSION = 24  # 2: bodies lengthened to their endplate lines (modic.spine
                      # 24: a lumbosacral turn found at the chain's lowest step is checked one body further down;
                      #    the body there becomes S1 when the column bends more sharply into it and it is as large as
                      #    the lowest body (`modic.spine.column.extend_down`; a column leaning back in the image)
+                     # 25: a lumbar body reaches at most `neighbour_width_mm` further to either side than the
+                     #    further-reaching of its neighbours (`cap_wider_than_neighbours`)
 
 
 def column_tilt_deg(chain: list[Region]) -> float:
@@ -268,6 +270,37 @@ def extend_stunted_widths(masks: list[np.ndarray], k0: int, sacrum: int | None) 
     return out
 
 
+def cap_wider_than_neighbours(masks: list[np.ndarray], k0: int, sacrum: int | None, lateral_mm: float
+                              ) -> list[np.ndarray]:
+    """Bodies (3D working-grid masks, top to bottom) cut laterally where they reach further than their lumbar
+    neighbours: on each side of the mid-sagittal slice `k0`, a lumbar body reaches at most `neighbour_width_mm`
+    beyond the further-reaching of the bodies above and below (adjacent vertebral bodies are about as wide as each
+    other; L5 is the widest, a few mm per side). A bright lesion that fills much of a body (fat, type II on T1) can
+    carry its following into lateral tissue of the same signal; `cap_runaway_widths` only holds a body to 1.5 × the
+    spine's median reach. S1 and below are not held. `lateral_mm`: the working grid's slice spacing."""
+    limit = len(masks) if sacrum is None else sacrum
+    margin = SETTINGS["neighbour_width_mm"]
+    if limit < 2 or margin is None:
+        return masks
+    reach = _lateral_reach(masks[:limit], k0)
+    extra = max(1, int(round(margin / lateral_mm)))
+    out = list(masks)
+    for i in range(limit):
+        for side in (0, 1):
+            near = [reach[j, side] for j in (i - 1, i + 1) if 0 <= j < limit and np.isfinite(reach[j, side])]
+            if not np.isfinite(reach[i, side]) or not near:
+                continue
+            cap = int(max(near)) + extra
+            if reach[i, side] > cap:
+                m = out[i].copy()
+                if side == 0:
+                    m[:max(k0 - cap, 0)] = False
+                else:
+                    m[k0 + cap + 1:] = False
+                out[i] = m
+    return out
+
+
 def discs_from_bodies(masks: list[np.ndarray], chain: list[Region], px: float, sacrum: int | None = None
                       ) -> list[np.ndarray]:
     """Disc between each pair of consecutive bodies: per sagittal slice, the voxels outside both bodies that
@@ -362,6 +395,7 @@ def parse_spine(images: Mapping[str, sitk.Image], random_state: int = 0) -> Spin
     sacrum = keep.index(levels.index("S1")) if "S1" in levels else None
     widths = cap_runaway_widths([masks[i] for i in keep], column["k"], sacrum, float(frame.grid.GetSpacing()[2]))
     widths = extend_stunted_widths(widths, column["k"], sacrum)
+    widths = cap_wider_than_neighbours(widths, column["k"], sacrum, float(frame.grid.GetSpacing()[2]))
     rounded = round_bodies(widths, [chain[i].centroid for i in keep], column["k"], px,
                            SETTINGS["round_power"], SETTINGS["round_margin_mm"])
     lines = dark_lines(column["slices"], px, ENDPLATE_SETTINGS["dark_line_mm"])   # once, for both steps

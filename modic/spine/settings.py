@@ -17,4 +17,5 @@ SETTINGS = {
     "max_forward_turn_deg": 15.0, "sacral_step_deg": 15.0, "check_below_turn": True,
     "below_turn_area": 0.85,
     "round_power": 2.5, "round_margin_mm": 1.0, "runaway_width": 1.5, "stunted_width": 0.6, "runaway_margin_mm": 10.0,
+    "neighbour_width_mm": 8.0,
 }
