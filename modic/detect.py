@@ -354,10 +354,10 @@ def detect_lesions(images: Mapping[str, sitk.Image], spine: Spine | sitk.Image |
         if type_ii is not None:          # type II voxels in the faces' rims and just beyond (see docstring)
             fat = best_type[box] == type_ii
             region |= high & fat & b["shell"][box]
-            sup_zone, inf_zone = sup_zone | b["shell_superior"], inf_zone | b["shell_inferior"]
         beyond = np.zeros_like(region)      # type I voxels beyond a face that no disc partial volume explains
         if wet is not None:
             beyond = high & wet[box] & b["shell"][box]
+        if type_ii is not None or wet is not None:     # a face's zone reaches through its shell
             sup_zone, inf_zone = sup_zone | b["shell_superior"], inf_zone | b["shell_inferior"]
         if not region.any() and not beyond.any():
             continue

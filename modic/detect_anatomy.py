@@ -114,22 +114,30 @@ def disc_limits(data: Mapping[str, np.ndarray], lab: np.ndarray, bodies: dict, q
     shells = np.zeros(lab.shape, bool)
     for b in bodies.values():
         shells |= b.get("shell", False)
+    levels: dict[str, dict[str, float] | None] = {}      # per disc: its quantile on each fluid sequence
+
+    def disc_level(name: str) -> dict[str, float] | None:
+        if name not in levels:
+            try:
+                disc = lab == disc_label(name)
+            except ValueError:
+                disc = np.zeros(lab.shape, bool)
+            core = disc & ~shells
+            disc = core if core.sum() >= 20 else disc
+            levels[name] = ({s: float(np.quantile(data[s][disc], quantile)) for s in fluid}
+                            if disc.sum() >= 20 else None)
+        return levels[name]
+
     for lv, b in bodies.items():
         i = order.index(lv)
         for side, other in (("superior", i - 1), ("inferior", i + 1)):
-            if not fluid or not 0 <= other < len(order) or f"shell_{side}" not in b:
+            if not 0 <= other < len(order) or f"shell_{side}" not in b:
                 continue
-            pair = (order[other], lv) if side == "superior" else (lv, order[other])
-            try:
-                disc = lab == disc_label(f"{pair[0]}-{pair[1]}")
-            except ValueError:
-                continue
-            core = disc & ~shells
-            disc = core if core.sum() >= 20 else disc
-            if disc.sum() < 20:
+            upper, lower = (order[other], lv) if side == "superior" else (lv, order[other])
+            if (level := disc_level(f"{upper}-{lower}")) is None:
                 continue
             for s in fluid:
-                out[s][b[f"shell_{side}"] & near] = float(np.quantile(data[s][disc], quantile))
+                out[s][b[f"shell_{side}"] & near] = level[s]
     return out
 
 

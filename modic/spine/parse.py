@@ -211,6 +211,22 @@ def _lateral_reach(masks: list[np.ndarray], k0: int) -> np.ndarray:
     return np.array(reach, float)
 
 
+def _cut_beyond(mask: np.ndarray, k0: int, side: int, cap: int) -> np.ndarray:
+    """A copy of a 3D working-grid body mask without its sagittal slices more than `cap` from slice `k0` on `side`
+    (0: lower indices, 1: higher)."""
+    m = mask.copy()
+    if side == 0:
+        m[:max(k0 - cap, 0)] = False
+    else:
+        m[k0 + cap + 1:] = False
+    return m
+
+
+def _neighbour_reaches(reach: np.ndarray, i: int, side: int) -> list[float]:
+    """The lateral reaches on `side` of body i's neighbours above and below (rows of `_lateral_reach`), where known."""
+    return [reach[j, side] for j in (i - 1, i + 1) if 0 <= j < len(reach) and np.isfinite(reach[j, side])]
+
+
 def cap_runaway_widths(masks: list[np.ndarray], k0: int, sacrum: int | None, lateral_mm: float
                        ) -> list[np.ndarray]:
     """Bodies (3D working-grid masks, top to bottom) cut laterally where their following ran away: on each side
@@ -231,12 +247,7 @@ def cap_runaway_widths(masks: list[np.ndarray], k0: int, sacrum: int | None, lat
         cap = int(np.ceil(max(SETTINGS["runaway_width"] * med, med + SETTINGS["runaway_margin_mm"] / lateral_mm)))
         for i in range(limit):
             if reach[i, side] > cap:
-                m = out[i].copy()
-                if side == 0:
-                    m[:max(k0 - cap, 0)] = False
-                else:
-                    m[k0 + cap + 1:] = False
-                out[i] = m
+                out[i] = _cut_beyond(out[i], k0, side, cap)
     return out
 
 
@@ -255,7 +266,7 @@ def extend_stunted_widths(masks: list[np.ndarray], k0: int, sacrum: int | None) 
     out = list(masks)
     for i in range(limit):
         for side, sign in ((0, -1), (1, 1)):
-            near = [reach[j, side] for j in (i - 1, i + 1) if 0 <= j < limit and np.isfinite(reach[j, side])]
+            near = _neighbour_reaches(reach, i, side)
             if not np.isfinite(reach[i, side]) or not near:
                 continue
             target = float(min(near))
@@ -287,17 +298,12 @@ def cap_wider_than_neighbours(masks: list[np.ndarray], k0: int, sacrum: int | No
     out = list(masks)
     for i in range(limit):
         for side in (0, 1):
-            near = [reach[j, side] for j in (i - 1, i + 1) if 0 <= j < limit and np.isfinite(reach[j, side])]
+            near = _neighbour_reaches(reach, i, side)
             if not np.isfinite(reach[i, side]) or not near:
                 continue
             cap = int(max(near)) + extra
             if reach[i, side] > cap:
-                m = out[i].copy()
-                if side == 0:
-                    m[:max(k0 - cap, 0)] = False
-                else:
-                    m[k0 + cap + 1:] = False
-                out[i] = m
+                out[i] = _cut_beyond(out[i], k0, side, cap)
     return out
 
 
