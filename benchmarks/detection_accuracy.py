@@ -217,6 +217,7 @@ def main() -> int:
     sitk.ProcessObject.SetGlobalDefaultNumberOfThreads(1)   # one core
     from modic.detect import LUMBAR_ENDPLATES
 
+    endplates = tuple(DETECT_OPTIONS.pop("endplates", LUMBAR_ENDPLATES))   # --option endplates=… widens the search
     shared = _shared()
     realmri = shared / "realmri" / "manifest.csv"
     parts = {
@@ -246,7 +247,7 @@ def main() -> int:
             continue
         rows = []
         for case_id, images, mask, true_type, spine in gen():
-            r = evaluate(images, mask, true_type, spine, args.anatomy, case_id, LUMBAR_ENDPLATES)
+            r = evaluate(images, mask, true_type, spine, args.anatomy, case_id, endplates)
             rows.append(r)
             print(f"[{name}] {case_id}: gt {r['gt']} tp {r['tp']} fp {r['fp']} types {r['types']} "
                   f"dice {_fmt(r['dice'])} {r['seconds']} s", file=sys.stderr, flush=True)
@@ -257,8 +258,8 @@ def main() -> int:
              f"`{' '.join(['python', 'benchmarks/detection_accuracy.py', *sys.argv[1:]])}` — "
              f"{datetime.now(timezone.utc).strftime('%Y-%m-%d %H:%M UTC')}, {platform.node()}, one core "
              f"(SimpleITK 1 thread; CPU seconds of the detection per case, feature extraction not counted).", "",
-             f"Anatomy: **{ANATOMY[args.anatomy]}**. Searched endplates: L1 superior … S1 superior (lesions "
-             "elsewhere are listed as outside).", "",
+             f"Anatomy: **{ANATOMY[args.anatomy]}**. Searched endplates: "
+             f"{', '.join(f'{a} {b}' for a, b in endplates)} (lesions elsewhere are listed as outside).", "",
              "| data | scans | lesions | sensitivity | FP / scan | located | FP away / scan | type accuracy (exact) "
              "| dominant type | Dice mean (median) | Dice of the found | s / case median (max) |",
              "|---|---|---|---|---|---|---|---|---|---|---|---|"]
