@@ -36,8 +36,8 @@ def read_image(path: str | os.PathLike, what: str = "image") -> sitk.Image:
     """Read one image file (NRRD, NIfTI, MetaImage) or a DICOM folder holding exactly one series."""
     p = Path(path)
     if not p.exists():
-        raise ModicInputError(f"{what} not found: {p} — check the path (relative paths resolve "
-                              "against the manifest's folder)")
+        where = "" if p.is_absolute() else f" (relative to the current folder {Path.cwd()})"
+        raise ModicInputError(f"{what} not found: {p} — check the path{where}")
     if p.is_dir():
         return read_dicom_series(p, what=what)
     try:

@@ -121,6 +121,20 @@ def test_cli_detect_outputs(lesion_case, normal_case, tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "two or more" in err
     assert not (tmp_path / "bad").exists()
+    # an axial series where the spine is to be parsed: the message names the sequence and its file
+    axial = sitk.Image(sitk.ReadImage(paths["T1"]))
+    axial.SetSpacing((1.0, 1.0, 4.0))
+    axial.SetDirection((1, 0, 0, 0, 1, 0, 0, 0, 1))
+    sitk.WriteImage(axial, str(tmp_path / "axial_t1.nrrd"))
+    assert main(["detect", "--t1", str(tmp_path / "axial_t1.nrrd"), "--t2", paths["T2"],
+                 "--out", str(tmp_path / "bad")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "T1 image " in err and "axial_t1.nrrd is axial" in err, err
+    assert not (tmp_path / "bad").exists()
+    # a missing file given with a relative path: the message says what it is relative to
+    assert main(["detect", "--t1", "no_such_t1.nrrd", "--t2", paths["T2"], "--out", str(tmp_path / "bad")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "no_such_t1.nrrd" in err and "relative to the current folder" in err and "manifest" not in err, err
 
 
 def _realmri():

@@ -305,7 +305,7 @@ def test_axial_or_disjoint_series_are_refused(tmp_path, capsys, phantom):
     sitk.WriteImage(axial, str(tmp_path / "axial.nrrd"))
     assert main(["spine", "--image", str(tmp_path / "axial.nrrd"), "--out", str(tmp_path / "o")]) == 2
     err = capsys.readouterr().err
-    assert "axial" in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert "axial.nrrd is axial" in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "o").exists()
 
 

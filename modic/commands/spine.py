@@ -36,6 +36,8 @@ def add_parser(sub) -> None:
 
 
 def _named_images(values: list[str]) -> dict:
+    from modic.spine.frame import check_sagittal
+
     images = {}
     for n, value in enumerate(values, start=1):
         name, sep, path = value.partition("=")
@@ -43,9 +45,10 @@ def _named_images(values: list[str]) -> dict:
             name, path = f"image{n}", value
         if name in images:
             raise ModicInputError(f"--image name {name!r} given twice — give each sequence its own NAME=PATH")
-        images[name] = read_image(path, what=f"--image {value}")
+        images[name] = read_image(path, what="--image")
         check_image(images[name], f"--image {value}")
         check_not_label_map(images[name], f"--image {value}")
+        check_sagittal(images[name], f"--image {value}")
     return images
 
 

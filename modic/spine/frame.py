@@ -79,7 +79,7 @@ def working_frame(images: Mapping[str, sitk.Image], inplane_mm: float = 1.0, lat
     for name, img in images.items():
         if img.GetNumberOfComponentsPerPixel() != 1 or img.GetDimension() != 3:
             raise ModicInputError(f"image {name} is not a 3D scalar volume — pass one MR series per --image")
-        check_sagittal(img, name)
+        check_sagittal(img, f"image {name}")
         res = sitk.Resample(zero_minimum(img), grid, sitk.Transform(), sitk.sitkLinear, 0.0,
                             sitk.sitkFloat32)
         arrays[name] = sitk.GetArrayFromImage(res)
@@ -90,9 +90,10 @@ def working_frame(images: Mapping[str, sitk.Image], inplane_mm: float = 1.0, lat
 
 
 def check_sagittal(image: sitk.Image, name: str, max_ratio: float = 1.5) -> None:
-    """ModicInputError unless `image` is sagittal or close to isotropic: its thickest voxel axis (slices) must be
-    the left-right one when that axis is more than `max_ratio` times the thinnest (axial or coronal stacks of
-    thick slices cannot show the column's endplates and discs)."""
+    """ModicInputError (naming the image as `name`, e.g. "T1 image t1.nii.gz") unless `image` is sagittal or close
+    to isotropic: its thickest voxel axis (slices) must be the left-right one when that axis is more than
+    `max_ratio` times the thinnest (axial or coronal stacks of thick slices cannot show the column's endplates and
+    discs)."""
     spacing = np.asarray(image.GetSpacing(), float)
     if spacing.max() <= max_ratio * spacing.min():
         return
@@ -101,7 +102,7 @@ def check_sagittal(image: sitk.Image, name: str, max_ratio: float = 1.5) -> None
     if along == 0:
         return
     plane = "axial" if along == 2 else "coronal"
-    raise ModicInputError(f"image {name} is {plane} ({spacing.max():g} mm slices along the "
+    raise ModicInputError(f"{name} is {plane} ({spacing.max():g} mm slices along the "
                           f"{'superior-inferior' if plane == 'axial' else 'anterior-posterior'} axis) — the spine "
                           "parser needs a sagittal series (or a 3D near-isotropic one); give the sagittal images")
 
