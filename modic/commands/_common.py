@@ -87,9 +87,10 @@ def load_images(args: argparse.Namespace) -> dict[str, sitk.Image]:
     return load_images_and_study(args)[0]
 
 
-def load_images_and_study(args: argparse.Namespace):
+def load_images_and_study(args: argparse.Namespace, sagittal: bool = False):
     """(images by sequence, the `modic.dicom.Study` or None). --t1/--t2/--fs win over the study's series;
-    the study's notes (which series was taken and why, slices dropped) go to stderr."""
+    the study's notes (which series was taken and why, slices dropped) go to stderr. `sagittal`: refuse a series
+    that is not sagittal (the spine is to be parsed from them), naming its file."""
     import sys
 
     images: dict[str, sitk.Image] = {}
@@ -117,6 +118,10 @@ def load_images_and_study(args: argparse.Namespace):
         where = f"{seq} image {getattr(args, SEQ_ARGS[seq], None) or args.study}"
         check_image(image, where)
         check_not_label_map(image, where)   # a mask given as --t2: features of a label map, silently
+        if sagittal:
+            from modic.spine.frame import check_sagittal
+
+            check_sagittal(image, where)
     if not images:
         raise ModicInputError("no image given — pass at least one of --t1, --t2, --fs, or --study")
     return images, study

@@ -47,13 +47,7 @@ def run(args: argparse.Namespace) -> int:
 
     inputs = input_paths(args)
     check_output_dir(args.out, args.overwrite, inputs=inputs, command="detect")
-    images, study = load_images_and_study(args)
-    if not args.spine:         # the spine is parsed from the images: name the file when one is not sagittal
-        from modic.commands._common import SEQ_ARGS
-        from modic.spine.frame import check_sagittal
-
-        for seq, image in images.items():
-            check_sagittal(image, f"{seq} image {getattr(args, SEQ_ARGS[seq], None) or args.study}")
+    images, study = load_images_and_study(args, sagittal=not args.spine)   # parsed from them without --spine
     spine = load_spine(args.spine, images) if args.spine else None
     result = detect_lesions(images, spine, case_id=args.case_id, segment=not args.no_segmentation,
                             random_state=args.random_state)
