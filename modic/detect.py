@@ -3,7 +3,9 @@
 Method (all on the spine label map's grid; points LPS mm):
 
 1. Anatomy: a `modic.spine.Spine` (parsed with `modic.spine.parse_spine` when none is given). Each body is
-   eroded by `erode_mm` (and at least one voxel along every axis) so the cortex, the endplate and partial
+   eroded by `erode_mm` (and at least one voxel along every axis; with a parsed spine only the voxels whose
+   centre lies nearer than that to its border: a parsed body ends laterally where the marrow does, and on 4 mm
+   slices its outermost slice, whose centre is 2 mm inside, stays) so the cortex, the endplate and partial
    volume with disc and soft tissue stay out of the statistics; candidates are searched in the body eroded
    by the lighter `search_erode_mm` only, because a Modic band is often just a few mm thick against the
    endplate (with the statistics' 2 mm erosion, 70–85 % of such bands fell outside the searched region);
@@ -87,7 +89,7 @@ from modic.normalize import zero_minimum
 from modic.spine.model import LEVELS, Spine
 
 # Bump whenever a change of the algorithm or its defaults changes detections (batch caches key on it).
-METHOD_VERSION = 11  # 4: a parsed spine's bodies are searched 1 mm deeper (parsed_extra_erode_mm);
+METHOD_VERSION = 12  # 4: a parsed spine's bodies are searched 1 mm deeper (parsed_extra_erode_mm);
                      # 5: a type III candidate thinner than `min_thickness_iii_mm` along the spine is the cortex
                      # 6: with a parsed spine, type II voxels are also searched in each face's rim and up to
                      #    `type_ii_shell_mm` beyond it (`modic.detect_anatomy.face_shells`)
@@ -100,6 +102,9 @@ METHOD_VERSION = 11  # 4: a parsed spine's bodies are searched 1 mm deeper (pars
                      # 10: every lesion found at a face is outlined there, whatever its type
                      # 11: with a parsed spine, type I voxels beyond a face brighter than its disc's core are
                      #     searched too (`type_i_shell_sd`, `modic.detect_anatomy.disc_limits`)
+                     # 12: with a parsed spine, erosions remove the voxels whose centre lies within the radius of
+                     #     the border (`modic.detect_anatomy.structuring`), not one voxel along every axis at
+                     #     least: on 4 mm slices the parsed bodies' outermost slices are searched
 LESION_COLUMNS = ("case_id", "label", "level", "endplate", "modic_type", "voxels", "volume_mm3", "seed_lps",
                   "confidence")
 LUMBAR_ENDPLATES: tuple[tuple[str, str], ...] = tuple(
@@ -277,14 +282,14 @@ def detect_lesions(images: Mapping[str, sitk.Image], spine: Spine | sitk.Image |
     parsed = spine.parsed
     if parsed:
         search_erode_mm = search_erode_mm + parsed_extra_erode_mm
-    eroder = _structuring(spacing_zyx, erode_mm)
-    searcher = _structuring(spacing_zyx, search_erode_mm)
+    eroder = _structuring(spacing_zyx, erode_mm, parsed)
+    searcher = _structuring(spacing_zyx, search_erode_mm, parsed)
     present = [s.level for s in spine.vertebrae()]
     bodies = {lv: b for lv in present if (b := body_masks(lab, lv, eroder, searcher))}
     if extend_mm > 0:
         extend_faces(bodies, lab, ref, spine, extend_mm, eroder, searcher)
     if parsed and lengthened_rim_mm is not None:
-        lengthened_zones(bodies, ref, spine, _structuring(spacing_zyx, lengthened_rim_mm))
+        lengthened_zones(bodies, ref, spine, _structuring(spacing_zyx, lengthened_rim_mm, parsed))
     shells = parsed and type_ii_shell_mm > 0
     if shells:
         face_shells(bodies, lab, ref, spine, type_ii_shell_mm, search_erode_mm)
@@ -432,8 +437,8 @@ def detect_lesions(images: Mapping[str, sitk.Image], spine: Spine | sitk.Image |
     rows, masks = [], []
     order = sorted(candidates, key=lambda c: (LEVELS.index(c["level"]), c["side"] == "inferior"))
     order = merge_same_endplate(order)
-    grow_el = _structuring(spacing_zyx, erode_mm + 1.0)
-    rim_el = _structuring(spacing_zyx, 1.0)
+    grow_el = _structuring(spacing_zyx, erode_mm + 1.0, parsed)
+    rim_el = _structuring(spacing_zyx, 1.0, parsed)
     one_click: dict[str, np.ndarray] = {}   # disc → last one-click mask (reused for the facing endplate)
     for cand in order:
         seed = seed_point(cand["mask"], best, ref)

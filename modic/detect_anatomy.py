@@ -16,11 +16,22 @@ from modic.spine.model import DISC_BASE, DISCS, LEVELS, Spine, _sweep_mm, disc_l
 SEQUENCES = ("T1", "T2", "FS")   # the sequences detection reads (modic.detect re-exports it)
 
 
-def structuring(spacing_zyx, radius_mm: float) -> np.ndarray:
-    """Ellipsoidal structuring element of `radius_mm` (z-y-x spacing in mm), at least one voxel along every axis."""
-    r = [max(1, int(round(radius_mm / s))) for s in spacing_zyx]
+def structuring(spacing_zyx, radius_mm: float, centre_rule: bool = False) -> np.ndarray:
+    """Ellipsoidal structuring element of `radius_mm` (z-y-x spacing in mm), at least one voxel along every axis.
+
+    centre_rule: along each axis only as many voxels as lie with their centre within `radius_mm` of a boundary at a
+    voxel face (ceil(radius / spacing − ½), possibly none), so an erosion by it removes the voxels whose centre is
+    nearer than `radius_mm` to the border: on 4 mm slices a 2 mm erosion keeps the outermost slice (its centre lies
+    2 mm inside). Detection uses it with a parsed spine (method 12): a parsed body already ends laterally where the
+    marrow does, and eroding one more 4 mm slice took most of a thin band's lateral extent. A labelled body's
+    outermost slice is partial volume with the tissue beside it and is eroded as before."""
+    if centre_rule:
+        r = [max(0, int(np.ceil(radius_mm / s - 0.5 - 1e-9))) for s in spacing_zyx]
+    else:
+        r = [max(1, int(round(radius_mm / s))) for s in spacing_zyx]
     zz, yy, xx = np.ogrid[-r[0]:r[0] + 1, -r[1]:r[1] + 1, -r[2]:r[2] + 1]
-    return (zz / r[0]) ** 2 + (yy / r[1]) ** 2 + (xx / r[2]) ** 2 <= 1.0
+    terms = [(a / ri) ** 2 if ri else np.zeros(a.shape) for a, ri in zip((zz, yy, xx), r, strict=True)]
+    return terms[0] + terms[1] + terms[2] <= 1.0
 
 
 def body_masks(lab: np.ndarray, level: str, eroder: np.ndarray, searcher: np.ndarray | None = None

@@ -99,6 +99,34 @@ def test_contrast_rule_needs_every_required_sequence():
     assert not _contrast_ok("III", {"T1": 0.93, "T2": 0.70, "FS": 0.95}, 0.12)
 
 
+def test_erosion_with_the_centre_rule_removes_voxels_whose_centre_lies_within_the_radius():
+    """With a parsed spine, a 2 mm erosion on 0.8 × 0.8 × 4 mm voxels removes 2 in-plane voxels (centres 0.4 and
+    1.2 mm from the border; the third's lies at 2.0 mm) and no 4 mm slice (the outermost slice's centre is 2 mm
+    inside); with given anatomy at least one voxel along every axis, as before detection method 12."""
+    from modic.detect import _structuring
+
+    assert _structuring((4.0, 0.8, 0.8), 2.0, centre_rule=True).shape == (1, 5, 5)
+    assert _structuring((4.0, 0.8, 0.8), 3.0, centre_rule=True).shape == (3, 9, 9)   # the slice beyond: centre 2 mm
+    assert _structuring((1.0, 1.0, 1.0), 2.0, centre_rule=True).shape == (5, 5, 5)   # isotropic 1 mm: 2 voxels
+    assert _structuring((4.0, 0.8, 0.8), 2.0).shape == (3, 5, 5)                      # labelled bodies: as before
+
+
+def test_a_band_at_the_lateral_edge_of_a_parsed_body_on_4_mm_slices_is_found():
+    # a type II band (4 mm × 9.6 mm) in the parsed body's two outermost 4 mm slices (1–2 of 1–10): eroding one
+    # slice along every axis left half of it, under the 150 mm³ minimum, and it was not found (before method 12)
+    images, _, _ = _spine_case(None, noise=0.01, shading=0.0)
+    band = np.zeros(sitk.GetArrayViewFromImage(images["T2"]).shape, bool)
+    band[1:3, 36:41, 22:34] = True              # against the L3 inferior endplate (row 41)
+    images = _with_band(images, band, {"T1": 1.4, "T2": 1.05, "FS": 0.6})
+    spine = _parsed_short_of_the_band(images, 0)
+    res = detect_lesions(images, spine, case_id="lateral", segment=False)
+    table = res.table()
+    assert list(table["endplate"]) == ["L3 inferior"], res.info["rejected_regions"]
+    assert table["modic_type"].iloc[0] == "II"
+    found = sitk.GetArrayViewFromImage(res.label_maps["T2"]) > 0
+    assert (found & band).sum() / band.sum() > 0.6
+
+
 def test_extend_faces_adds_only_unlabelled_voxels_within_reach_of_each_face():
     """`extend_faces` (detection's `extend_mm`) extrudes each body's footprint along the spine axis beyond its
     superior and inferior faces, into unlabelled voxels only and no further than `extend_mm`; the additions join
