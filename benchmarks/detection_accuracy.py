@@ -8,7 +8,9 @@ Data sets (each case detected with `modic.detect.detect_lesions`, one core):
 * hybrid real-background cases (`modic.phantom.hybrid`, Modic bands inserted into ../shared/realmri scans,
   4 mm slices; never used for tuning), `--hybrid-per-scan` per scan;
 * real scans without inserted lesions: every realmri scan with vertebral-body labels, its missing sequences
-  derived as in the hybrids, at 4 mm slices (never used for tuning).
+  derived as in the hybrids, at 4 mm slices (never used for tuning);
+* phantom construction B (`modic.phantom.construction_b`: superquadric bodies on an arc, wedge or multi-focal
+  lesions, 3.5 mm slices, coil-array noise; never used for tuning), `--b-cases` cases of seed 0.
 
 Unit of detection: one endplate lesion (a band on both endplates of a disc is two). A detection is a true
 positive when it names an endplate holding ground-truth lesion voxels and overlaps them; anything else is a
@@ -155,6 +157,14 @@ def hybrid_cases(manifest: Path, per_scan: int, seed: int, max_scans: int | None
         yield case.case_id, case.images, case.masks["T2"], case.true_type, case.spine
 
 
+def construction_b_cases(n: int, seed: int = 0):
+    from modic.phantom.construction_b import make_case_b, specs_b
+
+    for spec in specs_b(n_cases=n, seed=seed):
+        case = make_case_b(spec)
+        yield case.case_id, case.images, case.masks["T2"], case.true_type, case.spine
+
+
 def real_normal_cases(manifest: Path, max_scans: int | None = None):
     from modic.phantom.hybrid import lesion_free_case, read_backgrounds
 
@@ -198,8 +208,9 @@ def main() -> int:
     ap.add_argument("--test-cases", type=int, default=60)
     ap.add_argument("--normal-cases", type=int, default=20)
     ap.add_argument("--hybrid-per-scan", type=int, default=2)
+    ap.add_argument("--b-cases", type=int, default=20, help="construction-B cases (part b)")
     ap.add_argument("--max-scans", type=int, default=None, help="real scans used (default all)")
-    ap.add_argument("--parts", default="tune,test,normal,hybrid,real")
+    ap.add_argument("--parts", default="tune,test,normal,hybrid,real,b")
     ap.add_argument("--option", action="append", default=[], metavar="NAME=VALUE",
                     help="a detect_lesions keyword argument (Python literal), e.g. anatomy_aware_segmentation=True")
     ap.add_argument("--reuse", nargs="*", default=[], metavar="JSON",
@@ -231,6 +242,8 @@ def main() -> int:
                    lambda: hybrid_cases(realmri, args.hybrid_per_scan, seed=0, max_scans=args.max_scans)),
         "real": ("Real scans without inserted lesions (realmri with body labels, 4 mm slices)",
                  lambda: real_normal_cases(realmri, args.max_scans)),
+        "b": (f"Phantom construction B (seed 0, {args.b_cases} cases; never tuned on)",
+              lambda: construction_b_cases(args.b_cases)),
     }
     wanted = [p for p in args.parts.split(",") if p]
     log = Path(args.out).with_suffix(".json")

@@ -127,6 +127,21 @@ def test_a_band_at_the_lateral_edge_of_a_parsed_body_on_4_mm_slices_is_found():
     assert (found & band).sum() / band.sum() > 0.6
 
 
+@pytest.mark.parametrize("focus_mm, reported", [(10.0, False), (None, True)])
+def test_a_round_fat_focus_at_the_endplate_is_not_a_band(focus_mm, reported):
+    # a fatty island (type II signal) 6.4 mm across and 6.4 mm tall against the L3 inferior endplate, 4 slices wide:
+    # a focus, not a Modic band (construction B's marrow islands were called type II, 2.4 per scan)
+    images, spine, _ = _spine_case(None, noise=0.01, shading=0.0)
+    focus = np.zeros(sitk.GetArrayViewFromImage(images["T2"]).shape, bool)
+    focus[4:8, 33:41, 30:38] = True
+    images = _with_band(images, focus, {"T1": 1.5, "T2": 1.3, "FS": 0.6})
+    res = detect_lesions(images, spine, case_id="focus", segment=False, focus_mm=focus_mm)
+    got = [(r.endplate, r.modic_type) for r in res.table().itertuples()]
+    assert got == ([("L3 inferior", "II")] if reported else []), (got, res.info["rejected_regions"])
+    if not reported:
+        assert any(r["reason"].startswith("a focus") for r in res.info["rejected_regions"])
+
+
 def test_extend_faces_adds_only_unlabelled_voxels_within_reach_of_each_face():
     """`extend_faces` (detection's `extend_mm`) extrudes each body's footprint along the spine axis beyond its
     superior and inferior faces, into unlabelled voxels only and no further than `extend_mm`; the additions join
