@@ -402,7 +402,8 @@ def detect_lesions(images: Mapping[str, sitk.Image], spine: Spine | sitk.Image |
             if (lv, side) not in wanted:
                 continue
             if max(sup, inf) < min_endplate_fraction * nvox:
-                reject(lv, m, "not at an endplate")
+                reject(lv, m, f"not at an endplate ({max(sup, inf) / nvox:.0%} of it in an endplate zone, "
+                              f"{min_endplate_fraction:.0%} needed)")
                 continue
             idx = np.argwhere(m) + [s.start for s in box]
             axis = spine_axis(spine, lv)

@@ -142,6 +142,17 @@ def test_a_round_fat_focus_at_the_endplate_is_not_a_band(focus_mm, reported):
         assert any(r["reason"].startswith("a focus") for r in res.info["rejected_regions"])
 
 
+def test_a_region_in_the_middle_of_a_body_is_rejected_saying_how_much_of_it_touches_an_endplate():
+    images, spine, _ = _spine_case(None, noise=0.01, shading=0.0)
+    blob = np.zeros(sitk.GetArrayViewFromImage(images["T2"]).shape, bool)
+    blob[4:7, 22:30, 30:45] = True              # 6.4 mm tall, mid-height of L3 (rows 10–41)
+    images = _with_band(images, blob, {"T1": 1.4, "T2": 1.05, "FS": 0.6})
+    res = detect_lesions(images, spine, case_id="middle", segment=False)
+    assert len(res.table()) == 0, res.table()
+    reasons = [r["reason"] for r in res.info["rejected_regions"]]
+    assert reasons == ["not at an endplate (0% of it in an endplate zone, 15% needed)"], reasons
+
+
 def test_extend_faces_adds_only_unlabelled_voxels_within_reach_of_each_face():
     """`extend_faces` (detection's `extend_mm`) extrudes each body's footprint along the spine axis beyond its
     superior and inferior faces, into unlabelled voxels only and no further than `extend_mm`; the additions join
