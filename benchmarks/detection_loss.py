@@ -53,8 +53,8 @@ def lesion_rows(case_id: str, images, mask, truth_spine) -> list[dict]:
     ref = spine.labels
     lab = sitk.GetArrayFromImage(ref)
     spacing = np.asarray(ref.GetSpacing())[::-1]
-    eroder = _structuring(spacing, settings["erode_mm"])
-    searcher = _structuring(spacing, settings["search_erode_mm"])
+    eroder = _structuring(spacing, settings["erode_mm"], spine.parsed)     # as detection erodes (method 12)
+    searcher = _structuring(spacing, settings["search_erode_mm"], spine.parsed)
     detected = sitk.GetArrayFromImage(sitk.Resample(result.label_maps["T2"], ref, sitk.Transform(),
                                                     sitk.sitkNearestNeighbor, 0))
     names = {int(r.label): r.endplate for r in result.lesions.itertuples()}
