@@ -15,7 +15,8 @@ from modic.errors import ModicInputError
 
 
 def check_image(image: sitk.Image, what: str = "image") -> None:
-    """Refuse images no step can use: not 3D, multi-component, no finite value, NaN/inf voxels, constant."""
+    """Refuse images no step can use: not 3D, multi-component, impossible geometry (`check_geometry`), no finite
+    value, NaN/inf voxels, constant."""
     if not isinstance(image, sitk.Image):
         raise ModicInputError(f"{what} is not an image ({type(image).__name__}) — pass a SimpleITK image")
     if image.GetDimension() != 3:
@@ -25,6 +26,7 @@ def check_image(image: sitk.Image, what: str = "image") -> None:
                               "or vector image) — give the grey-value MR image")
     if min(image.GetSize()) < 1:
         raise ModicInputError(f"{what} has no voxels (size {image.GetSize()})")
+    check_geometry(image, what)
     arr = sitk.GetArrayViewFromImage(image)
     if np.issubdtype(arr.dtype, np.floating):
         finite = np.isfinite(arr)
@@ -39,6 +41,30 @@ def check_image(image: sitk.Image, what: str = "image") -> None:
     if lo == hi:
         raise ModicInputError(f"{what} is constant (every voxel = {float(lo):g}) — a blank or wrongly exported "
                               "image; check the file")
+
+
+MAX_SPACING_MM = 20.0        # MR voxels: 0.2–10 mm (a 2D series' slice spacing with its gap included)
+MAX_EXTENT_MM = 2500.0       # a whole-body composite is under 2 m along the body
+DIRECTION_TOLERANCE = 0.01   # DICOM orientation cosines carry ~1e-5 of rounding; a shear is far beyond this
+
+
+def check_geometry(image: sitk.Image, what: str = "image") -> None:
+    """Refuse a geometry no MR scan has: a voxel spacing that is not positive and finite or above
+    `MAX_SPACING_MM`, a field of view above `MAX_EXTENT_MM` along an axis (spacing in µm or m written as mm), or a
+    direction matrix that is not orthonormal (a shear or a scaling: positions in LPS mm would be wrong)."""
+    spacing = np.asarray(image.GetSpacing(), float)
+    if not np.all(np.isfinite(spacing)) or np.any(spacing <= 0):
+        raise ModicInputError(f"{what} has voxel spacing {tuple(spacing.round(4))} mm — every spacing must be "
+                              "positive; fix the file's header (spacing) or re-export the image")
+    extent = spacing * np.asarray(image.GetSize(), float)
+    if spacing.max() > MAX_SPACING_MM or extent.max() > MAX_EXTENT_MM:
+        raise ModicInputError(f"{what} has voxel spacing {' × '.join(f'{v:g}' for v in spacing)} mm "
+                              f"(field of view up to {extent.max() / 1000:.1f} m) — not an MR scan's geometry; "
+                              "check the spacing in the file's header (units must be mm)")
+    direction = np.asarray(image.GetDirection(), float).reshape(3, 3)
+    if not np.all(np.isfinite(direction)) or np.abs(direction.T @ direction - np.eye(3)).max() > DIRECTION_TOLERANCE:
+        raise ModicInputError(f"{what} has a direction matrix that is not orthonormal (a sheared or scaled "
+                              "orientation) — positions would be wrong; re-export the image from the scanner data")
 
 
 LABEL_MAP_MAX_VALUES = 64   # an MR image has thousands of grey values; a label map a few dozen at most

@@ -89,6 +89,13 @@ def project(tmp_path_factory) -> Path:
     _write(_volume(np.full(shape, 7.0, np.float32)), root / "const.nrrd")
     flat = sitk.GetImageFromArray(rng.normal(size=(32, 32)).astype(np.float32))
     _write(flat, root / "flat2d.nrrd")
+    t2 = sitk.ReadImage(str(root / "t2.nrrd"))
+    huge = sitk.Image(t2)
+    huge.SetSpacing((70.0, 70.0, 350.0))        # metres written as centimetres: a 2.8 m field of view
+    _write(huge, root / "huge_spacing.nrrd")
+    sheared = sitk.Image(t2)
+    sheared.SetDirection((1.0, 0.0, 0.0, 0.5, 0.866, 0.0, 0.0, 0.0, 1.0))
+    _write(sheared, root / "sheared.nrrd")
     data = (root / "t2.nrrd").read_bytes()
     (root / "truncated.nrrd").write_bytes(data[: len(data) // 2])
     (root / "corrupt.nrrd").write_bytes(b"NRRD0004\ntype: float\ngarbage\x00\x01")
