@@ -47,7 +47,8 @@ Method (all on the spine label map's grid; points LPS mm):
    "at an endplate"), whose mean must also be `min_contrast` brighter than the disc core on T2 and FS.
    Regions on the same endplate are one lesion. Each is grown back over the eroded rim through voxels of
    its own type scoring at least `z_grow` (the "detected region"). A lesion whose final outline is a focus
-   (under `focus_mm` along the endplate and not twice as long as thick) is not reported.
+   (under `focus_mm` along the endplate and not twice as long as thick), or several separate pieces each of
+   which is one (scattered fat islands joined as one lesion of their endplate), is not reported.
 5. Each candidate is segmented with the one-click method (`modic.segment.segment_lesion`) seeded at its
    strongest, deepest voxel, and the mask is confined to the candidate's vertebral body (with a parsed spine,
    also the shell beyond its faces, where a parser that stops at the band left the rest of it; each endplate is
@@ -82,7 +83,7 @@ from modic.detect_anatomy import (
     spine_axis,
 )
 from modic.detect_anatomy import structuring as _structuring
-from modic.detect_regions import cut_bridges, grow_back, merge_same_endplate, seed_point
+from modic.detect_regions import cut_bridges, grow_back, is_focus, merge_same_endplate, seed_point
 from modic.detect_typing import label_maps_on_grids, type_lesion_row
 from modic.errors import ModicInputError
 from modic.geometry import format_point, resample_like
@@ -90,7 +91,7 @@ from modic.normalize import zero_minimum
 from modic.spine.model import LEVELS, Spine
 
 # Bump whenever a change of the algorithm or its defaults changes detections (batch caches key on it).
-METHOD_VERSION = 13  # 4: a parsed spine's bodies are searched 1 mm deeper (parsed_extra_erode_mm);
+METHOD_VERSION = 14  # 4: a parsed spine's bodies are searched 1 mm deeper (parsed_extra_erode_mm);
                      # 5: a type III candidate thinner than `min_thickness_iii_mm` along the spine is the cortex
                      # 6: with a parsed spine, type II voxels are also searched in each face's rim and up to
                      #    `type_ii_shell_mm` beyond it (`modic.detect_anatomy.face_shells`)
@@ -108,6 +109,7 @@ METHOD_VERSION = 13  # 4: a parsed spine's bodies are searched 1 mm deeper (pars
                      #     least: on 4 mm slices the parsed bodies' outermost slices are searched
                      # 13: a lesion outline under `focus_mm` along the endplate and not twice as long as thick is
                      #     a focus (focal fat, a vessel), not a band: not reported (`is_focus`)
+                     # 14: an outline of several separate pieces is foci when every piece is one
 LESION_COLUMNS = ("case_id", "label", "level", "endplate", "modic_type", "voxels", "volume_mm3", "seed_lps",
                   "confidence")
 LUMBAR_ENDPLATES: tuple[tuple[str, str], ...] = tuple(
@@ -518,17 +520,6 @@ def detect_lesions(images: Mapping[str, sitk.Image], spine: Spine | sitk.Image |
             "marrow_sd": {s: round(v, 3) for s, v in sds.items()},
             "candidates": len(candidates), "rejected_regions": rejected, "seconds": round(time.perf_counter() - t0, 3)}
     return DetectionResult(lesions=lesions, label_maps=label_maps, spine=spine, info=info)
-
-
-def is_focus(mask: np.ndarray, ref: sitk.Image, axis_lps: np.ndarray, focus_mm: float) -> bool:
-    """Whether a lesion mask (numpy, on `ref`'s grid) is a focus rather than a band: its 5–95 % extent along the
-    endplate (in the sagittal plane, across the spine axis `axis_lps`) is under `focus_mm` and less than twice its
-    thickness along the axis (a focal fat deposit, a vessel or an island touching the endplate zone)."""
-    across = np.cross(axis_lps, [1.0, 0.0, 0.0])
-    across = across / (np.linalg.norm(across) or 1.0)
-    idx = np.argwhere(mask)
-    length = axis_height(idx, ref, across)
-    return bool(length < focus_mm and axis_height(idx, ref, axis_lps) >= 0.5 * length)
 
 
 def _contrast_ok(modic_type: str, ratios: Mapping[str, float], min_contrast: float,

@@ -7,6 +7,8 @@ import numpy as np
 import SimpleITK as sitk
 from scipy import ndimage
 
+from modic.detect_anatomy import axis_height
+
 
 def cut_bridges(mask: np.ndarray, spacing_zyx) -> list[np.ndarray]:
     """The pieces of a region left by an in-plane opening (3 × 3 cross: strands up to 2 voxels wide go)."""
@@ -59,3 +61,21 @@ def grow_back(cand: np.ndarray, allowed: np.ndarray, best: np.ndarray, z_grow: f
     out = np.zeros_like(cand)
     out[pad] = ndimage.binary_dilation(cand[pad], element) & allowed[pad] & (best[pad] >= z_grow)
     return out | cand
+
+
+def is_focus(mask: np.ndarray, ref: sitk.Image, axis_lps: np.ndarray, focus_mm: float) -> bool:
+    """Whether a lesion mask (numpy, on `ref`'s grid) is a focus rather than a band: its 5–95 % extent along the
+    endplate (in the sagittal plane, across the spine axis `axis_lps`) is under `focus_mm` and less than twice its
+    thickness along the axis (a focal fat deposit, a vessel or an island touching the endplate zone). A mask of
+    several separate pieces (26-connected) is foci when every piece is one: fat islands scattered along an
+    endplate are joined as one lesion of that endplate, and their joint extent is no band's."""
+    across = np.cross(axis_lps, [1.0, 0.0, 0.0])
+    across = across / (np.linalg.norm(across) or 1.0)
+
+    def one(piece: np.ndarray) -> bool:
+        idx = np.argwhere(piece)
+        length = axis_height(idx, ref, across)
+        return bool(length < focus_mm and axis_height(idx, ref, axis_lps) >= 0.5 * length)
+
+    pieces, n = ndimage.label(mask, np.ones((3, 3, 3), bool))
+    return one(mask) if n <= 1 else all(one(pieces == k) for k in range(1, n + 1))

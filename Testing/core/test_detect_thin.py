@@ -144,6 +144,27 @@ def test_a_round_fat_focus_at_the_endplate_is_not_a_band(focus_mm, reported):
         assert any(r["reason"].startswith("a focus") for r in res.info["rejected_regions"])
 
 
+def test_fat_foci_scattered_along_an_endplate_are_not_one_band():
+    # two fatty islands (type II signal), each 6.4 mm across and tall, 12.8 mm apart against the L3 inferior
+    # endplate: joined as one lesion of that endplate they span 25.6 mm along it, but each piece is a focus
+    # (detection method 14; before it, construction B's scattered islands were called type II bands)
+    images, spine, _ = _spine_case(None, noise=0.01, shading=0.0)
+    foci = np.zeros(sitk.GetArrayViewFromImage(images["T2"]).shape, bool)
+    foci[4:8, 33:41, 20:28] = True
+    foci[4:8, 33:41, 44:52] = True
+    images = _with_band(images, foci, {"T1": 1.5, "T2": 1.3, "FS": 0.6})
+    res = detect_lesions(images, spine, case_id="foci", segment=False)
+    assert len(res.table()) == 0, res.table()
+    assert any(r["reason"].startswith("a focus") for r in res.info["rejected_regions"]), res.info["rejected_regions"]
+    # one piece of the same two joined by a band along the endplate is a band, and is reported
+    foci[4:8, 37:41, 28:44] = True
+    images, spine, _ = _spine_case(None, noise=0.01, shading=0.0)
+    images = _with_band(images, foci, {"T1": 1.5, "T2": 1.3, "FS": 0.6})
+    got = [(r.endplate, r.modic_type) for r in detect_lesions(images, spine, case_id="joined", segment=False)
+           .table().itertuples()]
+    assert got == [("L3 inferior", "II")], got
+
+
 def test_a_region_in_the_middle_of_a_body_is_rejected_saying_how_much_of_it_touches_an_endplate():
     images, spine, _ = _spine_case(None, noise=0.01, shading=0.0)
     blob = np.zeros(sitk.GetArrayViewFromImage(images["T2"]).shape, bool)
