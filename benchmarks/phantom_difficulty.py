@@ -4,8 +4,9 @@ Per case: the lesion box (+14 mm) is rendered at full resolution and the whole f
 coarser in-plane grid; the box is normalised like `zscore-image` (μ/σ of the Otsu foreground of the
 coarse image, ×100), PyRadiomics runs with a reduced parameter file (original, LoG 1/3 mm, square,
 exponential, gradient; see PROXY_PARAMS), then `modic.stats.run_stats` with the statistics presets asked for
-(default: the recommended preset, `modic stats`' default). The cohort uses `--signal-model` (default 3, the
-signals `modic phantom --signal-model 3` writes; 1 = generator 1, the default cohort; 2 = per-case variability).
+(default: the recommended preset, `modic stats`' default). The cohort uses `--signal-model` (default 4, the
+cohort `modic demo` uses: model 3's signals read by a reader, whose ROIs the proxy draws the same way; 3 = without
+the reader; 1 = generator 1, `modic phantom`'s default; 2 = per-case variability).
 About 5× cheaper than `modic demo`; square and exponential images are 1/3 of its features (1/5 in the demo),
 so its screen share is not the demo's (benchmarks/phantom_difficulty.md).
 
@@ -81,6 +82,8 @@ def case_features(spec, params, reader_margin: tuple[float, float] | None = None
             roi = region > 0
             if reader_margin is not None:
                 roi = reader_roi(roi, box.spacing, float(roi_rng.uniform(*reader_margin)))
+            elif spec.reader_margin_mm:         # signal model 4: the generator's reader
+                roi = reader_roi(roi, box.spacing, spec.reader_margin_mm[seq])
             masks[seq] = _to_image(roi.astype(np.uint8), box)
     return extract_case(images, masks, params, case_id=spec.case_id).values
 
@@ -107,7 +110,7 @@ def main() -> None:
     ap.add_argument("--out", required=True)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--cases", type=int, default=None)
-    ap.add_argument("--signal-model", type=int, choices=(1, 2, 3), default=3, dest="signal_model")
+    ap.add_argument("--signal-model", type=int, choices=(1, 2, 3, 4), default=4, dest="signal_model")
     ap.add_argument("--shard", default="0/1", help="i/k: this process does cases i, i+k, ...")
     ap.add_argument("--merge", type=int, default=0, help="merge k shards and run the statistics")
     ap.add_argument("--reader-margin", default=None, dest="reader_margin", help="LO,HI mm (see docstring)")

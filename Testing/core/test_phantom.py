@@ -254,7 +254,7 @@ def test_signal_model_2_changes_signals_only():
     assert one.lesion.factors is None and one.anatomy.tissue_scale is None
     assert two.signal_model == 2 and two.lesion.factors is not None and two.anatomy.tissue_scale is not None
     with pytest.raises(ValueError, match="signal-model"):
-        case_spec(3, 0, 2, signal_model=4)
+        case_spec(3, 0, 2, signal_model=5)
 
 
 def _lesion_signal(spec) -> np.ndarray:
@@ -332,6 +332,65 @@ def test_signal_model_3_contrast_size_is_the_same_for_every_type():
                           sitk.GetArrayFromImage(make_lesion_mask(one[5], "T2")))
 
 
+def test_signal_model_4_is_model_3_read_by_a_reader():
+    """Issue 12 item 18, signal model 4: the label is the reader's call and the shape is drawn from it (model 3's
+    shapes, grids and labels exactly); the tissue (the signal, `true_type`) is a neighbouring type in about
+    `READER_PARAMS["disagreement"]` of the cases; each sequence's ROI margin lies in `READER_PARAMS["margin_mm"]`."""
+    from modic.phantom.spec import NEIGHBOUR_TYPES, READER_PARAMS
+
+    four, three = cohort_specs(seed=0, signal_model=4), cohort_specs(seed=0, signal_model=3)
+    moved = 0
+    for a, b in zip(four, three, strict=True):
+        assert a.grids == b.grids and a.modic_type == b.modic_type and a.scored == b.scored
+        assert [vars(x) for x in a.lesion.sides] == [vars(x) for x in b.lesion.sides]      # the label's shape
+        tissue = a.lesion.modic_type
+        if tissue != a.modic_type:
+            moved += 1
+            assert tissue in NEIGHBOUR_TYPES[a.modic_type] and a.true_type.split("/")[0] in ("I", "II", "III")
+            assert ("I", "II", "III")[tissue - 1] in a.true_type.split("/")
+        assert set(a.reader_margin_mm) == {"T1", "T2", "FS"} and b.reader_margin_mm is None
+        assert all(READER_PARAMS["margin_mm"][seq][0] <= m <= READER_PARAMS["margin_mm"][seq][1]
+                   for seq, m in a.reader_margin_mm.items())
+        assert a.reader_margin_mm["T2"] == 0.0 < max(a.reader_margin_mm["T1"], a.reader_margin_mm["FS"])
+    q = READER_PARAMS["disagreement"]
+    assert abs(moved / len(four) - q) < 3 * np.sqrt(q * (1 - q) / len(four)), moved
+    assert np.array_equal(sitk.GetArrayFromImage(make_lesion_mask(four[5], "T2")),
+                          sitk.GetArrayFromImage(make_lesion_mask(three[5], "T2")))
+
+
+def test_the_demo_cohort_is_read_by_a_reader_and_modic_phantom_writes_generator_1():
+    from modic.cli import build_parser
+
+    parser = build_parser()
+    assert parser.parse_args(["demo"]).signal_model == 4
+    assert int(parser.parse_args(["phantom", "--out", "x"]).signal_model) == 1
+
+
+def test_a_readers_roi_holds_the_lesion_and_reaches_no_further_than_the_margin(tmp_path):
+    from scipy import ndimage
+
+    from modic.phantom.cohort import write_case
+    from modic.phantom.spec import case_spec as spec_of
+    from modic.phantom.synth import synthesize
+
+    case = synthesize(spec_of(4, 0, 2, signal_model=4))
+    assert case.truth_masks is not None and case.meta["reader_margin_mm"] == case.spec.reader_margin_mm
+    for seq in ("T1", "T2", "FS"):
+        roi = sitk.GetArrayFromImage(case.masks[seq]) > 0
+        truth = sitk.GetArrayFromImage(case.truth_masks[seq]) > 0
+        margin = case.spec.reader_margin_mm[seq]
+        assert (roi >= truth).all() and truth.sum() > 100
+        reach = ndimage.distance_transform_edt(~truth, sampling=case.masks[seq].GetSpacing()[::-1])[roi].max()
+        assert reach <= margin + 1e-6, (seq, reach, margin)
+        if margin > 1.0:     # beyond the in-plane pixel: the ROI is larger
+            assert roi.sum() > 1.2 * truth.sum(), (seq, margin)
+        elif margin == 0.0:   # the T2 ROI, on which Table 1 is measured, is the lesion itself
+            assert (roi == truth).all(), seq
+    files = write_case(case, tmp_path / "c")
+    assert {"truth_t1", "truth_t2", "truth_fs"} <= set(files)
+    assert synthesize(spec_of(4, 0, 2, signal_model=3)).truth_masks is None
+
+
 def test_determinism(cases):
     a = cases[(2, 0)]
     b = make_case("t2_0", 2, seed=5, index=20, fs_differs=False)
@@ -401,7 +460,7 @@ def test_odi_correlates_with_shape(default_shapes):
     ["--counts=-1,2,3"],
     ["--counts", "a,b,c"],
     ["--with-scores=-2"],
-    ["--signal-model", "4"],
+    ["--signal-model", "5"],
 ])
 def test_bad_arguments(tmp_path, capsys, argv):
     out = tmp_path / "cohort"

@@ -35,8 +35,9 @@ def add_parser(sub) -> None:
     p.add_argument("--jobs", type=int, default=None, help="worker processes (default: all cores)")
     p.add_argument("--params", metavar="YAML", help="PyRadiomics parameter file (default: the paper's)")
     add_overwrite_argument(p)
-    p.add_argument("--signal-model", type=int, choices=(1, 2, 3), default=1, dest="signal_model",
-                   help="phantom signals (see modic phantom --signal-model; default 1)")
+    p.add_argument("--signal-model", type=int, choices=(1, 2, 3, 4), default=4, dest="signal_model",
+                   help="phantom signals (see modic phantom --signal-model; default 4: types overlap as in patients "
+                        "and a reader's labels and ROIs; 1: generator 1, types apart by construction)")
     p.set_defaults(func=run)
 
 
@@ -44,7 +45,7 @@ def _say(text: str) -> None:
     print(f"[demo] {text}", flush=True)
 
 
-def _cohort(out: Path, cases: int | None, seed: int, overwrite: bool = False, signal_model: int = 1) -> Path:
+def _cohort(out: Path, cases: int | None, seed: int, overwrite: bool = False, signal_model: int = 4) -> Path:
     """Generate the phantom cohort unless an identical one is already there."""
     from modic.io import record_files, write_text
     from modic.phantom import generate_cohort
@@ -55,7 +56,8 @@ def _cohort(out: Path, cases: int | None, seed: int, overwrite: bool = False, si
     if (folder / "manifest.csv").is_file() and stamp.is_file() and json.loads(stamp.read_text()) == wanted:
         _say(f"reusing the phantom cohort in {folder}")
         return folder / "manifest.csv"
-    _say("generating the synthetic cohort (T1, T2, FS; sagittal 2D geometry; ground-truth masks)")
+    _say("generating the synthetic cohort (T1, T2, FS; sagittal 2D geometry; "
+         + ("a reader's labels and ROIs, truth masks beside them)" if signal_model == 4 else "ground-truth masks)"))
     manifest = generate_cohort(folder, n_cases=cases, seed=seed, progress=True, overwrite=overwrite,
                                signal_model=signal_model)
     write_text(stamp, json.dumps(wanted))
@@ -77,11 +79,13 @@ def run(args: argparse.Namespace) -> int:
         load_params(args.params)  # a bad parameter file is refused before anything is written
     claim_folder(out, "demo")
     t0 = time.perf_counter()
-    manifest = _cohort(out, args.cases, args.seed, args.overwrite, getattr(args, "signal_model", 1))
+    manifest = _cohort(out, args.cases, args.seed, args.overwrite, getattr(args, "signal_model", 4))
 
     from modic.batch import run_cohort
 
-    _say("extracting PyRadiomics features on the ground-truth lesion masks (cached per case)")
+    signal_model = getattr(args, "signal_model", 4)
+    rois = "reader's ROIs" if signal_model == 4 else "ground-truth lesion masks"
+    _say(f"extracting PyRadiomics features on the {rois} (cached per case)")
     batch = run_cohort(manifest, out / "features.csv", params=args.params, jobs=args.jobs, show_progress=True,
                        overwrite=args.overwrite)
     if batch.n_failed:

@@ -14,6 +14,7 @@ examples:
   modic phantom --out small --cases 12 --seed 3   # 12 cases in the paper's proportions
   modic phantom --out c --counts 5,5,5 --with-scores 6 --format nifti --mixed
   modic phantom --out hard --signal-model 3       # types overlap as in patients (issue 12 item 18)
+  modic phantom --out read --signal-model 4       # ... and read by a reader: labels, ROIs (the demo's cohort)
 
 rules: --cases alone scales 41/84/29 (largest remainder) and the scored total to round(30·N/154);
 --counts sets I,II,III exactly; --with-scores N spreads N scored cases over the types in proportion
@@ -53,10 +54,12 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                    help="image format (default nrrd); dicom: each case a study folder (sagittal T1, T2, STIR + "
                         "an axial T2 and a localiser), manifest column 'study', masks NRRD")
     p.add_argument("--mixed", action="store_true", help="allow mixed I/II and II/III lesions (~35%%)")
-    p.add_argument("--signal-model", default=1, dest="signal_model", metavar="{1,2,3}",
+    p.add_argument("--signal-model", default=1, dest="signal_model", metavar="{1,2,3,4}",
                    help="lesion/marrow signals: 1 = generator 1 (default, what the benchmarks use); 2 = per-case "
                         "marrow fat, scanner scale, lesion expression and texture (types overlap more); 3 = as 2 "
-                        "with the same contrast size for every type and mixed lesions (as hard as patients)")
+                        "with the same contrast size for every type and mixed lesions; 4 = model 3 read by a reader: "
+                        "labels that disagree with the tissue in 14 %% of cases and hand-drawn ROIs 0–2.5 mm wider "
+                        "than the lesion (truth_*.nrrd hold the lesion itself; `modic demo`'s default)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--construction", choices=("A", "B"), default="A",
                    help="A = the default generator; B = a second, independent one (docs/PHANTOMS.md)")

@@ -18,6 +18,11 @@ marrow has the same distribution for every type and only its direction is the ty
 features carry no type information; some lesions are mottled I/II mixtures labelled by their dominant part
 (`modic.phantom.spec.SIGNAL3_PARAMS`; measured in benchmarks/phantom_difficulty.md).
 
+Signal model 4 (`--signal-model 4`, `modic demo`'s default cohort) is model 3 as a study reads it
+(`modic.phantom.spec.READER_PARAMS`): the label is a reader's call that names a neighbouring type for 14 % of the
+lesions (the shape follows the label, as the paper's Table 1 does; the tissue is `true_type`), and the T1 and FS
+ROIs are drawn wider than the lesion (`PhantomCase.truth_masks` and the cohort's `truth_*` files hold the lesion).
+
 Public API: `make_case`, `generate_cohort`, `default_counts`, `case_spec`, `cohort_specs`,
 `make_lesion_mask` (fast mask-only path), `shape_features`, `PhantomCase`, `ANATOMY_LABELS`.
 """

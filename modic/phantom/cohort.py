@@ -23,8 +23,9 @@ import SimpleITK as sitk
 from modic.errors import ModicInputError
 from modic.geometry import format_point
 
-GENERATOR_VERSION = "2.2.0"   # 2.1: signal_model 1 (default) = generator 1 signals, 2 = per-case variability;
+GENERATOR_VERSION = "2.3.0"   # 2.1: signal_model 1 (default) = generator 1 signals, 2 = per-case variability;
 #                               2.2: signal_model 3 (opt-in) = same contrast size for every type, mixed I/II
+#                               2.3: signal_model 4 = model 3 read by a reader (labels, shapes and ROIs; demo default)
 MANIFEST_COLUMNS = ("case_id", "t1", "t2", "fs", "mask_t1", "mask_t2", "mask_fs", "label", "modic_type",
                     "odi", "vas", "age", "sex", "pfirrmann", "seed_lps", "reference_lps", "level", "endplate",
                     "true_type")
@@ -77,6 +78,10 @@ def write_case(case, folder: Path, fmt: str = "nrrd") -> dict[str, str]:
         mname = f"mask_{seq.lower()}{ext}"
         sitk.WriteImage(case.masks[seq], str(folder / mname), True)
         files[f"mask_{seq.lower()}"] = mname
+        if getattr(case, "truth_masks", None):     # signal model 4: the masks are a reader's ROIs; the lesion itself
+            tname = f"truth_{seq.lower()}{ext}"
+            sitk.WriteImage(case.truth_masks[seq], str(folder / tname), True)
+            files[f"truth_{seq.lower()}"] = tname
     sitk.WriteImage(case.anatomy, str(folder / f"anatomy{ext}"), True)
     files["anatomy"] = f"anatomy{ext}"
     return files
@@ -93,7 +98,8 @@ def generate_cohort(out: str | os.PathLike, n_cases: int | None = None, counts=N
     modic's own files in a folder that holds others (which are never touched; docs/OUTPUTS.md).
     `signal_model` 1 (default): generator 1's signals; 2: per-case signal variability
     (`modic.phantom.spec.CONTRAST_PARAMS`); 3: the same contrast size for every type, mixed I/II lesions
-    (`modic.phantom.spec.SIGNAL3_PARAMS`).
+    (`modic.phantom.spec.SIGNAL3_PARAMS`); 4: model 3 read by a reader (`modic.phantom.spec.READER_PARAMS`: the
+    masks are the reader's ROIs, manifest columns `truth_t1`/`truth_t2`/`truth_fs` the lesion itself).
     """
     import pandas as pd
     from tqdm import tqdm
@@ -125,7 +131,7 @@ def generate_cohort(out: str | os.PathLike, n_cases: int | None = None, counts=N
             rel = Path("cases") / case.case_id
             files = write_case(case, tmp / rel, fmt)
             row = {"case_id": case.case_id}
-            for key in ("study", "t1", "t2", "fs", "mask_t1", "mask_t2", "mask_fs"):
+            for key in ("study", "t1", "t2", "fs", "mask_t1", "mask_t2", "mask_fs", "truth_t1", "truth_t2", "truth_fs"):
                 if key in files:
                     row[key] = (rel / files[key]).as_posix()
             row.update({"label": 1, "modic_type": case.modic_type, "odi": case.clinical["odi"],

@@ -115,14 +115,23 @@ SIGNAL3_PARAMS = {
     "fs_snr_factor": 1.0,               # FS noise relative to model 1 (1.5 made the types easier to tell apart)
 }
 
-SIGNAL_MODELS = (1, 2, 3)   # 1: generator 1's signals (default), 2: per-case signal variability, 3: as hard as patients
+# signal model 4: model 3's signals as a reader sees them (issue 12 item 18; benchmarks/phantom_difficulty.md). The
+# label is the reader's call and the lesion's shape is drawn from it (the paper's Table 1 describes the shapes by its
+# readers' labels); the tissue is a neighbouring type in `disagreement` of the cases (readers disagree on the Modic
+# type; published inter-reader agreement is moderate to good); each sequence's ROI is drawn by hand, wider than the
+# lesion by `margin_mm` (per case and sequence: a hand outline on 0.6–0.8 mm pixels and 3–4 mm slices takes in the
+# lesion's border). The images are model 3's; `true_type` says the tissue and the truth masks are written too.
+READER_PARAMS = {"disagreement": 0.14, "margin_mm": {"T1": (0.0, 3.5), "T2": (0.0, 0.0), "FS": (0.0, 3.5)}}
+
+SIGNAL_MODELS = (1, 2, 3, 4)   # 1: generator 1's signals (default), 2: per-case signal variability, 3: types overlap
+                               # as in patients, 4: model 3 read by a reader (labels and ROIs; the demo's default)
 
 
 def check_signal_model(signal_model) -> int:
     """`signal_model` as an int in SIGNAL_MODELS, else ModicInputError."""
     if str(signal_model) not in {str(m) for m in SIGNAL_MODELS}:
-        raise ModicInputError(f"--signal-model must be 1 (generator 1's signals, the default), 2 (per-case "
-                              f"signal variability) or 3 (types overlap as in patients), got {signal_model!r}")
+        raise ModicInputError(f"--signal-model must be 1 (generator 1's signals), 2 (per-case signal variability), "
+                              f"3 (types overlap as in patients) or 4 (model 3 read by a reader), got {signal_model!r}")
     return int(signal_model)
 
 
@@ -133,6 +142,11 @@ def signal_settings(signal_model: int = 1) -> dict:
         return {}
     own = ({"lesion_factor_full_expression": LESION_FACTOR_FULL.astype(float).round(3).tolist()} if model == 2 else
            {"lesion_sign": LESION_SIGN.astype(int).tolist(), **SIGNAL3_PARAMS})
+    if model == 4:
+        own["reader"] = {"disagreement": READER_PARAMS["disagreement"],
+                         "margin_mm": {k: list(v) for k, v in READER_PARAMS["margin_mm"].items()},
+                         "shape_from": "the reader's label", "neighbours": {str(k): list(v)
+                                                                            for k, v in NEIGHBOUR_TYPES.items()}}
     marrow = {k: v for k, v in CONTRAST_PARAMS.items() if model == 2 or k in _MARROW_KEYS}
     return {**own, "fat_slope": FAT_SLOPE.astype(float).round(3).tolist(),
             **{k: {str(t): list(r) for t, r in v.items()} if isinstance(v, dict) else v
@@ -182,6 +196,7 @@ class CaseSpec:
     level: str = ""
     endplate: str = ""
     signal_model: int = 1                       # 1: generator 1's signals, 2: per-case signal variability
+    reader_margin_mm: dict[str, float] | None = None   # model 4: each sequence's ROI is the lesion grown by this
 
 
 def default_counts() -> tuple[int, int, int]:
@@ -449,7 +464,7 @@ def case_spec(index: int, seed: int, modic_type, scored: bool = False, mixed: bo
         gfs = g12
     acq = {s: {"snr": float(rng.uniform(18, 40)), "gain": float(rng.uniform(0.6, 1.6)),
                "offset": float(rng.uniform(0, 60))} for s in ("T1", "T2", "FS")}
-    if signal_model == 3:
+    if signal_model >= 3:
         acq["FS"]["snr"] *= SIGNAL3_PARAMS["fs_snr_factor"]
     bias = rng.normal(0, 1, (3, 10)) * np.array([0, .10, .16, .06, .05, .05, .05, .03, .03, .03])
     bias[:, 2] += 0.12                     # posterior (spine coil) brighter
@@ -461,15 +476,24 @@ def case_spec(index: int, seed: int, modic_type, scored: bool = False, mixed: bo
     drawn_sex = "M" if rng.uniform() < m / n else "F"
     clinical = {"age": age, "sex": sex or drawn_sex, "pfirrmann": grade,
                 "odi_noise": float(rng.normal()), "vas_noise": float(rng.normal())}
+    margins = None
+    if signal_model == 4 and second is None:    # the reader (READER_PARAMS), from its own stream
+        reader = np.random.default_rng([int(seed), int(index), 17])
+        disagrees, pick = reader.uniform() < READER_PARAMS["disagreement"], reader.uniform()
+        margins = {s: round(float(reader.uniform(*READER_PARAMS["margin_mm"][s])), 3) for s in ("T1", "T2", "FS")}
+        if disagrees:     # the tissue is a neighbouring type; the shape stays the label's
+            near = NEIGHBOUR_TYPES[dom]
+            les.modic_type = near[0] if len(near) == 1 else near[int(pick < 0.5)]
+            true_type = TYPE_NAMES[les.modic_type]
     if signal_model >= 2:   # from its own stream: shapes, grids and clinical data stay those of model 1
         draw = _contrast if signal_model == 2 else _contrast3
         clinical["marrow_fat"] = round(draw(np.random.default_rng([int(seed), int(index), 13]), anat, les, age), 3)
-        if signal_model == 3 and les.blend_type is not None and second is None:   # mixed; labelled by the dominant
-            true_type = "/".join(TYPE_NAMES[t] for t in sorted((dom, les.blend_type)))
+        if signal_model >= 3 and les.blend_type is not None and second is None:   # mixed; labelled by the dominant
+            true_type = "/".join(TYPE_NAMES[t] for t in sorted((les.modic_type, les.blend_type)))
     return CaseSpec(case_id=case_id or f"phantom_{index + 1:03d}", index=int(index), seed=int(seed),
                     modic_type=dom, true_type=true_type, scored=bool(scored), anatomy=anat, lesion=les,
                     grids={"T1": g12, "T2": g12, "FS": gfs}, acquisition=acq, bias=bias, clinical=clinical,
-                    level=DISC_NAMES[disc], endplate=endplate, signal_model=signal_model)
+                    level=DISC_NAMES[disc], endplate=endplate, signal_model=signal_model, reader_margin_mm=margins)
 
 
 def cohort_specs(seed: int = 0, n_cases: int | None = None, counts=None, with_scores: int | None = None,

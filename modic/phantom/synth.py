@@ -48,6 +48,7 @@ class PhantomCase:
     meta: dict = field(default_factory=dict)
     spec: CaseSpec | None = field(default=None, repr=False)
     reference_lps: tuple[float, float, float] | None = None   # normal vertebral marrow (LPS mm)
+    truth_masks: dict[str, sitk.Image] | None = None   # signal model 4: the lesion itself (`masks` are a reader's ROIs)
 
 
 def _empty(grid: GridSpec, pixel=sitk.sitkUInt8) -> sitk.Image:
@@ -388,6 +389,10 @@ def synthesize(spec: CaseSpec) -> PhantomCase:
     seed_lps = choose_seed(spec, masks)
     reference_lps = choose_reference(spec, masks)
     masks = {"T1": m12, "T2": sitk.Image(m12), "FS": mfs if not shared else sitk.Image(m12)}
+    truth = None
+    if spec.reader_margin_mm:     # signal model 4: each sequence's ROI as a reader draws it
+        truth = masks
+        masks = {seq: reader_roi(truth[seq], spec.reader_margin_mm[seq]) for seq in ("T1", "T2", "FS")}
     meta = {
         "grids": {s: {"size": list(g.size), "spacing": list(g.spacing), "origin": list(g.origin),
                       "direction": list(g.direction), "slice_thickness": g.thickness}
@@ -400,11 +405,23 @@ def synthesize(spec: CaseSpec) -> PhantomCase:
         "disc_pfirrmann": spec.anatomy.disc_grade.tolist(),
         "signal_model": spec.signal_model,
         **({"signal": signal_record(spec)} if spec.signal_model >= 2 else {}),
+        **({"reader_margin_mm": spec.reader_margin_mm} if spec.reader_margin_mm else {}),
     }
     return PhantomCase(case_id=spec.case_id, images=images, masks=masks, anatomy=anatomy,
                        seed_lps=seed_lps, modic_type=spec.modic_type, true_type=spec.true_type,
-                       clinical=clinical_record(spec, masks["T2"]), meta=meta, spec=spec,
-                       reference_lps=reference_lps)
+                       clinical=clinical_record(spec, (truth or masks)["T2"]), meta=meta, spec=spec,
+                       reference_lps=reference_lps, truth_masks=truth)
+
+
+def reader_roi(mask: sitk.Image, margin_mm: float) -> sitk.Image:
+    """A reader's ROI: the lesion `mask` grown by `margin_mm` (3-D Euclidean distance on the voxel spacing, mm)."""
+    arr = sitk.GetArrayFromImage(mask) > 0
+    if margin_mm <= 0 or not arr.any():
+        return sitk.Image(mask)
+    grown = ndimage.distance_transform_edt(~arr, sampling=mask.GetSpacing()[::-1]) <= margin_mm
+    out = sitk.GetImageFromArray(grown.astype(np.uint8))
+    out.CopyInformation(mask)
+    return out
 
 
 def make_case(case_id: str, modic_type: int | str, seed: int, **options) -> PhantomCase:
