@@ -46,11 +46,13 @@ def normalise(arr: np.ndarray) -> np.ndarray:
     return (arr / (hi or 1.0)).astype(np.float32)
 
 
-def barrier(slices: list[np.ndarray], px: float) -> np.ndarray:
-    """Dark-line + edge map of one sagittal slice (average over contrasts), ~0–1."""
+def barrier(slices: list[np.ndarray], px: float, line_sigma_mm: float | None = None) -> np.ndarray:
+    """Dark-line + edge map of one sagittal slice (average over contrasts), ~0–1; the dark lines are sought on the
+    slice smoothed by `line_sigma_mm` (default `SETTINGS["line_sigma_mm"]`)."""
     out = np.zeros(slices[0].shape, np.float32)
+    sigma = SETTINGS["line_sigma_mm"] if line_sigma_mm is None else line_sigma_mm
     for s in slices:
-        sm = filters.gaussian(s, 0.7 / px)
+        sm = filters.gaussian(s, sigma / px)
         r = max(int(round(SETTINGS["dark_line_mm"] / px)), 1)
         dl = ndi.grey_closing(sm, footprint=disk(r)) - sm      # black top-hat: thin dark lines (cortex)
         g = filters.sobel(filters.gaussian(s, 2.0 / px))
@@ -233,7 +235,18 @@ def continue_to_sacrum(best: dict, others: list[dict]) -> None:
 
 
 def _find_column_images(frame: WorkingFrame, names: list[str]) -> dict:
-    """`find_column` on one set of images."""
+    """`find_column` on one set of images; a column of fewer than `fallback_bodies` bodies is sought again with the
+    regions of a smoother dark-line map pooled in (`fallback_line_sigma_mm`), and the longer column is kept."""
+    best = _column_on_maps(frame, names, (None,))
+    if len(best["chain"]) < SETTINGS["fallback_bodies"]:
+        again = _column_on_maps(frame, names, (None, SETTINGS["fallback_line_sigma_mm"]))
+        if len(again["chain"]) > len(best["chain"]):
+            best = dict(again, fallback=True)
+    return best
+
+
+def _column_on_maps(frame: WorkingFrame, names: list[str], sigmas: tuple) -> dict:
+    """The column from the regions of the dark-line maps smoothed by each of `sigmas` (mm; None = the default)."""
     nk = frame.arrays[names[0]].shape[0]
     px = float(frame.grid.GetSpacing()[0])
     best = {"score": -np.inf, "chain": []}
@@ -241,14 +254,15 @@ def _find_column_images(frame: WorkingFrame, names: list[str]) -> dict:
     for f in SETTINGS["slab_fractions"]:
         k = int(round(f * (nk - 1)))
         slices = _slab(frame, names, k)
-        b = barrier(slices, px)
         labels, regions = [], []
-        variants = [(mm, None) for mm in SETTINGS["marker_mm"]] + [(SETTINGS["marker_mm"][0], slices[0])]
-        for si, (mm, signal) in enumerate(variants):
-            labels.append(watershed_regions(b, px, mm, signal))
-            for r in region_table(labels[-1], slices[0], px):
-                r.scale, r.slab = si, k
-                regions.append(r)
+        for sigma in sigmas:
+            b = barrier(slices, px, sigma)
+            variants = [(mm, None) for mm in SETTINGS["marker_mm"]] + [(SETTINGS["marker_mm"][0], slices[0])]
+            for mm, signal in variants:
+                labels.append(watershed_regions(b, px, mm, signal))
+                for r in region_table(labels[-1], slices[0], px):
+                    r.scale, r.slab = len(labels) - 1, k
+                    regions.append(r)
         chain, gaps, score = best_chain(regions)
         chain, gaps, score = _prefer_anterior(regions, chain, gaps, score)
         score += 0.0 if not chain else 0.5 * len(chain)

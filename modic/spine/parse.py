@@ -12,7 +12,9 @@ Method (no trained weights; every number below is in mm or a dimensionless ratio
    bottom by dynamic programming (regular spacing along a smooth curve, similar size and signal; going down, a
    step never turns more than `max_forward_turn_deg` anteriorly from the one above it unless that one already
    turned into the sacrum: lordosis only ever turns the lumbar column posteriorly); the best chain over the slabs
-   is the vertebral column (`modic.spine.column`).
+   is the vertebral column (`modic.spine.column`). A chain of fewer than 4 bodies is sought again with the
+   regions of a second barrier map pooled in, whose dark lines are read on a smoother slice (1.4 mm): marrow texture
+   (a water image's fat speckle) splits bodies on the finer map.
 4. Each body is followed slice by slice to the left and right (the part of its mid-sagittal outline whose signal
    stays in the marrow range), then cut in each slice to the chord of its round axial section
    (`modic.spine.shape`).
@@ -45,7 +47,7 @@ from modic.spine.model import DISCS, Spine, spine_from_masks, structures_from_la
 from modic.spine.settings import SETTINGS
 from modic.spine.shape import round_bodies
 
-METHOD_VERSION = 25  # 2: bodies lengthened to their endplate lines (modic.spine.endplates); sacral block;
+METHOD_VERSION = 26  # 2: bodies lengthened to their endplate lines (modic.spine.endplates); sacral block;
                      # 3: a body's lateral end is a step in its core signal between neighbouring slices;
                      #    the marrow spread has a floor of 5 % of its level (robust to lateral shading)
                      # 4: with several images the column is also sought on each image alone (not fat-suppressed
@@ -99,6 +101,8 @@ METHOD_VERSION = 25  # 2: bodies lengthened to their endplate lines (modic.spine
                      #    the lowest body (`modic.spine.column.extend_down`; a column leaning back in the image)
                      # 25: a lumbar body reaches at most `neighbour_width_mm` further to either side than the
                      #    further-reaching of its neighbours (`cap_wider_than_neighbours`)
+                     # 26: a column of fewer than `fallback_bodies` bodies is sought again with the regions of a
+                     #    smoother dark-line map pooled in (`fallback_line_sigma_mm`; info["column_fallback"])
 
 
 def column_tilt_deg(chain: list[Region]) -> float:
@@ -437,7 +441,8 @@ def parse_spine(images: Mapping[str, sitk.Image], random_state: int = 0) -> Spin
     info.update(naming=reason, column_tilt_deg=round(tilt, 1),
                 mid_sagittal_index=int(column["k"]), column_images=column["names"],
                 column_continued_below=column.get("continued_below"),
-                joined_slabs=column.get("joined"), seconds=round(time.perf_counter() - t0, 2))
+                joined_slabs=column.get("joined"), column_fallback=bool(column.get("fallback")),
+                seconds=round(time.perf_counter() - t0, 2))
     part = spine_from_masks(crop, ref_body, ref_disc, confidence=conf, naming_certain=certain, info=info)
     full = sitk.Image(reference.GetSize(), sitk.sitkUInt8)
     full.CopyInformation(reference)

@@ -18,4 +18,7 @@ SETTINGS = {
     "below_turn_area": 0.85,
     "round_power": 2.5, "round_margin_mm": 1.0, "runaway_width": 1.5, "stunted_width": 0.6, "runaway_margin_mm": 10.0,
     "neighbour_width_mm": 8.0,
+    # a column of fewer than `fallback_bodies` bodies is sought again with a second dark-line map, smoothed by
+    # `fallback_line_sigma_mm`, pooled with the first (a textured marrow splits bodies on the finer map)
+    "fallback_bodies": 4, "fallback_line_sigma_mm": 1.4, "line_sigma_mm": 0.7,
 }
