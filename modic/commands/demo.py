@@ -79,11 +79,11 @@ def run(args: argparse.Namespace) -> int:
         load_params(args.params)  # a bad parameter file is refused before anything is written
     claim_folder(out, "demo")
     t0 = time.perf_counter()
-    manifest = _cohort(out, args.cases, args.seed, args.overwrite, getattr(args, "signal_model", 4))
+    signal_model = getattr(args, "signal_model", 4)
+    manifest = _cohort(out, args.cases, args.seed, args.overwrite, signal_model)
 
     from modic.batch import run_cohort
 
-    signal_model = getattr(args, "signal_model", 4)
     rois = "reader's ROIs" if signal_model == 4 else "ground-truth lesion masks"
     _say(f"extracting PyRadiomics features on the {rois} (cached per case)")
     batch = run_cohort(manifest, out / "features.csv", params=args.params, jobs=args.jobs, show_progress=True,

@@ -58,8 +58,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                    help="lesion/marrow signals: 1 = generator 1 (default, what the benchmarks use); 2 = per-case "
                         "marrow fat, scanner scale, lesion expression and texture (types overlap more); 3 = as 2 "
                         "with the same contrast size for every type and mixed lesions; 4 = model 3 read by a reader: "
-                        "labels that disagree with the tissue in 14 %% of cases and hand-drawn ROIs 0–2.5 mm wider "
-                        "than the lesion (truth_*.nrrd hold the lesion itself; `modic demo`'s default)")
+                        "labels that disagree with the tissue in 14 %% of cases and hand-drawn T1/FS ROIs 0–3.5 mm "
+                        "wider than the lesion (truth_*.nrrd hold the lesion itself; `modic demo`'s default)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--construction", choices=("A", "B"), default="A",
                    help="A = the default generator; B = a second, independent one (docs/PHANTOMS.md)")
