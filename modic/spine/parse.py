@@ -2,7 +2,9 @@
 
 Method (no trained weights; every number below is in mm or a dimensionless ratio):
 
-1. All images are resampled onto a canonical sagittal working grid (`modic.spine.frame`).
+1. All images are resampled onto a canonical sagittal working grid (`modic.spine.frame`) and denoised there by
+   non-local means with a strength scaled to each image's estimated noise (`modic.spine.denoise`): a clean image
+   is left practically as it is, a noisy one (clinical SNR, a STIR's dark marrow) keeps its lines and edges.
 2. Cortical bone and endplates are dark on every MR contrast (T1, T2, STIR, gradient echo), so each sagittal
    slice gets a *barrier* map: a black top-hat (thin dark lines) plus the smoothed gradient, averaged over the
    images.
@@ -38,6 +40,7 @@ from skimage import filters
 from skimage.morphology import disk
 
 from modic.spine.column import Region, find_column
+from modic.spine.denoise import DENOISE_SETTINGS, denoise_frame
 from modic.spine.endplates import SETTINGS as ENDPLATE_SETTINGS
 from modic.spine.endplates import body_gaps, complete_bodies, dark_lines, edge_map, separate_touching
 from modic.spine.frame import WorkingFrame, to_reference, working_frame
@@ -47,7 +50,7 @@ from modic.spine.model import DISCS, Spine, spine_from_masks, structures_from_la
 from modic.spine.settings import SETTINGS
 from modic.spine.shape import round_bodies
 
-METHOD_VERSION = 26  # 2: bodies lengthened to their endplate lines (modic.spine.endplates); sacral block;
+METHOD_VERSION = 27  # 2: bodies lengthened to their endplate lines (modic.spine.endplates); sacral block;
                      # 3: a body's lateral end is a step in its core signal between neighbouring slices;
                      #    the marrow spread has a floor of 5 % of its level (robust to lateral shading)
                      # 4: with several images the column is also sought on each image alone (not fat-suppressed
@@ -103,6 +106,8 @@ METHOD_VERSION = 26  # 2: bodies lengthened to their endplate lines (modic.spine
                      #    further-reaching of its neighbours (`cap_wider_than_neighbours`)
                      # 26: a column of fewer than `fallback_bodies` bodies is sought again with the regions of a
                      #    smoother dark-line map pooled in (`fallback_line_sigma_mm`; info["column_fallback"])
+                     # 27: every image denoised by non-local means scaled to its estimated noise before the column
+                     #    search (`modic.spine.denoise`; info["denoising"])
 
 
 def column_tilt_deg(chain: list[Region]) -> float:
@@ -383,12 +388,14 @@ def parse_spine(images: Mapping[str, sitk.Image], random_state: int = 0) -> Spin
     names = [n for n in given if not fat_suppressed(n)] or given
     names += [n for n in given if n not in names]
     frame = working_frame({n: images[n] for n in names}, SETTINGS["inplane_mm"], SETTINGS["lateral_mm"])
+    denoising = denoise_frame(frame.arrays, float(frame.grid.GetSpacing()[0]), DENOISE_SETTINGS)
     column = find_column(frame, names)
     tilt = column_tilt_deg(column["chain"])
     info = {"method": "modic.spine.parse", "method_version": METHOD_VERSION, "random_state": random_state,
             "images": given, "analysis_order": names,
             "settings": {**{k: list(v) if isinstance(v, tuple) else v for k, v in {**SETTINGS, **NAMING}.items()},
-                         "endplates": dict(ENDPLATE_SETTINGS)}}
+                         "endplates": dict(ENDPLATE_SETTINGS), "denoising": dict(DENOISE_SETTINGS)},
+            "denoising": denoising}
     chain = column["chain"]
     follow = names if SETTINGS["follow_all_images"] else column["names"]
     px = float(frame.grid.GetSpacing()[0])

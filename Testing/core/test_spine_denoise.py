@@ -1,0 +1,94 @@
+"""Noise-adaptive denoising before spine parsing (`modic.spine.denoise`, parser version 27): the noise estimate,
+what the filter keeps, and parsing at clinical noise — a real development scan with Rician noise added and the
+built-in phantom's fat-suppressed image alone."""
+
+from __future__ import annotations
+
+import zlib
+
+import numpy as np
+import pytest
+import SimpleITK as sitk
+from test_spine_parse import REALMRI, ROOT, _load_real, _score, needs_realmri
+
+from modic.spine import parse_spine
+from modic.spine.denoise import denoise_slices, relative_noise
+
+
+def _slices_with_lines(noise: float, seed: int = 0) -> np.ndarray:
+    """[lateral, SI, AP] stack: flat 1.0 with 2-pixel dark lines (0.5) every 30 rows, Gaussian noise `noise`."""
+    arr = np.ones((7, 160, 120))
+    for r in range(15, 160, 30):
+        arr[:, r:r + 2, 10:110] = 0.5
+    return (arr + np.random.default_rng(seed).normal(0, noise, arr.shape)).astype(np.float32)
+
+
+@pytest.mark.parametrize("noise", [0.01, 0.04])
+def test_relative_noise_estimates_the_noise_as_a_fraction_of_the_bright_signal(noise):
+    arr = _slices_with_lines(noise)
+    hi = np.quantile(arr[arr > 0], 0.99)
+    est = relative_noise(arr)
+    assert abs(est * hi - noise) < 0.15 * noise, (est * hi, noise)
+    assert relative_noise(np.zeros((3, 10, 10))) == 0.0
+
+
+def test_denoising_flattens_the_noise_and_keeps_thin_dark_lines():
+    arr = _slices_with_lines(0.08)
+    out = denoise_slices(arr, relative_noise(arr), px=1.0)
+    flat, line = (slice(None), slice(50, 70), slice(20, 100)), (slice(None), slice(45, 47), slice(20, 100))
+    assert out[flat].std() < 0.4 * arr[flat].std()
+    contrast = out[flat].mean() - out[line].mean()
+    assert contrast > 0.8 * 0.5, contrast            # the 2-pixel line keeps > 80 % of its depth
+    clean = _slices_with_lines(0.0)
+    assert np.abs(denoise_slices(clean, 0.001, px=1.0) - clean).max() < 0.01   # a clean image stays as it is
+
+
+def _rician(image: sitk.Image, labels: sitk.Image, levels: dict, snr: float, key: str) -> sitk.Image:
+    arr = sitk.GetArrayFromImage(image).astype(np.float32)
+    marrow = float(np.median(arr[np.isin(sitk.GetArrayFromImage(labels), list(levels))]))
+    rng = np.random.default_rng([zlib.crc32(key.encode()), 0])
+    s = marrow / snr
+    out = sitk.GetImageFromArray(np.sqrt((arr + rng.normal(0, s, arr.shape)) ** 2 + rng.normal(0, s, arr.shape) ** 2))
+    out.CopyInformation(image)
+    return out
+
+
+@needs_realmri
+def test_a_real_scan_at_clinical_noise_is_parsed_like_the_clean_one():
+    """VB2_06 (development) at 4 mm with Rician noise at marrow SNR 15: version 26 found 5 of its 7 labelled bodies
+    and named none (Dice 0.58); denoised, all are found and named as on the clean scan (Dice 0.86)."""
+    import sys
+
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from spine_accuracy import reslice
+
+    image, labels, levels = _load_real("VB2_06")
+    image, labels = reslice(image, labels, 4.0)
+    spine = parse_spine({"T2": _rician(image, labels, levels, 15.0, "images/VB2_06.nii.gz")})
+    found, named, dices = _score(spine, labels, levels)
+    assert spine.info["denoising"]["T2"]["denoised"] is True
+    assert 0.015 < spine.info["denoising"]["T2"]["relative_noise"] < 0.05
+    assert found == 7 and named == 7, (found, named, dices)
+    assert np.mean(dices) > 0.78, dices
+    assert REALMRI is not None
+
+
+def test_a_fat_suppressed_image_alone_is_parsed():
+    """The built-in phantom's FS image alone (a STIR-only study: dark, noisy marrow): version 26 found none of the six
+    bodies (its chain ran down the bright canal); denoised, all six are found and named from the sacrum."""
+    from modic.phantom import case_spec, synthesize
+    from modic.phantom.anatomy import spine_from_phantom_anatomy
+
+    case = synthesize(case_spec(0, 0, 1))
+    truth = spine_from_phantom_anatomy(case.anatomy)
+    spine = parse_spine({"FS": case.images["FS"]})
+    assert spine.info["denoising"]["FS"]["denoised"] is True
+    found = {v.level for v in spine.vertebrae()}
+    assert found == {"L1", "L2", "L3", "L4", "L5", "S1"}, found
+    dices = {}
+    for level in found:
+        parsed = sitk.GetArrayFromImage(spine.body_mask(level)).astype(bool)
+        true = sitk.GetArrayFromImage(sitk.Resample(truth.body_mask(level), spine.labels, sitk.Transform(),
+                                                    sitk.sitkNearestNeighbor, 0)).astype(bool)
+        dices[level] = 2 * (parsed & true).sum() / (parsed.sum() + true.sum())
+    assert min(dices.values()) > 0.7 and np.mean(list(dices.values())) > 0.85, dices
