@@ -202,11 +202,12 @@ def test_parsed_body_short_of_the_click_sideways_is_continued_to_its_plane():
     assert _mean_dice(result, case) >= 0.8
 
 
-def test_imported_mask_check_with_a_parsed_spine_tolerates_the_parsers_short_bodies():
+def test_imported_mask_check_with_a_parsed_spine_tolerates_the_parsers_short_bodies(monkeypatch):
     """Hybrid VB2_02_01 (type I inserted into a real T2 scan, 4 mm): the parsed bodies leave most of this correct
     lesion mask outside (58 % in no body), so the check used to warn that the mask is not in bone. For a parsed
     spine, voxels within 2 mm of a body count as bone (75 % here): no warning. A mask of a parsed disc is still
-    flagged."""
+    flagged. Spine parser 27 (denoised images; its derived T1 is noisier than the real T2) keeps more of the lesion
+    in its body: 76 % strictly inside, 93 % with the tolerance."""
     root = _realmri()
     if root is None:
         pytest.skip("../shared/realmri (or $MODIC_REALMRI) not present: hybrid cases need the real scans")
@@ -219,7 +220,11 @@ def test_imported_mask_check_with_a_parsed_spine_tolerates_the_parsers_short_bod
     case = make_hybrid_case(load_background(next(r for r in rows if r["name"] == spec.background)), spec)
     assert case.case_id == "VB2_02_01"
     spine = parse_spine({s: case.images[s] for s in ("T2", "T1", "FS")})
-    assert 0.6 <= bone_fraction(case.masks["T2"], spine) <= 0.9
+    tolerant = bone_fraction(case.masks["T2"], spine)
+    monkeypatch.setattr("modic.lesion_anatomy.PARSED_BONE_TOLERANCE_MM", 0.0)
+    strict = bone_fraction(case.masks["T2"], spine)
+    monkeypatch.undo()
+    assert 0.5 <= strict <= 0.85 and tolerant >= strict + 0.1, (strict, tolerant)
     assert check_mask_anatomy(case.masks["T2"], spine) is None
     disc = next(s for s in spine.structures if s.structure == "disc")
     disc_mask = sitk.Cast(spine.labels == disc.label, sitk.sitkUInt8)
