@@ -15,7 +15,7 @@ from skimage.restoration import denoise_nl_means, estimate_sigma
 
 DENOISE_SETTINGS = {
     "enabled": True,
-    "h": 0.8,               # filtering strength: h = h × the estimated noise (scikit-image's recommended 0.6–1)
+    "h": 0.8,               # filtering strength: h = 0.8 × the estimated noise (as in scikit-image's NL-means example)
     "patch_mm": 5.0,        # patch side (mm on the working grid)
     "search_mm": 6.0,       # how far (mm) similar patches are sought
     "min_noise": 0.003,     # below this relative noise (of the 99th percentile) an image is left as it is (speed)
