@@ -179,10 +179,9 @@ def real_normal_cases(manifest: Path, max_scans: int | None = None):
 def with_rician_noise(images: dict, spine, snr: float, case_id: str) -> dict:
     """`images` with Rician noise of sigma = (median signal in `spine`'s vertebral bodies) / `snr` on each sequence;
     seeded by case and sequence name."""
-    import zlib
-
     import numpy as np
     import SimpleITK as sitk
+    from spine_accuracy import noise_seed, rician  # sibling module (benchmarks/)
 
     out = {}
     for name, image in images.items():
@@ -190,10 +189,7 @@ def with_rician_noise(images: dict, spine, snr: float, case_id: str) -> dict:
         lab = sitk.GetArrayFromImage(sitk.Resample(spine.labels, image, sitk.Transform(), sitk.sitkNearestNeighbor, 0))
         bodies = (lab >= 10) & (lab < 30)
         sigma = float(np.median(arr[bodies] if bodies.any() else arr)) / snr
-        rng = np.random.default_rng([zlib.crc32(f"{case_id} {name}".encode()), int(snr)])
-        noisy = np.hypot(arr + rng.normal(0, sigma, arr.shape), rng.normal(0, sigma, arr.shape)).astype(np.float32)
-        out[name] = sitk.GetImageFromArray(noisy)
-        out[name].CopyInformation(image)
+        out[name] = rician(image, sigma, noise_seed(f"{case_id} {name}", snr))
     return out
 
 

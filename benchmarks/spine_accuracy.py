@@ -136,17 +136,29 @@ def evaluate(spine, truth: dict[str, np.ndarray], kind: str) -> dict:
             "dices": dices, "volume_ratio": float(np.median(ratios)) if ratios else float("nan")}
 
 
+def rician(image: sitk.Image, sigma: float, seed) -> sitk.Image:
+    """`image` (float32) with Rician noise of `sigma` (image units): the magnitude of the signal plus complex Gaussian
+    noise, drawn from `numpy.random.default_rng(seed)` (the benchmarks and tests that add clinical noise share it)."""
+    arr = sitk.GetArrayFromImage(image).astype(np.float32)
+    rng = np.random.default_rng(seed)
+    noisy = np.hypot(arr + rng.normal(0, sigma, arr.shape), rng.normal(0, sigma, arr.shape)).astype(np.float32)
+    out = sitk.GetImageFromArray(noisy)
+    out.CopyInformation(image)
+    return out
+
+
+def noise_seed(key: str, snr: float) -> list[int]:
+    """The noise stream of a case (`key`: its file or case and sequence name) at one SNR."""
+    return [zlib.crc32(key.encode()), int(snr)]
+
+
 def add_rician_noise(image: sitk.Image, labels: sitk.Image, levels: dict[int, str], snr: float, key: str
                      ) -> sitk.Image:
     """`image` with Rician noise of sigma = (median signal inside the labelled structures) / `snr`; seeded by `key`."""
     arr = sitk.GetArrayFromImage(image).astype(np.float32)
     inside = np.isin(sitk.GetArrayFromImage(labels), list(levels))
     sigma = float(np.median(arr[inside] if inside.any() else arr)) / snr
-    rng = np.random.default_rng([zlib.crc32(key.encode()), int(snr)])
-    noisy = np.hypot(arr + rng.normal(0, sigma, arr.shape), rng.normal(0, sigma, arr.shape)).astype(np.float32)
-    out = sitk.GetImageFromArray(noisy)
-    out.CopyInformation(image)
-    return out
+    return rician(image, sigma, noise_seed(key, snr))
 
 
 def run_realmri(root: Path, quick: bool, snrs: tuple[float, ...] = ()) -> pd.DataFrame:

@@ -23,26 +23,31 @@ DENOISE_SETTINGS = {
 }
 
 
-def relative_noise(arr: np.ndarray, n_slices: int = 5) -> float:
-    """Noise standard deviation of a [lateral, SI, AP] array as a fraction of its 99th percentile of non-zero
-    values: the median of `estimate_sigma` over the `n_slices` central sagittal slices (0 for an empty array)."""
+def bright_level(arr: np.ndarray) -> float:
+    """The 99th percentile of an array's non-zero values (1.0 when there are none): the scale noise is given in."""
     v = arr[arr > 0]
-    if not v.size:
+    return (float(np.quantile(v, 0.99)) if v.size else 1.0) or 1.0
+
+
+def relative_noise(arr: np.ndarray, n_slices: int = 5, hi: float | None = None) -> float:
+    """Noise standard deviation of a [lateral, SI, AP] array as a fraction of its 99th percentile of non-zero
+    values (`hi`, computed when not given): the median of `estimate_sigma` over the `n_slices` central sagittal
+    slices (0 for an empty array)."""
+    if not np.any(arr > 0):
         return 0.0
-    hi = float(np.quantile(v, 0.99)) or 1.0
+    hi = bright_level(arr) if hi is None else hi
     m = arr.shape[0] // 2
     lo, up = max(m - n_slices // 2, 0), min(m + n_slices - n_slices // 2, arr.shape[0])
     est = [float(estimate_sigma(arr[i] / hi)) for i in range(lo, up) if np.any(arr[i])]
     return float(np.median(est)) if est else 0.0
 
 
-def denoise_slices(arr: np.ndarray, noise: float, px: float, settings: dict | None = None) -> np.ndarray:
+def denoise_slices(arr: np.ndarray, noise: float, px: float, settings: dict | None = None,
+                   hi: float | None = None) -> np.ndarray:
     """`arr` ([lateral, SI, AP], pixel `px` mm) denoised slice by slice by non-local means for a relative noise
-    `noise` (fraction of the 99th percentile); float32, same scale as `arr`."""
+    `noise` (fraction of the 99th percentile `hi`, computed when not given); float32, same scale as `arr`."""
     s = {**DENOISE_SETTINGS, **(settings or {})}
-    v = arr[arr > 0]
-    hi = float(np.quantile(v, 0.99)) if v.size else 1.0
-    hi = hi or 1.0
+    hi = bright_level(arr) if hi is None else hi
     patch = max(int(round(s["patch_mm"] / px)) | 1, 3)
     search = max(int(round(s["search_mm"] / px)), 1)
     out = np.empty(arr.shape, np.float32)
@@ -61,9 +66,10 @@ def denoise_frame(arrays: dict[str, np.ndarray], px: float, settings: dict | Non
     s = {**DENOISE_SETTINGS, **(settings or {})}
     report = {}
     for name, arr in arrays.items():
-        noise = relative_noise(arr, s["estimate_slices"])
+        hi = bright_level(arr)
+        noise = relative_noise(arr, s["estimate_slices"], hi)
         done = bool(s["enabled"] and noise > 0 and noise >= s["min_noise"])
         if done:
-            arrays[name] = denoise_slices(arr, noise, px, s)
+            arrays[name] = denoise_slices(arr, noise, px, s, hi)
         report[name] = {"relative_noise": round(noise, 5), "denoised": done}
     return report
