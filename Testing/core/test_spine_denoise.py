@@ -43,6 +43,27 @@ def test_denoising_flattens_the_noise_and_keeps_thin_dark_lines():
     assert np.abs(denoise_slices(clean, 0.001, px=1.0) - clean).max() < 0.01   # a clean image stays as it is
 
 
+def test_a_window_filtered_with_its_margin_holds_what_the_whole_slice_gives():
+    """`FrameDenoiser` filters the column-search slabs whole and the other slices only inside the window the bodies are
+    followed in: inside it the values must be exactly those of filtering whole slices, outside it the input's."""
+    from modic.spine.denoise import FrameDenoiser
+
+    arr = _slices_with_lines(0.05, seed=3)
+    arr[:, :, :60] *= np.linspace(0.6, 1.0, 60)[None, None, :]      # not flat: the filter's weights vary
+    whole = denoise_slices(arr, 0.05, px=1.0)
+    parts = {"T2": arr.copy()}
+    d = FrameDenoiser(parts, px=1.0, noise={"T2": 0.05})
+    d.filter([2, 4])
+    window = (slice(40, 110), slice(30, 90))
+    d.filter(window=window)
+    out = parts["T2"]
+    np.testing.assert_array_equal(out[[2, 4]], whole[[2, 4]])                   # slabs: whole slices
+    np.testing.assert_array_equal(out[:, 40:110, 30:90], whole[:, 40:110, 30:90])
+    np.testing.assert_array_equal(out[0, :40], arr[0, :40])                     # outside the window: as given
+    assert d.report()["T2"] == {"relative_noise": 0.05, "denoised": True}
+    assert np.abs(out[0, 40:110, 30:90] - arr[0, 40:110, 30:90]).max() > 0.05   # and the window was filtered
+
+
 @needs_realmri
 def test_a_real_scan_at_clinical_noise_is_parsed_like_the_clean_one():
     """VB2_06 (development) at 4 mm with Rician noise at marrow SNR 15: version 26 found 5 of its 7 labelled bodies

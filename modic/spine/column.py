@@ -172,6 +172,16 @@ def best_chain(regions: list[Region]) -> tuple[list[int], list[int], float]:
     return chain, [0] + [gap[j] for j in chain[1:]], float(best[end])
 
 
+def slab_centres(nk: int) -> list[int]:
+    """Sagittal slice indices (of `nk`) the column is sought around (`slab_fractions` of the lateral extent)."""
+    return [int(round(f * (nk - 1))) for f in SETTINGS["slab_fractions"]]
+
+
+def slab_slice_indices(nk: int, half: int = 1) -> list[int]:
+    """Every sagittal slice index the column search reads (each slab centre ± `half`)."""
+    return sorted({i for k in slab_centres(nk) for i in range(max(k - half, 0), min(k + half + 1, nk))})
+
+
 def _slab(frame: WorkingFrame, names: list[str], k: int, half: int = 1) -> list[np.ndarray]:
     k0, k1 = max(k - half, 0), min(k + half + 1, frame.arrays[names[0]].shape[0])
     return [normalise(frame.arrays[n][k0:k1].mean(axis=0)) for n in names]
@@ -251,8 +261,7 @@ def _column_on_maps(frame: WorkingFrame, names: list[str], sigmas: tuple) -> dic
     px = float(frame.grid.GetSpacing()[0])
     best = {"score": -np.inf, "chain": []}
     slabs = []
-    for f in SETTINGS["slab_fractions"]:
-        k = int(round(f * (nk - 1)))
+    for k in slab_centres(nk):
         slices = _slab(frame, names, k)
         labels, regions = [], []
         for sigma in sigmas:

@@ -5,7 +5,8 @@ The parser reads thin dark lines (cortex, endplates) and region outlines; at cli
 breaks the chain. Each image's noise is estimated on its working slices (scikit-image `estimate_sigma`, a robust
 wavelet estimate) and its sagittal slices are denoised by non-local means (`denoise_nl_means`) with a filtering
 strength proportional to that estimate, so that a clean image is left practically as it is and a noisy one is
-smoothed where it is flat while its edges and thin lines are kept.
+smoothed where it is flat while its edges and thin lines are kept. `FrameDenoiser` filters only what the parser
+reads (the column-search slabs, then the window the bodies are followed in), with the same result there.
 """
 
 from __future__ import annotations
@@ -46,30 +47,65 @@ def denoise_slices(arr: np.ndarray, noise: float, px: float, settings: dict | No
                    hi: float | None = None) -> np.ndarray:
     """`arr` ([lateral, SI, AP], pixel `px` mm) denoised slice by slice by non-local means for a relative noise
     `noise` (fraction of the 99th percentile `hi`, computed when not given); float32, same scale as `arr`."""
-    s = {**DENOISE_SETTINGS, **(settings or {})}
-    hi = bright_level(arr) if hi is None else hi
-    patch = max(int(round(s["patch_mm"] / px)) | 1, 3)
-    search = max(int(round(s["search_mm"] / px)), 1)
-    out = np.empty(arr.shape, np.float32)
-    for i in range(arr.shape[0]):
-        if not np.any(arr[i]):
-            out[i] = arr[i]
-            continue
-        out[i] = denoise_nl_means(arr[i] / hi, h=s["h"] * noise, sigma=noise, patch_size=patch,
-                                  patch_distance=search, fast_mode=True) * hi
+    out = np.asarray(arr, np.float32).copy()
+    every = {**(settings or {}), "enabled": True, "min_noise": 0.0}     # asked for: filtered whatever the noise
+    FrameDenoiser({"image": out}, px, every, noise={"image": noise}, hi={"image": hi}).filter()
     return out
 
 
-def denoise_frame(arrays: dict[str, np.ndarray], px: float, settings: dict | None = None) -> dict[str, dict]:
-    """Denoise every array of a working frame in place where its noise is at least `min_noise`; returns, per image,
-    {"relative_noise": …, "denoised": bool} (recorded in `Spine.info["denoising"]`)."""
-    s = {**DENOISE_SETTINGS, **(settings or {})}
-    report = {}
-    for name, arr in arrays.items():
-        hi = bright_level(arr)
-        noise = relative_noise(arr, s["estimate_slices"], hi)
-        done = bool(s["enabled"] and noise > 0 and noise >= s["min_noise"])
-        if done:
-            arrays[name] = denoise_slices(arr, noise, px, s, hi)
-        report[name] = {"relative_noise": round(noise, 5), "denoised": done}
-    return report
+def _nl_means(sl: np.ndarray, noise: float, hi: float, patch: int, search: int, h: float) -> np.ndarray:
+    return denoise_nl_means(sl / hi, h=h * noise, sigma=noise, patch_size=patch, patch_distance=search,
+                            fast_mode=True) * hi
+
+
+class FrameDenoiser:
+    """Denoises the arrays of a working frame in place, in parts, each pixel at most once: first the sagittal slices
+    the column search reads (whole), then, once the column is known, the other slices inside the window the bodies
+    are followed in. Non-local means reads only pixels within `search` + `patch` // 2 of each pixel, so a window
+    filtered with that margin holds exactly what filtering the whole slice gives there (about half the time on a
+    1 mm isotropic scan).
+
+    `noise` / `hi` (per image) are estimated when not given; images under `min_noise` are left as they are.
+    """
+
+    def __init__(self, arrays: dict[str, np.ndarray], px: float, settings: dict | None = None,
+                 noise: dict[str, float] | None = None, hi: dict[str, float | None] | None = None) -> None:
+        self.arrays, self.settings = arrays, {**DENOISE_SETTINGS, **(settings or {})}
+        s = self.settings
+        self.hi = {n: (hi or {}).get(n) or bright_level(a) for n, a in arrays.items()}
+        self.noise = {n: (noise or {}).get(n, None) for n in arrays}
+        for n, a in arrays.items():
+            if self.noise[n] is None:
+                self.noise[n] = relative_noise(a, s["estimate_slices"], self.hi[n])
+        self.active = [n for n in arrays if s["enabled"] and self.noise[n] > 0 and self.noise[n] >= s["min_noise"]]
+        for n in self.active:
+            arrays[n] = np.asarray(arrays[n], np.float32)
+        self.patch = max(int(round(s["patch_mm"] / px)) | 1, 3)
+        self.search = max(int(round(s["search_mm"] / px)), 1)
+        self.whole: set[int] = set()       # slices filtered whole
+        self.pixels = 0                    # pixels filtered (each image counted)
+
+    def filter(self, slices: list[int] | None = None, window: tuple[slice, slice] | None = None) -> None:
+        """Filter `slices` (default: all not filtered yet) — whole, or only inside `window` (rows, cols of a slice);
+        a windowed slice is not filtered again."""
+        nk = next(iter(self.arrays.values())).shape[0] if self.arrays else 0
+        todo = [k for k in (range(nk) if slices is None else slices) if k not in self.whole]
+        m = self.search + self.patch // 2 + 1
+        for name in self.active:
+            arr = self.arrays[name]
+            rows, cols = window if window is not None else (slice(0, arr.shape[1]), slice(0, arr.shape[2]))
+            r0, r1, _ = rows.indices(arr.shape[1])
+            c0, c1, _ = cols.indices(arr.shape[2])
+            a0, a1, b0, b1 = max(r0 - m, 0), min(r1 + m, arr.shape[1]), max(c0 - m, 0), min(c1 + m, arr.shape[2])
+            for k in todo:
+                part = arr[k, a0:a1, b0:b1]
+                if not np.any(part):
+                    continue
+                done = _nl_means(part, self.noise[name], self.hi[name], self.patch, self.search, self.settings["h"])
+                arr[k, r0:r1, c0:c1] = done[r0 - a0:r1 - a0, c0 - b0:c1 - b0]
+                self.pixels += part.size
+        self.whole.update(todo)
+
+    def report(self) -> dict[str, dict]:
+        """Per image {"relative_noise": …, "denoised": bool} (recorded in `Spine.info["denoising"]`)."""
+        return {n: {"relative_noise": round(self.noise[n], 5), "denoised": n in self.active} for n in self.arrays}

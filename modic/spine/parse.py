@@ -39,8 +39,8 @@ from scipy import ndimage as ndi
 from skimage import filters
 from skimage.morphology import disk
 
-from modic.spine.column import Region, find_column
-from modic.spine.denoise import DENOISE_SETTINGS, denoise_frame
+from modic.spine.column import Region, find_column, slab_slice_indices
+from modic.spine.denoise import DENOISE_SETTINGS, FrameDenoiser
 from modic.spine.endplates import SETTINGS as ENDPLATE_SETTINGS
 from modic.spine.endplates import body_gaps, complete_bodies, dark_lines, edge_map, separate_touching
 from modic.spine.frame import WorkingFrame, to_reference, working_frame
@@ -388,17 +388,20 @@ def parse_spine(images: Mapping[str, sitk.Image], random_state: int = 0) -> Spin
     names = [n for n in given if not fat_suppressed(n)] or given
     names += [n for n in given if n not in names]
     frame = working_frame({n: images[n] for n in names}, SETTINGS["inplane_mm"], SETTINGS["lateral_mm"])
-    denoising = denoise_frame(frame.arrays, float(frame.grid.GetSpacing()[0]))
+    px = float(frame.grid.GetSpacing()[0])
+    denoiser = FrameDenoiser(frame.arrays, px)         # the slabs the column is sought in, whole; the rest below
+    denoiser.filter(slab_slice_indices(frame.arrays[names[0]].shape[0]))
     column = find_column(frame, names)
     tilt = column_tilt_deg(column["chain"])
     info = {"method": "modic.spine.parse", "method_version": METHOD_VERSION, "random_state": random_state,
             "images": given, "analysis_order": names,
             "settings": {**{k: list(v) if isinstance(v, tuple) else v for k, v in {**SETTINGS, **NAMING}.items()},
                          "endplates": dict(ENDPLATE_SETTINGS), "denoising": dict(DENOISE_SETTINGS)},
-            "denoising": denoising}
+            "denoising": denoiser.report()}
     chain = column["chain"]
     follow = names if SETTINGS["follow_all_images"] else column["names"]
-    px = float(frame.grid.GetSpacing()[0])
+    if len(chain) >= 2:                                # every other slice inside the window the bodies are followed in
+        denoiser.filter(window=_roi(chain, frame.arrays[names[0]].shape[1:], px))
     masks = follow_bodies(frame, follow, column) if len(chain) >= 2 else {}
     gaps = body_gaps([masks[i] for i in range(len(chain))], [r.centroid for r in chain], column["k"], px) \
         if masks else None
