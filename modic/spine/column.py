@@ -13,6 +13,7 @@ from scipy import ndimage as ndi
 from skimage import filters, measure, segmentation
 from skimage.morphology import disk
 
+from modic.spine.denoise import bright_level
 from modic.spine.frame import WorkingFrame
 from modic.spine.levels import SETTINGS as NAMING
 from modic.spine.levels import fat_suppressed, find_sacrum, last_turn, step_deg
@@ -41,9 +42,7 @@ class Region:
 
 def normalise(arr: np.ndarray) -> np.ndarray:
     """Scale an image so that its 99th percentile of the body (non-zero) signal is 1."""
-    v = arr[arr > 0]
-    hi = float(np.quantile(v, 0.99)) if v.size else 1.0
-    return (arr / (hi or 1.0)).astype(np.float32)
+    return (arr / bright_level(arr)).astype(np.float32)
 
 
 def barrier(slices: list[np.ndarray], px: float, line_sigma_mm: float | None = None) -> np.ndarray:
