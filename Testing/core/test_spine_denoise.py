@@ -64,6 +64,23 @@ def test_a_window_filtered_with_its_margin_holds_what_the_whole_slice_gives():
     assert np.abs(out[0, 40:110, 30:90] - arr[0, 40:110, 30:90]).max() > 0.05   # and the window was filtered
 
 
+def test_filtering_only_what_the_parser_reads_parses_as_filtering_everything(monkeypatch):
+    """Every step after the column search reads the frame inside the follow window only: the built-in phantom's three
+    images (all denoised) give the same label map, voxel for voxel, when every slice is filtered whole (without the
+    window's filtering 32 voxels differ)."""
+    from modic.phantom import case_spec, synthesize
+    from modic.spine.denoise import FrameDenoiser
+
+    case = synthesize(case_spec(1, 0, 2))
+    images = {k: case.images[k] for k in ("T1", "T2", "FS")}
+    parts = parse_spine(images)
+    assert all(v["denoised"] for v in parts.info["denoising"].values())
+    whole_filter = FrameDenoiser.filter
+    monkeypatch.setattr(FrameDenoiser, "filter", lambda self, slices=None, window=None: whole_filter(self))
+    everything = parse_spine(images)
+    np.testing.assert_array_equal(sitk.GetArrayFromImage(parts.labels), sitk.GetArrayFromImage(everything.labels))
+
+
 @needs_realmri
 def test_a_real_scan_at_clinical_noise_is_parsed_like_the_clean_one():
     """VB2_06 (development) at 4 mm with Rician noise at marrow SNR 15: version 26 found 5 of its 7 labelled bodies
