@@ -40,17 +40,6 @@ PROXY_PARAMS = {
 }
 
 
-def reader_roi(mask: np.ndarray, spacing, margin_mm: float) -> np.ndarray:
-    """A reader's ROI: `mask` grown by `margin_mm` (shrunk when negative, never below 30 % of it; mm, 3-D
-    Euclidean on the voxel spacing)."""
-    from scipy import ndimage
-
-    if margin_mm >= 0:
-        return ndimage.distance_transform_edt(~mask, sampling=spacing) <= margin_mm
-    inner = ndimage.distance_transform_edt(mask, sampling=spacing) > -margin_mm
-    return inner if inner.sum() >= 0.3 * mask.sum() else mask
-
-
 def case_features(spec, params, reader_margin: tuple[float, float] | None = None) -> dict[str, float]:
     """Features of one case spec from the box/coarse rendering (see module docstring); with `reader_margin`
     (mm) on a reader's ROI instead of the ground-truth lesion."""
@@ -58,6 +47,7 @@ def case_features(spec, params, reader_margin: tuple[float, float] | None = None
     from modic.normalize import _foreground
     from modic.phantom.spec import GridSpec
     from modic.phantom.synth import _acquire, _render_grid, _to_image, lesion_box
+    from modic.phantom.synth import reader_roi_array as reader_roi
 
     rng = np.random.default_rng([spec.seed, spec.index, 11])
     roi_rng = np.random.default_rng([spec.seed, spec.index, 99])

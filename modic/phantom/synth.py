@@ -413,12 +413,22 @@ def synthesize(spec: CaseSpec) -> PhantomCase:
                        reference_lps=reference_lps, truth_masks=truth)
 
 
+def reader_roi_array(mask: np.ndarray, spacing, margin_mm: float) -> np.ndarray:
+    """A reader's ROI on a boolean array: `mask` grown by `margin_mm` (shrunk when negative, never below 30 % of
+    it; 3-D Euclidean distance on `spacing`, mm, given in the array's axis order)."""
+    if margin_mm >= 0:
+        return ndimage.distance_transform_edt(~mask, sampling=spacing) <= margin_mm
+    inner = ndimage.distance_transform_edt(mask, sampling=spacing) > -margin_mm
+    return inner if inner.sum() >= 0.3 * mask.sum() else mask
+
+
 def reader_roi(mask: sitk.Image, margin_mm: float) -> sitk.Image:
-    """A reader's ROI: the lesion `mask` grown by `margin_mm` (3-D Euclidean distance on the voxel spacing, mm)."""
+    """A reader's ROI: the lesion `mask` grown by `margin_mm` (3-D Euclidean distance on the voxel spacing, mm; a
+    margin ≤ 0 leaves it as it is)."""
     arr = sitk.GetArrayFromImage(mask) > 0
     if margin_mm <= 0 or not arr.any():
         return sitk.Image(mask)
-    grown = ndimage.distance_transform_edt(~arr, sampling=mask.GetSpacing()[::-1]) <= margin_mm
+    grown = reader_roi_array(arr, mask.GetSpacing()[::-1], margin_mm)
     out = sitk.GetImageFromArray(grown.astype(np.uint8))
     out.CopyInformation(mask)
     return out
