@@ -179,17 +179,13 @@ def real_normal_cases(manifest: Path, max_scans: int | None = None):
 def with_rician_noise(images: dict, spine, snr: float, case_id: str) -> dict:
     """`images` with Rician noise of sigma = (median signal in `spine`'s vertebral bodies) / `snr` on each sequence;
     seeded by case and sequence name."""
-    import numpy as np
     import SimpleITK as sitk
-    from spine_accuracy import noise_seed, rician  # sibling module (benchmarks/)
+    from spine_accuracy import add_rician_noise  # sibling module (benchmarks/)
 
     out = {}
     for name, image in images.items():
-        arr = sitk.GetArrayFromImage(image).astype(np.float32)
         lab = sitk.GetArrayFromImage(sitk.Resample(spine.labels, image, sitk.Transform(), sitk.sitkNearestNeighbor, 0))
-        bodies = (lab >= 10) & (lab < 30)
-        sigma = float(np.median(arr[bodies] if bodies.any() else arr)) / snr
-        out[name] = rician(image, sigma, noise_seed(f"{case_id} {name}", snr))
+        out[name] = add_rician_noise(image, (lab >= 10) & (lab < 30), snr, f"{case_id} {name}")
     return out
 
 

@@ -152,11 +152,10 @@ def noise_seed(key: str, snr: float) -> list[int]:
     return [zlib.crc32(key.encode()), int(snr)]
 
 
-def add_rician_noise(image: sitk.Image, labels: sitk.Image, levels: dict[int, str], snr: float, key: str
-                     ) -> sitk.Image:
-    """`image` with Rician noise of sigma = (median signal inside the labelled structures) / `snr`; seeded by `key`."""
+def add_rician_noise(image: sitk.Image, inside: np.ndarray, snr: float, key: str) -> sitk.Image:
+    """`image` with Rician noise of sigma = (median signal where `inside`, a boolean array on the image's grid; the
+    whole image when empty) / `snr`; seeded by `key` (`noise_seed`)."""
     arr = sitk.GetArrayFromImage(image).astype(np.float32)
-    inside = np.isin(sitk.GetArrayFromImage(labels), list(levels))
     sigma = float(np.median(arr[inside] if inside.any() else arr)) / snr
     return rician(image, sigma, noise_seed(key, snr))
 
@@ -174,7 +173,8 @@ def run_realmri(root: Path, quick: bool, snrs: tuple[float, ...] = ()) -> pd.Dat
             for geometry, snr in [(g, n) for n in (None, *snrs) for g in ("1 mm iso", "4 mm slices")]:
                 img, lab = (image, labels) if geometry == "1 mm iso" else reslice(image, labels)
                 if snr:
-                    img = add_rician_noise(img, lab, levels, snr, f"{row.image} {geometry}")
+                    inside = np.isin(sitk.GetArrayFromImage(lab), list(levels))
+                    img = add_rician_noise(img, inside, snr, f"{row.image} {geometry}")
                     geometry = f"{geometry}, SNR {snr:g}"
                 arr = sitk.GetArrayFromImage(lab)
                 truth = {name: arr == v for v, name in levels.items()}

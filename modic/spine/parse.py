@@ -129,8 +129,10 @@ def _roi(chain: list[Region], shape: tuple[int, int], px: float) -> tuple[slice,
     return slice(max(r0, 0), min(r1, shape[0])), slice(max(c0, 0), min(c1, shape[1]))
 
 
-def follow_bodies(frame: WorkingFrame, names: list[str], column: dict) -> dict[int, np.ndarray]:
-    """3D masks (working grid) of each chain body, followed slice by slice from the mid-sagittal slab.
+def follow_bodies(frame: WorkingFrame, names: list[str], column: dict,
+                  window: tuple[slice, slice] | None = None) -> dict[int, np.ndarray]:
+    """3D masks (working grid) of each chain body, followed slice by slice from the mid-sagittal slab, reading the
+    frame only inside `window` (rows, cols of a sagittal slice; default `_roi` of the chain).
 
     In each sagittal slice a body is the connected part of its mid-sagittal outline (dilated by
     `follow_dilate_mm`) whose signal stays within `follow_k` robust SDs of the body's central marrow.
@@ -146,7 +148,7 @@ def follow_bodies(frame: WorkingFrame, names: list[str], column: dict) -> dict[i
     lat = float(frame.grid.GetSpacing()[2])
     vol = frame.arrays[names[0]]
     shape = vol.shape
-    rows, cols = _roi(column["chain"], shape[1:], px)
+    rows, cols = window if window is not None else _roi(column["chain"], shape[1:], px)
     grow = disk(max(int(round(SETTINGS["follow_dilate_mm"] / px)), 1))
     kc = column["k"]
     scale = float(np.quantile(vol[kc][vol[kc] > 0], 0.99)) if np.any(vol[kc] > 0) else 1.0
@@ -400,9 +402,11 @@ def parse_spine(images: Mapping[str, sitk.Image], random_state: int = 0) -> Spin
             "denoising": denoiser.report()}
     chain = column["chain"]
     follow = names if SETTINGS["follow_all_images"] else column["names"]
-    if len(chain) >= 2:                                # every other slice inside the window the bodies are followed in
-        denoiser.filter(window=_roi(chain, frame.arrays[names[0]].shape[1:], px))
-    masks = follow_bodies(frame, follow, column) if len(chain) >= 2 else {}
+    masks = {}
+    if len(chain) >= 2:            # every other slice denoised inside the one window the bodies are followed in
+        window = _roi(chain, frame.arrays[names[0]].shape[1:], px)
+        denoiser.filter(window=window)
+        masks = follow_bodies(frame, follow, column, window)
     gaps = body_gaps([masks[i] for i in range(len(chain))], [r.centroid for r in chain], column["k"], px) \
         if masks else None
     levels, certain, reason = name_column(column, px, follow, gaps)
