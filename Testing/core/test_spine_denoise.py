@@ -60,7 +60,9 @@ def test_a_window_filtered_with_its_margin_holds_what_the_whole_slice_gives():
     np.testing.assert_array_equal(out[[2, 4]], whole[[2, 4]])                   # slabs: whole slices
     np.testing.assert_array_equal(out[:, 40:110, 30:90], whole[:, 40:110, 30:90])
     np.testing.assert_array_equal(out[0, :40], arr[0, :40])                     # outside the window: as given
-    assert d.report()["T2"] == {"relative_noise": 0.05, "denoised": True}
+    report = d.report()["T2"]                    # what was filtered: 2 slices whole, 5 in the window + 9 px margin
+    assert report == {"relative_noise": 0.05, "denoised": True, "slices_whole": 2, "slices_in_window": 5,
+                      "window_share": pytest.approx((119 - 31) * (99 - 21) / (160 * 120), abs=1e-3)}
     assert np.abs(out[0, 40:110, 30:90] - arr[0, 40:110, 30:90]).max() > 0.05   # and the window was filtered
 
 

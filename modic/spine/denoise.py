@@ -83,6 +83,8 @@ class FrameDenoiser:
         self.patch = max(int(round(s["patch_mm"] / px)) | 1, 3)
         self.search = max(int(round(s["search_mm"] / px)), 1)
         self.done: set[int] = set()        # slices filtered (whole, or inside the window)
+        self.whole: set[int] = set()       # … of which whole
+        self.window_share = 0.0            # share of a slice's pixels inside the window (margin included)
         self.pixels = 0                    # pixels filtered (each image counted)
 
     def filter(self, slices: list[int] | None = None, window: tuple[slice, slice] | None = None) -> None:
@@ -104,8 +106,21 @@ class FrameDenoiser:
                 done = _nl_means(part, self.noise[name], self.hi[name], self.patch, self.search, self.settings["h"])
                 arr[k, r0:r1, c0:c1] = done[r0 - a0:r1 - a0, c0 - b0:c1 - b0]
                 self.pixels += part.size
+            if window is not None:
+                self.window_share = (a1 - a0) * (b1 - b0) / float(arr.shape[1] * arr.shape[2])
         self.done.update(todo)
+        if window is None:
+            self.whole.update(todo)
 
     def report(self) -> dict[str, dict]:
-        """Per image {"relative_noise": …, "denoised": bool} (recorded in `Spine.info["denoising"]`)."""
-        return {n: {"relative_noise": round(self.noise[n], 5), "denoised": n in self.active} for n in self.arrays}
+        """Per image {"relative_noise": …, "denoised": bool} (recorded in `Spine.info["denoising"]`); a denoised
+        image also says what was filtered: `slices_whole` (sagittal slices filtered whole: the column-search
+        slabs), `slices_in_window` (the others, filtered inside the follow window) and `window_share` (that
+        window with the filter's margin, as a share of a slice)."""
+        out = {}
+        for n in self.arrays:
+            out[n] = {"relative_noise": round(self.noise[n], 5), "denoised": n in self.active}
+            if n in self.active:
+                out[n].update(slices_whole=len(self.whole), slices_in_window=len(self.done - self.whole),
+                              window_share=round(self.window_share, 3))
+        return out

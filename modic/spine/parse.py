@@ -406,6 +406,7 @@ def parse_spine(images: Mapping[str, sitk.Image], random_state: int = 0) -> Spin
     if len(chain) >= 2:            # every other slice denoised inside the one window the bodies are followed in
         window = _roi(chain, frame.arrays[names[0]].shape[1:], px)
         denoiser.filter(window=window)
+        info["denoising"] = denoiser.report()
         masks = follow_bodies(frame, follow, column, window)
     gaps = body_gaps([masks[i] for i in range(len(chain))], [r.centroid for r in chain], column["k"], px) \
         if masks else None
