@@ -79,7 +79,9 @@ def _gt_endplates(mask_t2, spine, grid):
 DETECT_OPTIONS: dict = {}  # keyword arguments of detect_lesions (--option name=value)
 
 
-def evaluate(images, mask_t2, true_type, spine_truth, anatomy: str, case_id: str, endplates) -> dict:
+def evaluate(images, mask_t2, true_type, spine_truth, anatomy: str, case_id: str, endplates, parsed=None) -> dict:
+    """One case's detection against its ground truth; `parsed`: a spine parsed before (detection_cache.py), used
+    instead of parsing again when `anatomy` is "parsed"."""
     import SimpleITK as sitk
 
     from modic.detect import detect_lesions
@@ -89,7 +91,7 @@ def evaluate(images, mask_t2, true_type, spine_truth, anatomy: str, case_id: str
     if anatomy == "parsed":      # exactly as `modic detect` parses when no anatomy is given (T1, T2, FS order)
         from modic.detect_anatomy import parse_anatomy
 
-        spine = parse_anatomy(images)
+        spine = parsed if parsed is not None else parse_anatomy(images)
     t_parse = time.process_time() - t0
     res = detect_lesions(images, spine, case_id=case_id, endplates=endplates, **DETECT_OPTIONS)
     seconds = time.process_time() - t0

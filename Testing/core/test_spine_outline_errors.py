@@ -1,5 +1,6 @@
-"""benchmarks/spine_outline_errors.py: the direction in which a parsed outline misses or overruns a labelled one,
-on a sagittal grid (i → posterior, j → inferior, k → right, as in ../shared/realmri) with anisotropic spacing."""
+"""Benchmark helpers: benchmarks/spine_outline_errors.py (the direction in which a parsed outline misses or overruns a
+labelled one, on a sagittal grid — i → posterior, j → inferior, k → right, as in ../shared/realmri — with
+anisotropic spacing) and benchmarks/detection_cache.py (its split and its settings check)."""
 
 import sys
 from pathlib import Path
@@ -44,3 +45,16 @@ def test_a_body_parsed_short_at_its_top_and_long_at_its_front_is_told_apart():
     extra, _ = direction_shares(parsed & ~lab, lab, ref, axis, total)
     assert extra["anterior"] == pytest.approx((7 * 12 * 4) / total)
     assert sum(v for k, v in extra.items() if k != "anterior") == 0
+
+
+def test_the_detection_cache_splits_cases_as_the_benchmark_and_refuses_unknown_settings():
+    """benchmarks/detection_cache.py: a case's part follows its scan (development scans: DEV_SCANS of
+    detection_accuracy.py), and a parser setting that does not exist stops the run before any parse."""
+    from detection_cache import apply_settings, part_of
+
+    assert [part_of(c) for c in ("VB2_02_01", "real_VB2_10", "VB2_12_03", "real_VB3_01", "VB3_02_01")] == \
+        ["dev", "dev", "held", "held", "held"]
+    with pytest.raises(SystemExit, match="has no 'no_such_setting'"):
+        apply_settings({"endplates.no_such_setting": 1.0})
+    with pytest.raises(SystemExit, match="say spine.NAME"):
+        apply_settings({"line_grow_mm": 1.0})
