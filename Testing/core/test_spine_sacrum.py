@@ -132,6 +132,23 @@ def test_sacrum_lower_down_when_the_lower_bend_is_sharper():
     assert find_sacrum(chain)[0] == 5
 
 
+def test_a_disc_below_a_second_bend_moves_the_sacrum_down():
+    """The steps of development hybrid case VB2_04_06 (T2): a 20° step, then a 44° one whose bend (24°) is less than
+    the one above (26°). Read by the bends alone the sacrum is after the 20° step (every name one level low); a
+    disc-sized gap between the bodies of the 44° step says that step is L5 → S1 (S1 and S2 are fused: no gap)."""
+    from modic.spine.levels import find_sacrum
+
+    chain = _chain([-21.0, -19.0, -22.0, -8.0, -6.0, 20.0, 44.0])
+    assert find_sacrum(chain, beyond_lean=True)[0] == 6
+    discs = [8.0, 8.5, 9.0, 9.5, 10.0, 11.0, 9.0]
+    s1, why = find_sacrum(chain, beyond_lean=True, body_gaps_mm=discs)
+    assert s1 == 7 and "44°" in why
+    fused = discs[:-1] + [0.5]                      # the lower step within the fused sacrum: S1 stays above it
+    assert find_sacrum(chain, beyond_lean=True, body_gaps_mm=fused)[0] == 6
+    thin = discs[:-1] + [4.0]     # under 0.6 × the others: too thin to tell from a rudimentary S1-S2 disc
+    assert find_sacrum(chain, beyond_lean=True, body_gaps_mm=thin)[0] == 6
+
+
 def _column(chain: list[Region], k: int = 10, n_labels: int = 4) -> dict:
     return {"chain": chain, "gaps": [0] * len(chain), "k": k, "rank": 10.0, "names": ["T1"],
             "labels": [np.zeros((4, 4), int) for _ in range(n_labels)]}

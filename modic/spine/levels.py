@@ -20,7 +20,7 @@ SETTINGS = {
     "sacral_turn_deg": 22.0, "sacral_jump_deg": 12.0, "usual_lean_deg": -8.0, "lean_margin_deg": 5.0,
     "fat_suppressed_names": ("FS", "STIR", "SPAIR", "TIRM", "FATSAT", "SPIR"),
     "column_end_s1": True, "column_end_ratio": 0.7,
-    "fused_gap_mm": 1.0, "fused_turn_deg": 8.0,
+    "fused_gap_mm": 1.0, "fused_turn_deg": 8.0, "turn_disc_fraction": 0.6,
 }
 
 
@@ -33,12 +33,12 @@ def name_column(column: dict, px: float, names: list[str], body_gaps_mm: list[fl
     if len(chain) < 2:
         return [], False, ""
     ends = None     # S1 anchored where the column ends or splits, with the naming left uncertain
-    if column.get("sacrum") is None and find_sacrum(chain, beyond_lean=True)[0] is None:
+    if column.get("sacrum") is None and find_sacrum(chain, beyond_lean=True, body_gaps_mm=body_gaps_mm)[0] is None:
         if body_gaps_mm:
             ends = fused_sacrum(chain, body_gaps_mm)
         if ends is None and SETTINGS["column_end_s1"] and len(chain) >= 3:
             ends = column_ends_in_view(column, px, names)
-    levels, certain, reason = name_levels(chain, column.get("gaps"), column.get("sacrum") or ends)
+    levels, certain, reason = name_levels(chain, column.get("gaps"), column.get("sacrum") or ends, body_gaps_mm)
     # where the column ends is not the sacrum itself; a fused block without a turn may be a merged disc
     return levels, certain and ends is None and not column.get("sacrum_uncertain"), reason
 
@@ -136,7 +136,8 @@ def lean_beyond_usual(angles: list[float]) -> float:
     return float(np.sign(excess) * max(0.0, abs(excess) - SETTINGS["lean_margin_deg"]))
 
 
-def find_sacrum(chain: list[Region], beyond_lean: bool = False) -> tuple[int | None, str]:
+def find_sacrum(chain: list[Region], beyond_lean: bool = False, body_gaps_mm: list[float | None] | None = None
+                ) -> tuple[int | None, str]:
     """Index of the S1 body in the chain, or None, and why.
 
     The lumbosacral junction is where the column turns posteriorly: the step from L5 to S1 points
@@ -150,7 +151,7 @@ def find_sacrum(chain: list[Region], beyond_lean: bool = False) -> tuple[int | N
     for n in range(1, len(angles)):
         if angles[n] - lean >= SETTINGS["sacral_turn_deg"] and angles[n] - angles[n - 1] >= SETTINGS["sacral_jump_deg"]:
             if n + 1 < len(angles) and angles[n + 1] >= angles[n] + 8 \
-                    and angles[n + 1] - angles[n] > angles[n] - angles[n - 1]:
+                    and (angles[n + 1] - angles[n] > angles[n] - angles[n - 1] or _disc_below(body_gaps_mm, n + 1)):
                 continue                   # the column bends more sharply below: the sacrum is lower down
             return n + 1, (f"sacrum recognised: the column turns {angles[n]:.0f}° posterior below the body above it "
                            f"({angles[n] - angles[n - 1]:.0f}° more than the step above"
@@ -161,14 +162,24 @@ def find_sacrum(chain: list[Region], beyond_lean: bool = False) -> tuple[int | N
     return None, f"no lumbosacral turn found (lowest step {last}): levels counted up from L5, naming uncertain"
 
 
-def name_levels(chain: list[Region], gaps: list[int] | None = None, sacrum: tuple[int, str] | None = None
-                ) -> tuple[list[str], bool, str]:
+def _disc_below(body_gaps_mm: list[float | None] | None, step: int) -> bool:
+    """Whether the bodies of chain step `step` are apart like the chain's other bodies (gap ≥ `turn_disc_fraction` ×
+    the median of the others): a disc lies between them, so that step is not within the fused sacrum."""
+    frac = SETTINGS["turn_disc_fraction"]
+    if not frac or not body_gaps_mm or step >= len(body_gaps_mm) or body_gaps_mm[step] is None:
+        return False
+    others = [g for i, g in enumerate(body_gaps_mm) if i != step and g is not None]
+    return bool(others) and body_gaps_mm[step] >= frac * float(np.median(others))
+
+
+def name_levels(chain: list[Region], gaps: list[int] | None = None, sacrum: tuple[int, str] | None = None,
+                body_gaps_mm: list[float | None] | None = None) -> tuple[list[str], bool, str]:
     """Level names (top to bottom; "" below S1 or above T10), whether anchored on the sacrum, and why.
     `gaps[i]` bodies are missing just above chain[i] (they are counted, not drawn); `sacrum` = (index of S1,
     why) when the sacrum was recognised otherwise (`sacral_block`)."""
     n = len(chain)
     position = np.cumsum(np.arange(n) * 0 + 1 + np.asarray(gaps if gaps is not None else [0] * n)) - 1
-    s1, reason = find_sacrum(chain, beyond_lean=True)
+    s1, reason = find_sacrum(chain, beyond_lean=True, body_gaps_mm=body_gaps_mm)
     if s1 is None and sacrum is not None:
         s1, reason = sacrum
     bottom, anchor = (s1, LEVELS.index("S1")) if s1 is not None else (n - 1, LEVELS.index("L5"))

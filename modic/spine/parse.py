@@ -50,7 +50,7 @@ from modic.spine.model import DISCS, Spine, spine_from_masks, structures_from_la
 from modic.spine.settings import SETTINGS
 from modic.spine.shape import round_bodies
 
-METHOD_VERSION = 27  # 2: bodies lengthened to their endplate lines (modic.spine.endplates); sacral block;
+METHOD_VERSION = 28  # 2: bodies lengthened to their endplate lines (modic.spine.endplates); sacral block;
                      # 3: a body's lateral end is a step in its core signal between neighbouring slices;
                      #    the marrow spread has a floor of 5 % of its level (robust to lateral shading)
                      # 4: with several images the column is also sought on each image alone (not fat-suppressed
@@ -108,6 +108,8 @@ METHOD_VERSION = 27  # 2: bodies lengthened to their endplate lines (modic.spine
                      #    smoother dark-line map pooled in (`fallback_line_sigma_mm`; info["column_fallback"])
                      # 27: every image denoised by non-local means scaled to its estimated noise before the column
                      #    search (`modic.spine.denoise`; info["denoising"])
+                     # 28: naming: of two posterior bends, the lower is the lumbosacral turn also when a disc-sized
+                     #    gap separates its bodies (`levels.turn_disc_fraction`; S1 and S2 are fused)
 
 
 def column_tilt_deg(chain: list[Region]) -> float:
