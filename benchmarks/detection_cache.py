@@ -31,6 +31,7 @@ import time
 from multiprocessing import Pool
 from pathlib import Path
 
+import detection_accuracy
 from detection_accuracy import DEV_SCANS, evaluate, hybrid_cases, real_normal_cases, summarise
 from realmri_data import default_realmri
 
@@ -137,8 +138,6 @@ def _detect(job: tuple) -> dict:
     _one_thread()
     with open(path, "rb") as f:
         c = pickle.load(f)
-    import detection_accuracy
-
     detection_accuracy.DETECT_OPTIONS.clear()
     detection_accuracy.DETECT_OPTIONS.update(options)
     r = evaluate(c["images"], c["mask"], c["true_type"], c["truth"], "parsed", c["case_id"], LUMBAR_ENDPLATES,

@@ -106,23 +106,34 @@ def _centroid(mask: np.ndarray, ref: sitk.Image) -> np.ndarray:
     return np.asarray(ref.TransformContinuousIndexToPhysicalPoint([float(v) for v in idx]))
 
 
-def evaluate(spine, truth: dict[str, np.ndarray], kind: str) -> dict:
-    """Match parsed structures of `kind` ("vertebra" | "disc") to labelled ones by centroid (≤ 10 mm)."""
-    lab = sitk.GetArrayFromImage(spine.labels)
-    ref = spine.labels
-    parsed = {}
+def parsed_structures(spine, kind: str) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """{level: (mask on the spine's grid, centroid LPS mm; inf when empty)} of the parsed structures of `kind`
+    ("vertebra": whole bodies with their endplate zones | "disc")."""
+    ref, parsed = spine.labels, {}
     for s in spine.structures:
         if s.structure != kind:
             continue
         m = spine.mask_of([s.label]) if kind == "disc" else spine.body_mask(s.level)
         m = sitk.GetArrayFromImage(m).astype(bool)
         parsed[s.level] = (m, _centroid(m, ref) if m.any() else np.full(3, np.inf))
-    del lab
+    return parsed
+
+
+def nearest_structure(parsed: dict, centroid: np.ndarray, max_mm: float = 10.0) -> str | None:
+    """The level of the parsed structure whose centroid is nearest `centroid` (LPS mm), if within `max_mm`."""
+    best = min(parsed, key=lambda p: np.linalg.norm(parsed[p][1] - centroid), default=None)
+    return best if best is not None and np.linalg.norm(parsed[best][1] - centroid) <= max_mm else None
+
+
+def evaluate(spine, truth: dict[str, np.ndarray], kind: str) -> dict:
+    """Match parsed structures of `kind` ("vertebra" | "disc") to labelled ones by centroid (≤ 10 mm)."""
+    ref = spine.labels
+    parsed = parsed_structures(spine, kind)
     found, named, dices, used, ratios = 0, 0, [], set(), []
     cents = {k: _centroid(m, ref) for k, m in truth.items() if m.any()}
     for level, c in cents.items():
-        best = min(parsed, key=lambda p: np.linalg.norm(parsed[p][1] - c), default=None)
-        if best is None or np.linalg.norm(parsed[best][1] - c) > 10.0:
+        best = nearest_structure(parsed, c)
+        if best is None:
             dices.append(0.0)
             continue
         used.add(best)

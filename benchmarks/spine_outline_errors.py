@@ -30,7 +30,7 @@ import pandas as pd
 import SimpleITK as sitk
 from realmri_data import default_realmri  # sibling module (benchmarks/ is the script's folder)
 from scipy import ndimage
-from spine_accuracy import _centroid, load_case, reslice
+from spine_accuracy import _centroid, load_case, nearest_structure, parsed_structures, reslice
 
 DIRECTIONS = ("lateral", "superior", "inferior", "anterior", "posterior")
 
@@ -76,23 +76,12 @@ def direction_shares(part: np.ndarray, other: np.ndarray, ref: sitk.Image, heigh
 
 
 def structure_rows(spine, truth: dict[str, np.ndarray], kind: str) -> list[dict]:
-    """One row per labelled structure matched to a parsed one (centroid ≤ 10 mm)."""
+    """One row per labelled structure matched to a parsed one (centroid ≤ 10 mm, as spine_accuracy matches)."""
     ref = spine.labels
-    parsed = {}
-    for s in spine.structures:
-        if s.structure != kind:
-            continue
-        img = spine.mask_of([s.label]) if kind == "disc" else spine.body_mask(s.level)
-        m = sitk.GetArrayFromImage(img).astype(bool)
-        if m.any():
-            parsed[s.level] = (m, _centroid(m, ref))
+    parsed = parsed_structures(spine, kind)
     rows = []
     for level, t in truth.items():
-        if not t.any() or not parsed:
-            continue
-        c = _centroid(t, ref)
-        best = min(parsed, key=lambda p: np.linalg.norm(parsed[p][1] - c))
-        if np.linalg.norm(parsed[best][1] - c) > 10.0:
+        if not t.any() or (best := nearest_structure(parsed, _centroid(t, ref))) is None:
             continue
         p = parsed[best][0]
         total = int(t.sum())

@@ -400,16 +400,15 @@ def parse_spine(images: Mapping[str, sitk.Image], random_state: int = 0) -> Spin
     info = {"method": "modic.spine.parse", "method_version": METHOD_VERSION, "random_state": random_state,
             "images": given, "analysis_order": names,
             "settings": {**{k: list(v) if isinstance(v, tuple) else v for k, v in {**SETTINGS, **NAMING}.items()},
-                         "endplates": dict(ENDPLATE_SETTINGS), "denoising": dict(DENOISE_SETTINGS)},
-            "denoising": denoiser.report()}
+                         "endplates": dict(ENDPLATE_SETTINGS), "denoising": dict(DENOISE_SETTINGS)}}
     chain = column["chain"]
     follow = names if SETTINGS["follow_all_images"] else column["names"]
     masks = {}
     if len(chain) >= 2:            # every other slice denoised inside the one window the bodies are followed in
         window = _roi(chain, frame.arrays[names[0]].shape[1:], px)
         denoiser.filter(window=window)
-        info["denoising"] = denoiser.report()
         masks = follow_bodies(frame, follow, column, window)
+    info["denoising"] = denoiser.report()
     gaps = body_gaps([masks[i] for i in range(len(chain))], [r.centroid for r in chain], column["k"], px) \
         if masks else None
     levels, certain, reason = name_column(column, px, follow, gaps)
