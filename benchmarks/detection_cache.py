@@ -8,6 +8,8 @@
     # detection with its defaults, or with an option changed; development scans only
     PYTHONPATH=. python benchmarks/detection_cache.py run --cache /tmp/zc --scans dev --out base.json
     PYTHONPATH=. python benchmarks/detection_cache.py run --cache /tmp/zc --scans dev --out v.json --option z_low=2.5
+    # the same cases under coil shading (benchmarks/spine_bias.py fields)
+    PYTHONPATH=. python benchmarks/detection_cache.py build --cache /tmp/zc_p16 --scans dev --shading "posterior 1.6"
     # a parser setting changed: re-parse the cached images into another cache, then run there
     PYTHONPATH=. python benchmarks/detection_cache.py reparse --cache /tmp/zc --to /tmp/zc2 --scans dev \\
         --setting endplates.line_grow_mm=3.0
@@ -109,12 +111,26 @@ def _stored(cache: Path, scans: str):
                 yield pickle.load(f)
 
 
+def with_shading(case: dict, field: str) -> dict:
+    """`case` with every image multiplied by the coil-shading field `field` of spine_bias.FIELDS (e.g.
+    "posterior 1.6"); recorded as case["shading"]."""
+    from spine_bias import FIELDS, shaded
+
+    ratio, sign = FIELDS[field]
+    return {**case, "images": {n: shaded(im, ratio, sign) for n, im in case["images"].items()}, "shading": field}
+
+
 def build(args) -> None:
     cache = Path(args.cache)
     cache.mkdir(parents=True, exist_ok=True)
     settings = _pairs(args.setting)
     apply_settings(settings)          # checked here: a bad name stops before any worker starts
-    jobs = ((cache / f"{c['case_id']}.pkl", c, settings) for c in _cases(args))
+    from spine_bias import FIELDS
+
+    if args.shading and args.shading not in FIELDS:
+        raise SystemExit(f"--shading {args.shading!r}: choose from {list(FIELDS)}")
+    cases = (with_shading(c, args.shading) if args.shading else c for c in _cases(args))
+    jobs = ((cache / f"{c['case_id']}.pkl", c, settings) for c in cases)
     with Pool(args.jobs) as pool:
         for line in pool.imap_unordered(_parse_and_store, jobs):
             print(line, flush=True)
@@ -194,6 +210,8 @@ def main(argv: list[str] | None = None) -> int:
             p.add_argument("--realmri", default=str(default_realmri()))
             p.add_argument("--cases", default="1-3", help="hybrid case numbers per scan, e.g. 1-3 or 4-6")
             p.add_argument("--no-real", dest="real", action="store_false", help="no lesion-free scans")
+            p.add_argument("--shading", default="", help="every image multiplied by a coil-shading field of "
+                           "spine_bias.py, e.g. 'posterior 1.6'")
         if name == "reparse":
             p.add_argument("--to", required=True, help="folder of the re-parsed cases")
         if name == "run":
