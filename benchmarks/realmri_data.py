@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from types import SimpleNamespace
 
 
 def default_realmri() -> Path:
@@ -13,3 +14,22 @@ def default_realmri() -> Path:
     repo = Path(__file__).resolve().parents[1]
     return next((p for p in (repo.parent / "shared" / "realmri", repo.parents[1] / "shared" / "realmri")
                  if p.exists()), repo.parent / "shared" / "realmri")
+
+
+def realmri_scans(root: Path, subsets=None, parts=None) -> list[tuple[str, str, SimpleNamespace]]:
+    """(subset, part, row) of each scan of `root`/manifest.csv in manifest order, split as every spine benchmark
+    splits it: the first half of each subset (rounded up) is "development", the rest "held-out". `subsets` / `parts`
+    keep only those (default all); a row is a picklable namespace of the manifest's columns (image, labels,
+    label_levels, …)."""
+    import pandas as pd
+
+    out = []
+    for subset, group in pd.read_csv(Path(root) / "manifest.csv").groupby("subset", sort=False):
+        if subsets is not None and subset not in subsets:
+            continue
+        half = (len(group) + 1) // 2
+        for i, record in enumerate(group.to_dict("records")):
+            part = "development" if i < half else "held-out"
+            if parts is None or part in parts:
+                out.append((subset, part, SimpleNamespace(**record)))
+    return out

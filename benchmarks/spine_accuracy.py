@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import SimpleITK as sitk
-from realmri_data import default_realmri  # sibling module (benchmarks/ is the script's folder)
+from realmri_data import default_realmri, realmri_scans  # sibling module (benchmarks/ is the script's folder)
 
 from modic.segment import dice
 
@@ -174,33 +174,31 @@ def add_rician_noise(image: sitk.Image, inside: np.ndarray, snr: float, key: str
 def run_realmri(root: Path, quick: bool, snrs: tuple[float, ...] = ()) -> pd.DataFrame:
     from modic.spine import parse_spine
 
-    man = pd.read_csv(root / "manifest.csv")
     rows = []
-    for subset, group in man.groupby("subset", sort=False):
-        half = (len(group) + 1) // 2
-        for i, row in enumerate(group.itertuples()):
-            part = "development" if i < half else "held-out"
-            image, labels, levels = load_case(root, row)
-            for geometry, snr in [(g, n) for n in (None, *snrs) for g in ("1 mm iso", "4 mm slices")]:
-                img, lab = (image, labels) if geometry == "1 mm iso" else reslice(image, labels)
-                if snr:
-                    inside = np.isin(sitk.GetArrayFromImage(lab), list(levels))
-                    img = add_rician_noise(img, inside, snr, f"{row.image} {geometry}")
-                    geometry = f"{geometry}, SNR {snr:g}"
-                arr = sitk.GetArrayFromImage(lab)
-                truth = {name: arr == v for v, name in levels.items()}
-                t0 = time.process_time()
-                spine = parse_spine({"T2" if subset != "VB3" else "GRE": img})
-                secs = time.process_time() - t0
-                kind = "disc" if subset == "IVD" else "vertebra"
-                r = evaluate(spine, truth, kind)
-                rows.append({"case": Path(row.image).name.split(".")[0], "subset": subset, "part": part,
-                             "geometry": geometry, "kind": kind, "seconds": secs,
-                             "naming_certain": spine.naming_certain, **{k: r[k] for k in
-                                                                        ("n", "found", "named", "false", "dice")}})
-                print(rows[-1], flush=True)
-            if quick:
-                break
+    done: set[str] = set()
+    for subset, part, row in realmri_scans(root):
+        if quick and subset in done:
+            continue                                   # --quick: one scan per subset
+        done.add(subset)
+        image, labels, levels = load_case(root, row)
+        for geometry, snr in [(g, n) for n in (None, *snrs) for g in ("1 mm iso", "4 mm slices")]:
+            img, lab = (image, labels) if geometry == "1 mm iso" else reslice(image, labels)
+            if snr:
+                inside = np.isin(sitk.GetArrayFromImage(lab), list(levels))
+                img = add_rician_noise(img, inside, snr, f"{row.image} {geometry}")
+                geometry = f"{geometry}, SNR {snr:g}"
+            arr = sitk.GetArrayFromImage(lab)
+            truth = {name: arr == v for v, name in levels.items()}
+            t0 = time.process_time()
+            spine = parse_spine({"T2" if subset != "VB3" else "GRE": img})
+            secs = time.process_time() - t0
+            kind = "disc" if subset == "IVD" else "vertebra"
+            r = evaluate(spine, truth, kind)
+            rows.append({"case": Path(row.image).name.split(".")[0], "subset": subset, "part": part,
+                         "geometry": geometry, "kind": kind, "seconds": secs,
+                         "naming_certain": spine.naming_certain, **{k: r[k] for k in
+                                                                    ("n", "found", "named", "false", "dice")}})
+            print(rows[-1], flush=True)
     return pd.DataFrame(rows)
 
 

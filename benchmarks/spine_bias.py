@@ -24,12 +24,11 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 from datetime import datetime, timezone
 from pathlib import Path
-from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
 import SimpleITK as sitk
-from realmri_data import default_realmri  # sibling module (benchmarks/ is the script's folder)
+from realmri_data import default_realmri, realmri_scans  # sibling module (benchmarks/ is the script's folder)
 from spine_accuracy import evaluate, load_case, markdown, reslice
 
 FIELDS = {"none": (1.0, 1), "posterior 1.15": (1.15, 1), "posterior 1.3": (1.3, 1), "posterior 1.6": (1.6, 1),
@@ -70,8 +69,7 @@ def run_scan(job: tuple) -> list[dict]:
     """Every field × geometry of one scan: rows of found / named / false / Dice / seconds."""
     from modic.spine import parse_spine
 
-    root, record, subset, part, fields = job
-    row = SimpleNamespace(**record)
+    root, row, subset, part, fields = job
     image, labels, levels = load_case(root, row)
     rows = []
     for geometry in ("1 mm iso", "4 mm slices"):
@@ -93,16 +91,7 @@ def run_scan(job: tuple) -> list[dict]:
 
 def run(root: Path, fields, parts=("development", "held-out"), subsets=("VB2", "VB3"), workers: int = 2
         ) -> pd.DataFrame:
-    man = pd.read_csv(root / "manifest.csv")
-    jobs = []
-    for subset, group in man.groupby("subset", sort=False):
-        if subset not in subsets:
-            continue
-        half = (len(group) + 1) // 2
-        for i, row in enumerate(group.itertuples(name=None)):
-            part = "development" if i < half else "held-out"
-            if part in parts:
-                jobs.append((root, dict(zip(["Index", *group.columns], row, strict=True)), subset, part, tuple(fields)))
+    jobs = [(root, row, subset, part, tuple(fields)) for subset, part, row in realmri_scans(root, subsets, parts)]
     with ProcessPoolExecutor(workers) as pool:
         return pd.DataFrame([r for rows in pool.map(run_scan, jobs) for r in rows])
 

@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import SimpleITK as sitk
-from realmri_data import default_realmri  # sibling module (benchmarks/ is the script's folder)
+from realmri_data import default_realmri, realmri_scans  # sibling module (benchmarks/ is the script's folder)
 from scipy import ndimage
 from spine_accuracy import _centroid, load_case, nearest_structure, parsed_structures, reslice
 
@@ -97,23 +97,22 @@ def structure_rows(spine, truth: dict[str, np.ndarray], kind: str) -> list[dict]
 def run(root: Path, quick: bool) -> pd.DataFrame:
     from modic.spine import parse_spine
 
-    man = pd.read_csv(root / "manifest.csv")
     rows = []
-    for subset, group in man.groupby("subset", sort=False):
-        half = (len(group) + 1) // 2
-        for i, row in enumerate(group.itertuples()):
-            image, labels, levels = load_case(root, row)
-            for geometry in ("1 mm iso", "4 mm slices"):
-                img, lab = (image, labels) if geometry == "1 mm iso" else reslice(image, labels)
-                arr = sitk.GetArrayFromImage(lab)
-                spine = parse_spine({"T2" if subset != "VB3" else "GRE": img})
-                kind = "disc" if subset == "IVD" else "vertebra"
-                for r in structure_rows(spine, {name: arr == v for v, name in levels.items()}, kind):
-                    rows.append({"case": Path(row.image).name.split(".")[0], "subset": subset, "kind": kind,
-                                 "part": "development" if i < half else "held-out", "geometry": geometry, **r})
-                print(row.image, geometry, len(rows), flush=True)
-            if quick:
-                break
+    done: set[str] = set()
+    for subset, part, row in realmri_scans(root):
+        if quick and subset in done:
+            continue                                   # --quick: one scan per subset
+        done.add(subset)
+        image, labels, levels = load_case(root, row)
+        for geometry in ("1 mm iso", "4 mm slices"):
+            img, lab = (image, labels) if geometry == "1 mm iso" else reslice(image, labels)
+            arr = sitk.GetArrayFromImage(lab)
+            spine = parse_spine({"T2" if subset != "VB3" else "GRE": img})
+            kind = "disc" if subset == "IVD" else "vertebra"
+            for r in structure_rows(spine, {name: arr == v for v, name in levels.items()}, kind):
+                rows.append({"case": Path(row.image).name.split(".")[0], "subset": subset, "kind": kind,
+                             "part": part, "geometry": geometry, **r})
+            print(row.image, geometry, len(rows), flush=True)
     return pd.DataFrame(rows)
 
 

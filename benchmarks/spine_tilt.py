@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import SimpleITK as sitk
-from realmri_data import default_realmri  # sibling module (benchmarks/ is the script's folder)
+from realmri_data import default_realmri, realmri_scans  # sibling module (benchmarks/ is the script's folder)
 from spine_accuracy import evaluate, load_case, markdown
 
 ANGLES = (-25.0, -15.0, -8.0, 0.0, 8.0, 15.0, 25.0)
@@ -47,26 +47,18 @@ def run(root: Path, angles, parts=("development", "held-out"), subsets=("VB2", "
         ) -> pd.DataFrame:
     from modic.spine import parse_spine
 
-    man = pd.read_csv(root / "manifest.csv")
     rows = []
-    for subset, group in man.groupby("subset", sort=False):
-        if subset not in subsets:
-            continue
-        half = (len(group) + 1) // 2
-        for i, row in enumerate(group.itertuples()):
-            part = "development" if i < half else "held-out"
-            if part not in parts:
-                continue
-            image, labels, levels = load_case(root, row)
-            for deg in angles:
-                img, lab = turned(image, labels, deg, in_float)
-                arr = sitk.GetArrayFromImage(lab)
-                spine = parse_spine({"T2" if subset != "VB3" else "GRE": img})
-                r = evaluate(spine, {name: arr == v for v, name in levels.items()}, "vertebra")
-                rows.append({"case": Path(row.image).name.split(".")[0], "part": part, "degrees": deg,
-                             "certain": spine.naming_certain, "lean_deg": spine.info.get("column_tilt_deg"),
-                             **{k: r[k] for k in ("n", "found", "named", "dice")}})
-                print(rows[-1], flush=True)
+    for subset, part, row in realmri_scans(root, subsets, parts):
+        image, labels, levels = load_case(root, row)
+        for deg in angles:
+            img, lab = turned(image, labels, deg, in_float)
+            arr = sitk.GetArrayFromImage(lab)
+            spine = parse_spine({"T2" if subset != "VB3" else "GRE": img})
+            r = evaluate(spine, {name: arr == v for v, name in levels.items()}, "vertebra")
+            rows.append({"case": Path(row.image).name.split(".")[0], "part": part, "degrees": deg,
+                         "certain": spine.naming_certain, "lean_deg": spine.info.get("column_tilt_deg"),
+                         **{k: r[k] for k in ("n", "found", "named", "dice")}})
+            print(rows[-1], flush=True)
     return pd.DataFrame(rows)
 
 
