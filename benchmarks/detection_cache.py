@@ -120,31 +120,28 @@ def with_shading(case: dict, field: str) -> dict:
     return {**case, "images": {n: shaded(im, ratio, sign) for n, im in case["images"].items()}, "shading": field}
 
 
-def build(args) -> None:
-    cache = Path(args.cache)
-    cache.mkdir(parents=True, exist_ok=True)
-    settings = _pairs(args.setting)
+def _parse_into(folder: Path, cases, setting: list[str], jobs: int) -> None:
+    """Parse `cases` (dicts) with the parser `setting`s (TABLE.NAME=VALUE) in `jobs` processes into `folder`."""
+    folder.mkdir(parents=True, exist_ok=True)
+    settings = _pairs(setting)
     apply_settings(settings)          # checked here: a bad name stops before any worker starts
+    with Pool(jobs) as pool:
+        for line in pool.imap_unordered(_parse_and_store, ((folder / f"{c['case_id']}.pkl", c, settings)
+                                                           for c in cases)):
+            print(line, flush=True)
+
+
+def build(args) -> None:
     from spine_bias import FIELDS
 
     if args.shading and args.shading not in FIELDS:
         raise SystemExit(f"--shading {args.shading!r}: choose from {list(FIELDS)}")
     cases = (with_shading(c, args.shading) if args.shading else c for c in _cases(args))
-    jobs = ((cache / f"{c['case_id']}.pkl", c, settings) for c in cases)
-    with Pool(args.jobs) as pool:
-        for line in pool.imap_unordered(_parse_and_store, jobs):
-            print(line, flush=True)
+    _parse_into(Path(args.cache), cases, args.setting, args.jobs)
 
 
 def reparse(args) -> None:
-    out = Path(args.to)
-    out.mkdir(parents=True, exist_ok=True)
-    settings = _pairs(args.setting)
-    apply_settings(settings)
-    jobs = ((out / f"{c['case_id']}.pkl", c, settings) for c in _stored(Path(args.cache), args.scans))
-    with Pool(args.jobs) as pool:
-        for line in pool.imap_unordered(_parse_and_store, jobs):
-            print(line, flush=True)
+    _parse_into(Path(args.to), _stored(Path(args.cache), args.scans), args.setting, args.jobs)
 
 
 def _detect(job: tuple) -> dict:

@@ -55,3 +55,22 @@ def test_the_detection_cache_shades_every_image_of_a_case_alike():
     f = shading_field(ref, 1.6, -1)
     assert np.allclose(sitk.GetArrayFromImage(out["images"]["T1"]), 50.0 * f, rtol=1e-5)
     assert np.allclose(sitk.GetArrayFromImage(out["images"]["T2"]), 100.0 * f, rtol=1e-5)
+
+
+def test_every_spine_benchmark_splits_each_subset_at_its_rounded_up_half(tmp_path):
+    """benchmarks/realmri_data.realmri_scans: manifest order kept, the first ceil(n/2) scans of each subset are
+    development, `subsets` / `parts` filter, rows pickle (the benchmarks send them to worker processes)."""
+    import pickle
+
+    from realmri_data import realmri_scans
+
+    names = ["VB2_01", "VB3_01", "VB2_02", "VB2_03", "VB3_02"]
+    (tmp_path / "manifest.csv").write_text(
+        "image,labels,label_levels,subset\n" + "".join(f"{n}.nrrd,{n}_seg.nrrd,1=L1,{n[:3]}\n" for n in names))
+    got = [(s, p, r.image) for s, p, r in realmri_scans(tmp_path)]
+    assert got == [("VB2", "development", "VB2_01.nrrd"), ("VB2", "development", "VB2_02.nrrd"),
+                   ("VB2", "held-out", "VB2_03.nrrd"), ("VB3", "development", "VB3_01.nrrd"),
+                   ("VB3", "held-out", "VB3_02.nrrd")]
+    held_vb3 = realmri_scans(tmp_path, subsets=("VB3",), parts=("held-out",))
+    assert [r.labels for _, _, r in held_vb3] == ["VB3_02_seg.nrrd"]
+    assert pickle.loads(pickle.dumps(held_vb3))[0][2].label_levels == "1=L1"
