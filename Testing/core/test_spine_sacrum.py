@@ -241,3 +241,40 @@ def test_chain_not_joined_with_a_fragment_above_it():
     fragment = Region(9, full[1].centroid - np.array([18.0, 0.0]), 400.0, 30.0, 15.0, 0.9, 0.0, 1.0, 0.1, slab=16)
     join_slabs(best, [_slab_column([fragment] + full[1:3], k=16)])
     assert len(best["chain"]) == 6 and "joined" not in best
+
+
+def _straight_column(n_rows: int, pad_from: int | None = None) -> dict:
+    """Five 25 mm bodies 35 mm apart straight down a 1 mm slab of `n_rows` rows (no lumbosacral turn); rows from
+    `pad_from` on are zero (outside the reconstructed field of view); marrow signal (a body the chain did not take)
+    from 10 mm below the lowest body on."""
+    img = np.full((n_rows, 80), 0.5, np.float32)
+    img[185:, 20:60] = 0.8
+    labels = np.zeros(img.shape, int)
+    chain = []
+    for i in range(5):
+        top = 10 + 35 * i
+        rows = slice(top, min(top + 25, n_rows))
+        labels[rows, 20:60] = i + 1
+        img[rows, 20:60] = 0.8
+        rr = np.arange(rows.start, rows.stop)
+        chain.append(Region(i + 1, np.array([rr.mean(), 39.5]), float(rr.size * 40), 40.0, 25.0, 0.95, 0.0, 0.8, 0.1,
+                            scale=0, slab=10))
+    if pad_from is not None:
+        img[pad_from:] = 0.0
+    return {"chain": chain, "gaps": [0] * 5, "k": 10, "labels": [labels], "slices": [img]}
+
+
+@pytest.mark.parametrize("n_rows, pad_from, lowest", [
+    (176, None, "S1"),         # the slab ends inside the lowest body
+    (220, 168, "S1"),          # zero padding (outside the field of view) cuts it
+    (220, None, "L5"),         # the image goes on below the lowest body: counted up from L5
+    (220, 190, "L5"),          # the field of view ends below it, not inside it
+])
+def test_a_lowest_body_cut_by_the_field_of_view_is_s1(n_rows, pad_from, lowest):
+    """Without a lumbosacral turn, a lowest body the lower edge of the field of view cuts (only its top part in view,
+    whose centroid cannot show the turn) is S1, naming uncertain; a whole lowest body is still called L5."""
+    from modic.spine.levels import name_column
+
+    names, certain, why = name_column(_straight_column(n_rows, pad_from), 1.0, ["T2"])
+    assert names[-1] == lowest and not certain, (names, why)
+    assert ("cut by the lower edge" in why) == (lowest == "S1"), why

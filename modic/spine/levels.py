@@ -1,6 +1,7 @@
 """Level naming of a parsed vertebral column (step 6 of `modic.spine.parse`): S1 where the column turns
 posteriorly into the sacrum (`find_sacrum`), or given by the parser's fused sacral block, or where the column ends
-inside the image (`column_ends_in_view`); otherwise the lowest body is called L5 and the naming is uncertain.
+inside the image (`column_ends_in_view`), or where its lowest body is cut by the lower edge of the field of view
+(`column_cut_by_view`); otherwise the lowest body is called L5 and the naming is uncertain.
 
 Chain regions are `modic.spine.column.Region`s: `centroid` is (row = inferior, col = posterior) mm on the working grid.
 """
@@ -20,6 +21,7 @@ SETTINGS = {
     "sacral_turn_deg": 22.0, "sacral_jump_deg": 12.0, "usual_lean_deg": -8.0, "lean_margin_deg": 5.0,
     "fat_suppressed_names": ("FS", "STIR", "SPAIR", "TIRM", "FATSAT", "SPIR"),
     "column_end_s1": True, "column_end_ratio": 0.7,
+    "cut_s1": True, "cut_probe_mm": 2.0, "cut_min_mm": 5.0,
     "fused_gap_mm": 1.0, "fused_turn_deg": 8.0, "turn_disc_fraction": 0.6,
 }
 
@@ -38,6 +40,8 @@ def name_column(column: dict, px: float, names: list[str], body_gaps_mm: list[fl
             ends = fused_sacrum(chain, body_gaps_mm)
         if ends is None and SETTINGS["column_end_s1"] and len(chain) >= 3:
             ends = column_ends_in_view(column, px, names)
+        if ends is None and SETTINGS["cut_s1"] and len(chain) >= 3:
+            ends = column_cut_by_view(column, px)
     levels, certain, reason = name_levels(chain, column.get("gaps"), column.get("sacrum") or ends, body_gaps_mm)
     # where the column ends is not the sacrum itself; a fused block without a turn may be a merged disc
     return levels, certain and ends is None and not column.get("sacrum_uncertain"), reason
@@ -95,6 +99,31 @@ def column_ends_in_view(column: dict, px: float, names: list[str]) -> tuple[int,
                                     f"the lowest body on {name}: {max(below) / marrow:.2f} of the bodies' signal): "
                                     "the lowest body is taken as S1, naming uncertain")
     return None
+
+
+def column_cut_by_view(column: dict, px: float) -> tuple[int, str] | None:
+    """(index of S1, why) when the column's lowest body is cut by the lower edge of the field of view: along at
+    least `cut_min_mm` of its width, the pixel `cut_probe_mm` below one of its pixels lies outside the slab or in the
+    zero padding outside the reconstructed field of view. Its visible part is the top of a body, whose centroid
+    says nothing of the lumbosacral turn, and a lumbar series is planned to reach the sacrum: a body the field of
+    view cuts is taken as S1 (naming uncertain). None otherwise, or when the body's pixels are not in the column's
+    label maps (a body joined from another slab)."""
+    low = column["chain"][-1]
+    maps = column.get("labels")
+    if not maps or low.scale >= len(maps) or (low.slab is not None and low.slab != column.get("k")):
+        return None
+    img = column["slices"][0]
+    rows, cols = np.nonzero(maps[low.scale] == low.label)
+    if not rows.size:
+        return None
+    below = rows + max(int(round(SETTINGS["cut_probe_mm"] / px)), 1)
+    out = below >= img.shape[0]
+    out[~out] = img[below[~out], cols[~out]] <= 0
+    if np.unique(cols[out]).size * px < SETTINGS["cut_min_mm"]:
+        return None
+    return len(column["chain"]) - 1, ("no lumbosacral turn found, but the lowest body is cut by the lower edge of the "
+                                      "field of view: taken as S1 (a lumbar series reaches the sacrum), naming "
+                                      "uncertain")
 
 
 def _mean_in_disc(img: np.ndarray, centre_mm: np.ndarray, radius_mm: float, px: float) -> float | None:

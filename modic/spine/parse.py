@@ -50,7 +50,7 @@ from modic.spine.model import DISCS, Spine, spine_from_masks, structures_from_la
 from modic.spine.settings import SETTINGS
 from modic.spine.shape import round_bodies
 
-METHOD_VERSION = 28  # 2: bodies lengthened to their endplate lines (modic.spine.endplates); sacral block;
+METHOD_VERSION = 29  # 2: bodies lengthened to their endplate lines (modic.spine.endplates); sacral block;
                      # 3: a body's lateral end is a step in its core signal between neighbouring slices;
                      #    the marrow spread has a floor of 5 % of its level (robust to lateral shading)
                      # 4: with several images the column is also sought on each image alone (not fat-suppressed
@@ -110,6 +110,8 @@ METHOD_VERSION = 28  # 2: bodies lengthened to their endplate lines (modic.spine
                      #    search (`modic.spine.denoise`; info["denoising"])
                      # 28: naming: of two posterior bends, the lower is the lumbosacral turn also when a disc-sized
                      #    gap separates its bodies (`levels.turn_disc_fraction`; S1 and S2 are fused)
+                     # 29: naming: without a lumbosacral turn, a lowest body cut by the lower edge of the field of
+                     #    view is S1, naming uncertain (`levels.column_cut_by_view`)
 
 
 def column_tilt_deg(chain: list[Region]) -> float:
