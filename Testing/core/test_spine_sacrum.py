@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import SimpleITK as sitk
 
 from modic.spine.column import Region
 from modic.spine.endplates import body_gaps
@@ -278,3 +279,17 @@ def test_a_lowest_body_cut_by_the_field_of_view_is_s1(n_rows, pad_from, lowest):
     names, certain, why = name_column(_straight_column(n_rows, pad_from), 1.0, ["T2"])
     assert names[-1] == lowest and not certain, (names, why)
     assert ("cut by the lower edge" in why) == (lowest == "S1"), why
+
+
+def test_the_overview_says_why_the_naming_is_uncertain():
+    """The overview's title carries the parser's reason when the naming is uncertain (which anchor was used, or
+    none), not only that it is uncertain."""
+    from modic.spine.model import Spine
+    from modic.spine.overview import naming_state
+
+    labels = sitk.Image(4, 4, 4, sitk.sitkUInt8)
+    why = "no lumbosacral turn found, but the lowest body is cut by the lower edge of the field of view: taken as S1"
+    assert naming_state(Spine(labels, [], True, {"naming": "sacrum recognised"})) == "naming anchored on the sacrum"
+    state = naming_state(Spine(labels, [], False, {"naming": why}), width=60)
+    assert state.startswith("naming UNCERTAIN") and "cut by the lower edge" in state.replace("\n", " ")
+    assert all(len(line) <= 60 for line in state.split("\n")[1:])

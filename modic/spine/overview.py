@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import textwrap
 import warnings
 
 import numpy as np
@@ -32,6 +33,16 @@ def _canonical(image: sitk.Image, grid_from: sitk.Image, nearest: bool) -> np.nd
     return sitk.GetArrayFromImage(sitk.Resample(sitk.Cast(image, sitk.sitkFloat32), ref, sitk.Transform(), interp))
 
 
+def naming_state(spine: Spine, width: int = 90) -> str:
+    """The overview's naming line: anchored on the sacrum, or UNCERTAIN with the parser's reason (`info["naming"]`,
+    wrapped to `width` characters) — a level counted from the lowest body, or from an S1 taken where the field of
+    view cuts the column, is to be checked on the image."""
+    if spine.naming_certain:
+        return "naming anchored on the sacrum"
+    why = str(spine.info.get("naming", "")).strip()
+    return "naming UNCERTAIN — check the levels" + ("\n" + textwrap.fill(why, width) if why else "")
+
+
 def write_overview(spine: Spine, image: sitk.Image, path: str | os.PathLike, title: str = "") -> None:
     """PNG of the mid-sagittal slice through the vertebral bodies with structure outlines and level names."""
     import matplotlib
@@ -59,8 +70,8 @@ def write_overview(spine: Spine, image: sitk.Image, path: str | os.PathLike, tit
             r, c = np.argwhere(m).mean(axis=0)
             ax.text(c - 30 if kind == "vertebra" else c + 25, r, name, color=_COLOURS[kind], fontsize=7,
                     ha="center", va="center")
-    state = "naming anchored on the sacrum" if spine.naming_certain else "naming UNCERTAIN (no sacrum anchor)"
-    ax.set_title(f"{title} — {state}" if title else state, fontsize=8)
+    state = naming_state(spine)
+    ax.set_title(f"{title} — {state}" if title else state, fontsize=8 if spine.naming_certain else 6.5)
     ax.set_axis_off()
     with warnings.catch_warnings():   # a one-slice or tiny image leaves no room for the margins: keep the default
         warnings.simplefilter("ignore", UserWarning)
