@@ -299,6 +299,7 @@ class ModicAnalysisWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
 
             self._anatomy = anatomy.findVertebrae(slicer.mrmlScene, self._volumeNodes())
             self._anatomy.segmentationNode.CreateDefaultDisplayNodes()
+            self.ui.detectionStatusLabel.text = anatomy.namingSummary(self._anatomy.spine)
 
         self._run(_("Find vertebrae"), work)
 
@@ -310,8 +311,10 @@ class ModicAnalysisWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
             self._detection = detection.findModicChanges(slicer.mrmlScene, self._volumeNodes(), spine=spine)
             self._detection.segmentationNode.CreateDefaultDisplayNodes()
             self.ui.lesionTableView.setMRMLTableNode(self._detection.tableNode)
-            self.ui.detectionStatusLabel.text = _("{count} lesion(s) found; click a row to show it.").format(
-                count=len(self._detection.lesions))
+            status = _("{count} lesion(s) found; click a row to show it.").format(count=len(self._detection.lesions))
+            if not self._detection.core.spine.naming_certain:
+                status += " " + _("Level names are uncertain: check them on the image.")
+            self.ui.detectionStatusLabel.text = status
 
         self._run(_("Find Modic changes"), work)
 
