@@ -64,7 +64,7 @@ def test_find_vertebrae_on_an_image_without_a_spine_says_so_and_adds_nothing(sce
     assert scene.GetNumberOfNodes() == before
 
 
-def test_batch_console_spine(scene, phantom_case, tmp_path):
+def test_batch_console_spine(scene, phantom_case, tmp_path, capsys):
     import importlib.util
     import sys
     from pathlib import Path
@@ -80,6 +80,8 @@ def test_batch_console_spine(scene, phantom_case, tmp_path):
     sitk.WriteImage(phantom_case.images["T2"], str(path))
     out = tmp_path / "spine"
     assert batch.main(["--", "spine", "--image", f"T2={path}", "--out", str(out)], scene=scene) == 0
+    printed = capsys.readouterr().out
+    assert "vertebral bodies (" in printed and ("anchored on the sacrum" in printed or "UNCERTAIN" in printed)
     assert {p.name for p in out.iterdir()} == {"spine.csv", "spine.json", "spine_labels.nrrd", "spine_overview.png",
                                               ".modic-outputs.json"}
     assert scene.GetFirstNodeByName("Vertebral levels").GetNumberOfControlPoints() >= 4
