@@ -299,7 +299,7 @@ class ModicAnalysisWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
 
             self._anatomy = anatomy.findVertebrae(slicer.mrmlScene, self._volumeNodes())
             self._anatomy.segmentationNode.CreateDefaultDisplayNodes()
-            self.ui.detectionStatusLabel.text = anatomy.namingSummary(self._anatomy.spine)
+            self.ui.detectionStatusLabel.text = self._anatomy.spine.naming_summary()
 
         self._run(_("Find vertebrae"), work)
 

@@ -16,11 +16,22 @@ def default_realmri() -> Path:
                  if p.exists()), repo.parent / "shared" / "realmri")
 
 
-def realmri_scans(root: Path, subsets=None, parts=None) -> list[tuple[str, str, SimpleNamespace]]:
+def sequence_name(subset: str) -> str:
+    """The name a subset's scans are parsed under: "GRE" for the water-bright gradient-echo subset (VB3), else "T2"."""
+    return "GRE" if subset == "VB3" else "T2"
+
+
+def structure_kind(subset: str) -> str:
+    """What a subset's labels outline: "disc" for the IVD subset, else "vertebra"."""
+    return "disc" if subset == "IVD" else "vertebra"
+
+
+def realmri_scans(root: Path, subsets=None, parts=None, per_subset: int | None = None
+                  ) -> list[tuple[str, str, SimpleNamespace]]:
     """(subset, part, row) of each scan of `root`/manifest.csv in manifest order, split as every spine benchmark
     splits it: the first half of each subset (rounded up) is "development", the rest "held-out". `subsets` / `parts`
-    keep only those (default all); a row is a picklable namespace of the manifest's columns (image, labels,
-    label_levels, …)."""
+    keep only those (default all), `per_subset` only the first that many of each subset then (a benchmark's --quick);
+    a row is a picklable namespace of the manifest's columns (image, labels, label_levels, …)."""
     import pandas as pd
 
     out = []
@@ -28,8 +39,10 @@ def realmri_scans(root: Path, subsets=None, parts=None) -> list[tuple[str, str, 
         if subsets is not None and subset not in subsets:
             continue
         half = (len(group) + 1) // 2
+        kept = 0
         for i, record in enumerate(group.to_dict("records")):
             part = "development" if i < half else "held-out"
-            if parts is None or part in parts:
+            if (parts is None or part in parts) and (per_subset is None or kept < per_subset):
                 out.append((subset, part, SimpleNamespace(**record)))
+                kept += 1
     return out

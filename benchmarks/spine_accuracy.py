@@ -29,7 +29,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import SimpleITK as sitk
-from realmri_data import default_realmri, realmri_scans  # sibling module (benchmarks/ is the script's folder)
+from realmri_data import (  # sibling module (benchmarks/ is the script's folder)
+    default_realmri,
+    realmri_scans,
+    sequence_name,
+    structure_kind,
+)
 
 from modic.segment import dice
 
@@ -175,11 +180,7 @@ def run_realmri(root: Path, quick: bool, snrs: tuple[float, ...] = ()) -> pd.Dat
     from modic.spine import parse_spine
 
     rows = []
-    done: set[str] = set()
-    for subset, part, row in realmri_scans(root):
-        if quick and subset in done:
-            continue                                   # --quick: one scan per subset
-        done.add(subset)
+    for subset, part, row in realmri_scans(root, per_subset=1 if quick else None):   # --quick: one scan per subset
         image, labels, levels = load_case(root, row)
         for geometry, snr in [(g, n) for n in (None, *snrs) for g in ("1 mm iso", "4 mm slices")]:
             img, lab = (image, labels) if geometry == "1 mm iso" else reslice(image, labels)
@@ -190,9 +191,9 @@ def run_realmri(root: Path, quick: bool, snrs: tuple[float, ...] = ()) -> pd.Dat
             arr = sitk.GetArrayFromImage(lab)
             truth = {name: arr == v for v, name in levels.items()}
             t0 = time.process_time()
-            spine = parse_spine({"T2" if subset != "VB3" else "GRE": img})
+            spine = parse_spine({sequence_name(subset): img})
             secs = time.process_time() - t0
-            kind = "disc" if subset == "IVD" else "vertebra"
+            kind = structure_kind(subset)
             r = evaluate(spine, truth, kind)
             rows.append({"case": Path(row.image).name.split(".")[0], "subset": subset, "part": part,
                          "geometry": geometry, "kind": kind, "seconds": secs,

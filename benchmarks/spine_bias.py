@@ -28,7 +28,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import SimpleITK as sitk
-from realmri_data import default_realmri, realmri_scans  # sibling module (benchmarks/ is the script's folder)
+from realmri_data import (  # sibling module (benchmarks/ is the script's folder)
+    default_realmri,
+    realmri_scans,
+    sequence_name,
+)
 from spine_accuracy import evaluate, load_case, markdown, reslice
 
 FIELDS = {"none": (1.0, 1), "posterior 1.15": (1.15, 1), "posterior 1.3": (1.3, 1), "posterior 1.6": (1.6, 1),
@@ -79,7 +83,7 @@ def run_scan(job: tuple) -> list[dict]:
             img, lab = (img, labels) if geometry == "1 mm iso" else reslice(img, labels)
             arr = sitk.GetArrayFromImage(lab)
             t0 = time.process_time()
-            spine = parse_spine({"T2" if subset != "VB3" else "GRE": img})
+            spine = parse_spine({sequence_name(subset): img})
             secs = time.process_time() - t0
             r = evaluate(spine, {name: arr == v for v, name in levels.items()}, "vertebra")
             rows.append({"case": Path(row.image).name.split(".")[0], "subset": subset, "part": part,

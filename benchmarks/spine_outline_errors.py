@@ -28,7 +28,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import SimpleITK as sitk
-from realmri_data import default_realmri, realmri_scans  # sibling module (benchmarks/ is the script's folder)
+from realmri_data import (  # sibling module (benchmarks/ is the script's folder)
+    default_realmri,
+    realmri_scans,
+    sequence_name,
+    structure_kind,
+)
 from scipy import ndimage
 from spine_accuracy import _centroid, load_case, nearest_structure, parsed_structures, reslice
 
@@ -98,17 +103,13 @@ def run(root: Path, quick: bool) -> pd.DataFrame:
     from modic.spine import parse_spine
 
     rows = []
-    done: set[str] = set()
-    for subset, part, row in realmri_scans(root):
-        if quick and subset in done:
-            continue                                   # --quick: one scan per subset
-        done.add(subset)
+    for subset, part, row in realmri_scans(root, per_subset=1 if quick else None):   # --quick: one scan per subset
         image, labels, levels = load_case(root, row)
         for geometry in ("1 mm iso", "4 mm slices"):
             img, lab = (image, labels) if geometry == "1 mm iso" else reslice(image, labels)
             arr = sitk.GetArrayFromImage(lab)
-            spine = parse_spine({"T2" if subset != "VB3" else "GRE": img})
-            kind = "disc" if subset == "IVD" else "vertebra"
+            spine = parse_spine({sequence_name(subset): img})
+            kind = structure_kind(subset)
             for r in structure_rows(spine, {name: arr == v for v, name in levels.items()}, kind):
                 rows.append({"case": Path(row.image).name.split(".")[0], "subset": subset, "kind": kind,
                              "part": part, "geometry": geometry, **r})

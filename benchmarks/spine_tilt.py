@@ -22,7 +22,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import SimpleITK as sitk
-from realmri_data import default_realmri, realmri_scans  # sibling module (benchmarks/ is the script's folder)
+from realmri_data import (  # sibling module (benchmarks/ is the script's folder)
+    default_realmri,
+    realmri_scans,
+    sequence_name,
+)
 from spine_accuracy import evaluate, load_case, markdown
 
 ANGLES = (-25.0, -15.0, -8.0, 0.0, 8.0, 15.0, 25.0)
@@ -53,7 +57,7 @@ def run(root: Path, angles, parts=("development", "held-out"), subsets=("VB2", "
         for deg in angles:
             img, lab = turned(image, labels, deg, in_float)
             arr = sitk.GetArrayFromImage(lab)
-            spine = parse_spine({"T2" if subset != "VB3" else "GRE": img})
+            spine = parse_spine({sequence_name(subset): img})
             r = evaluate(spine, {name: arr == v for v, name in levels.items()}, "vertebra")
             rows.append({"case": Path(row.image).name.split(".")[0], "part": part, "degrees": deg,
                          "certain": spine.naming_certain, "lean_deg": spine.info.get("column_tilt_deg"),

@@ -3,8 +3,8 @@
 `findVertebrae(scene, volumeNodes)` returns a segmentation node with one named segment per vertebral body
 ("L4", whole body including its endplate zones) and per disc ("L4-L5"), and a markups point list with one
 control point per level at the body centroid (RAS), labelled with the level name. Runs on any vtkMRMLScene.
-`namingSummary(spine)` is the line the module shows after it: the levels found and whether their names are anchored
-on the sacrum, or why not.
+The module shows the result's `spine.naming_summary()` after it: the levels found and whether their names are
+anchored on the sacrum, or why not.
 """
 
 from __future__ import annotations
@@ -27,17 +27,6 @@ class AnatomyResult:
     levelsNode: Any
     spine: Any
     segmentIds: dict[str, str]          # structure name ("L4", "L4-L5") → segment id
-
-
-def namingSummary(spine) -> str:
-    """One line for the module's status: the vertebral bodies found and whether their level names are anchored on
-    the sacrum — or, when they are not, that they must be checked on the image and the parser's reason."""
-    levels = [v.level for v in spine.vertebrae()]
-    text = f"{len(levels)} vertebral bodies ({', '.join(levels) or 'none'})"
-    if spine.naming_certain:
-        return text + "; level names anchored on the sacrum."
-    why = str(spine.info.get("naming", spine.info.get("reason", ""))).strip()
-    return text + "; level names UNCERTAIN, check them on the image" + (f" ({why})." if why else ".")
 
 
 def _bodyColor(index: int) -> tuple[float, float, float]:
@@ -101,5 +90,5 @@ def findVertebrae(scene, volumeNodes: Mapping[str, Any], segmentationNode=None, 
                                         vertebra.level)
     levelsNode.SetAttribute("ModicNamingCertain", "true" if spine.naming_certain else "false")
     if not spine.naming_certain:
-        levelsNode.SetAttribute("ModicNamingNote", str(spine.info.get("naming", spine.info.get("reason", ""))))
+        levelsNode.SetAttribute("ModicNamingNote", spine.naming_reason)
     return AnatomyResult(segmentationNode, levelsNode, spine, segmentIds)

@@ -62,7 +62,7 @@ def test_every_spine_benchmark_splits_each_subset_at_its_rounded_up_half(tmp_pat
     development, `subsets` / `parts` filter, rows pickle (the benchmarks send them to worker processes)."""
     import pickle
 
-    from realmri_data import realmri_scans
+    from realmri_data import realmri_scans, sequence_name, structure_kind
 
     names = ["VB2_01", "VB3_01", "VB2_02", "VB2_03", "VB3_02"]
     (tmp_path / "manifest.csv").write_text(
@@ -74,3 +74,10 @@ def test_every_spine_benchmark_splits_each_subset_at_its_rounded_up_half(tmp_pat
     held_vb3 = realmri_scans(tmp_path, subsets=("VB3",), parts=("held-out",))
     assert [r.labels for _, _, r in held_vb3] == ["VB3_02_seg.nrrd"]
     assert pickle.loads(pickle.dumps(held_vb3))[0][2].label_levels == "1=L1"
+    # --quick: the first scan of each subset (after the filters)
+    assert [(s, r.image) for s, _, r in realmri_scans(tmp_path, per_subset=1)] == [("VB2", "VB2_01.nrrd"),
+                                                                                    ("VB3", "VB3_01.nrrd")]
+    assert [r.image for _, _, r in realmri_scans(tmp_path, parts=("held-out",), per_subset=1)] == ["VB2_03.nrrd",
+                                                                                                   "VB3_02.nrrd"]
+    assert [(sequence_name(s), structure_kind(s)) for s in ("VB2", "VB3", "IVD")] == \
+        [("T2", "vertebra"), ("GRE", "vertebra"), ("T2", "disc")]

@@ -293,3 +293,17 @@ def test_the_overview_says_why_the_naming_is_uncertain():
     state = naming_state(Spine(labels, [], False, {"naming": why}), width=60)
     assert state.startswith("naming UNCERTAIN") and "cut by the lower edge" in state.replace("\n", " ")
     assert all(len(line) <= 60 for line in state.split("\n")[1:])
+
+
+def test_naming_summary_says_whether_the_levels_are_anchored():
+    """The line `modic spine`, Find vertebrae and the batch console show after parsing: the levels, and when their
+    names are not anchored on the sacrum, that they must be checked and why."""
+    from modic.spine.model import Spine, Structure
+
+    bodies = [Structure("vertebra", lv, 10 + i, (0.0, 0.0, -30.0 * i), 40000.0) for i, lv in enumerate(("L4", "L5"))]
+    labels = sitk.Image(4, 4, 4, sitk.sitkUInt8)
+    assert Spine(labels, bodies, True, {"naming": "sacrum recognised"}).naming_summary() == \
+        "2 vertebral bodies (L4, L5); level names anchored on the sacrum."
+    why = "no lumbosacral turn found, but the lowest body is cut by the lower edge of the field of view"
+    text = Spine(labels, bodies, False, {"naming": why}).naming_summary()
+    assert "UNCERTAIN, check them on the image" in text and why in text

@@ -86,19 +86,3 @@ def test_batch_console_spine(scene, phantom_case, tmp_path, capsys):
                                               ".modic-outputs.json"}
     assert scene.GetFirstNodeByName("Vertebral levels").GetNumberOfControlPoints() >= 4
     assert batch.main(["spine", "--image", str(tmp_path / "missing.nrrd")], scene=scene) == 2
-
-
-def test_naming_summary_says_whether_the_levels_are_anchored():
-    """The line the module shows after Find vertebrae: the levels, and when their names are not anchored on the
-    sacrum, that they must be checked and why."""
-    import SimpleITK as sitk
-
-    from modic.spine.model import Spine, Structure
-
-    bodies = [Structure("vertebra", lv, 10 + i, (0.0, 0.0, -30.0 * i), 40000.0) for i, lv in enumerate(("L4", "L5"))]
-    labels = sitk.Image(4, 4, 4, sitk.sitkUInt8)
-    assert anatomy.namingSummary(Spine(labels, bodies, True, {"naming": "sacrum recognised"})) == \
-        "2 vertebral bodies (L4, L5); level names anchored on the sacrum."
-    why = "no lumbosacral turn found, but the lowest body is cut by the lower edge of the field of view"
-    text = anatomy.namingSummary(Spine(labels, bodies, False, {"naming": why}))
-    assert "UNCERTAIN, check them on the image" in text and why in text

@@ -93,8 +93,5 @@ def run(args: argparse.Namespace) -> int:
                             for name, value in zip(images, args.image, strict=True)}
     with atomic_directory(Path(args.out), args.overwrite, inputs=_input_paths(args.image), command="spine") as tmp:
         write_spine_outputs(spine, next(iter(images.values())), tmp, title=Path(args.image[0]).name)
-    levels = [v.level for v in spine.vertebrae()]
-    state = "anchored on the sacrum" if spine.naming_certain else "UNCERTAIN (" + \
-        str(spine.info.get("naming", spine.info.get("reason", ""))) + ")"
-    print(f"{len(levels)} vertebral bodies ({', '.join(levels) or 'none'}), naming {state}; written to {args.out}")
+    print(f"{spine.naming_summary()} Written to {args.out}")
     return 0

@@ -91,6 +91,22 @@ class Spine:
     info: dict = field(default_factory=dict)
 
     @property
+    def naming_reason(self) -> str:
+        """Why the levels are named as they are (the parser's `info["naming"]`; "" when not recorded)."""
+        return str(self.info.get("naming", self.info.get("reason", ""))).strip()
+
+    def naming_summary(self) -> str:
+        """The one line every front end prints after parsing (`modic spine`, Slicer's Find vertebrae, the batch
+        console): the vertebral bodies found and whether their level names are anchored on the sacrum — or, when
+        they are not, that they must be checked on the image, and why."""
+        levels = [v.level for v in self.vertebrae()]
+        text = f"{len(levels)} vertebral bodies ({', '.join(levels) or 'none'})"
+        if self.naming_certain:
+            return text + "; level names anchored on the sacrum."
+        why = self.naming_reason
+        return text + "; level names UNCERTAIN, check them on the image" + (f" ({why})." if why else ".")
+
+    @property
     def parsed(self) -> bool:
         """Whether `modic.spine.parse_spine` made this spine (its bodies follow normal marrow and can stop short
         of abnormal marrow at an endplate); False for label maps, ground truth and hand-corrected anatomy."""

@@ -39,7 +39,7 @@ def naming_state(spine: Spine, width: int = 90) -> str:
     view cuts the column, is to be checked on the image."""
     if spine.naming_certain:
         return "naming anchored on the sacrum"
-    why = str(spine.info.get("naming", "")).strip()
+    why = spine.naming_reason
     return "naming UNCERTAIN — check the levels" + ("\n" + textwrap.fill(why, width) if why else "")
 
 

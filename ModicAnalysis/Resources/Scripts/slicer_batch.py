@@ -208,9 +208,7 @@ def main(argv=None, scene=None):
         if args.command == "spine":
             paths = dict(v.split("=", 1) if "=" in v else (f"image{n}", v) for n, v in enumerate(args.image, 1))
             result = findVertebrae(scene, paths, args.out, overwrite=args.overwrite)
-            from ModicAnalysisLib.anatomy import namingSummary
-
-            print(namingSummary(result.spine) + (f" -> {args.out}" if args.out else ""))
+            print(result.spine.naming_summary() + (f" -> {args.out}" if args.out else ""))
             return EXIT_OK
         batch, outputs = runCohort(scene, args.manifest, args.out, jobs=args.jobs, statsDir=args.stats,
                                    params=args.params, segment=args.segment, overwrite=args.overwrite)
